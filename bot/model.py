@@ -1,0 +1,172 @@
+"""Plain data shared by every layer: transcripts, turns, passages and answers.
+
+These classes carry no behaviour beyond small derived properties, so adapters (Discord,
+console, CLI) can render them without knowing how they were produced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+HOST = "host"
+GUEST = "guest"
+UNKNOWN = "unknown"
+EDITOR = "editor"
+
+
+def timestamped_url(url: str, start: float | None) -> str:
+    """Return ``url`` pointing at ``start`` seconds, so a click lands on the moment quoted.
+
+    Only YouTube-style ``t=`` links are produced; any existing ``t`` parameter is replaced.
+    """
+    if not url or start is None:
+        return url
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "t"]
+    query.append(("t", f"{int(start)}s"))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def format_time(start: float | None) -> str:
+    """``mm:ss`` (or ``h:mm:ss``) for display; empty when the time is unknown."""
+    if start is None:
+        return ""
+    total = int(start)
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{seconds:02d}"
+    return f"{minutes:02d}:{seconds:02d}"
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One paragraph (article) or a few sentences (captions) said by one speaker.
+
+    ``question`` is the host question the passage's turn answers, so a guest passage can be
+    found through the question it responds to and shown with it.
+    """
+
+    id: str
+    transcript_id: str
+    index: int
+    text: str
+    role: str
+    speaker: str
+    section: str
+    turn: int
+    question: str
+    video_url: str
+    start: float | None = None
+    line: int = 0
+    language: str = "zh"
+
+    @property
+    def link(self) -> str:
+        return timestamped_url(self.video_url, self.start)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A run of passages by one speaker, opened by a speaker label or a caption turn table."""
+
+    index: int
+    role: str
+    speaker: str
+    section: str
+    line: int
+    passage_indices: tuple[int, ...]
+    question: str = ""
+    start: float | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    line: int
+    turn_indices: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A whole parsed interview; ``intro`` is the editor's voice and never an answer."""
+
+    id: str
+    title: str
+    video_url: str
+    language: str
+    host: str
+    guest: str
+    intro: str
+    sections: tuple[Section, ...]
+    turns: tuple[Turn, ...]
+    passages: tuple[Passage, ...]
+    source: str = ""
+
+    def turns_by_role(self, role: str) -> list[Turn]:
+        return [t for t in self.turns if t.role == role]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One answer: a passage, its score, and a display snippet with matched terms marked."""
+
+    passage: Passage
+    score: float
+    snippet: str
+    matched_terms: tuple[str, ...] = ()
+    interview: str = ""
+
+    def to_json(self) -> dict:
+        p = self.passage
+        return {
+            "id": p.id,
+            "text": p.text,
+            "snippet": self.snippet,
+            "speaker": p.speaker,
+            "role": p.role,
+            "section": p.section,
+            "question": p.question,
+            "video_url": p.link,
+            "start": p.start,
+            "interview": self.interview,
+            "score": self.score,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The result of a question: ``answered`` is False when the interview does not cover it."""
+
+    query: str
+    hits: tuple[Hit, ...] = ()
+    suggestions: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.hits)
+
+    def to_json(self) -> dict:
+        return {
+            "query": self.query,
+            "answered": self.answered,
+            "hits": [h.to_json() for h in self.hits],
+        }
+
+
+__all__ = [
+    "EDITOR",
+    "GUEST",
+    "HOST",
+    "UNKNOWN",
+    "Answer",
+    "Hit",
+    "Passage",
+    "Section",
+    "Transcript",
+    "Turn",
+    "asdict",
+    "format_time",
+    "timestamped_url",
+]
