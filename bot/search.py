@@ -1,0 +1,141 @@
+"""Rank passages for a question and decide whether the interview covers it at all.
+
+A paragraph of a long answer rarely repeats the words of the question it answers, so each
+passage is scored on three fields, each a BM25 index of its own:
+
+* ``text``    — the passage itself (it must match: we quote it),
+* ``context`` — the host question its turn answers and its section title; it counts most for
+  the opening paragraph of an answer (which replies to the question directly) and decays
+  with each later paragraph (which has moved on to details),
+* ``turn``    — the whole turn it belongs to, so a paragraph inherits its answer's topic.
+
+``score = text + CONTEXT_WEIGHT * context + TURN_WEIGHT * turn``, over passages whose text
+matches at least one query word. Whether to answer at all is decided by *coverage*: the
+share of the question's IDF mass that the best passage (with its context) matches. A
+question about the weather matches at best a stray 今天, far below the bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.bm25 import BM25Index
+
+CONTEXT_WEIGHT = 0.6
+CONTEXT_DECAY = 0.7
+TURN_WEIGHT = 0.3
+MIN_COVERAGE = 0.45
+SINGLE_CHARACTER_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class QueryUnit:
+    """One thing the question asks for: a word, with the index tokens that would match it.
+
+    A Chinese word is its own single token; an English word asked of a Chinese index becomes
+    its translations. Coverage counts units, so a word with six translations counts once.
+    """
+
+    surface: str
+    tokens: tuple[str, ...]
+    weights: tuple[float, ...]
+    idf: float
+
+
+@dataclass
+class FieldIndex:
+    """The three BM25 fields of one language's passages; row i of text/context is passage i."""
+
+    passage_rows: np.ndarray  # global passage index of each row
+    text: BM25Index
+    context: BM25Index
+    turn: BM25Index
+    turn_of_row: np.ndarray  # row → row of ``turn``
+    position: np.ndarray  # row → paragraph number within its turn (0 = opens the answer)
+
+    @property
+    def vocabulary(self) -> set[str]:
+        return set(self.text.vocabulary) | set(self.context.vocabulary)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    row: int
+    score: float
+    coverage: float
+    matched: tuple[str, ...]
+
+
+def units_for(
+    words: Sequence[tuple[str, Sequence[str]]], index: FieldIndex
+) -> list[QueryUnit]:
+    """Units of a same-language question: each distinct word, weighted by its rarest token.
+
+    A single Chinese character (人, 大) says little on its own, so it counts half.
+    """
+    units: list[QueryUnit] = []
+    seen: set[str] = set()
+    for word, tokens in words:
+        if word in seen:
+            continue
+        seen.add(word)
+        idf = max(_idf(index, token) for token in tokens)
+        if len(word) == 1 and not word.isascii():
+            idf *= SINGLE_CHARACTER_SHARE
+        units.append(QueryUnit(word, tuple(tokens), (1.0,) * len(tokens), idf))
+    return units
+
+
+def _idf(index: FieldIndex, token: str) -> float:
+    """IDF from the passage text, else the context field, else as rare as a word can be."""
+    for field in (index.text, index.context):
+        value = field.idf(token)
+        if value is not None:
+            return max(value, 0.0)
+    return index.text.max_idf
+
+
+def rank(
+    index: FieldIndex,
+    units: Sequence[QueryUnit],
+    *,
+    allowed: np.ndarray | None = None,
+    limit: int = 10,
+) -> list[Ranked]:
+    """Best passages first; each with the share of the question it covers."""
+    tokens = [t for unit in units for t in unit.tokens]
+    weights = [w for unit in units for w in unit.weights]
+    if not tokens:
+        return []
+    text = index.text.get_scores(tokens, weights)
+    context = index.context.get_scores(tokens, weights)
+    turn = index.turn.get_scores(tokens, weights)[index.turn_of_row]
+    context_weight = CONTEXT_WEIGHT * CONTEXT_DECAY ** np.minimum(index.position, 8)
+    combined = text + context_weight * context + TURN_WEIGHT * turn
+    eligible = text > 0
+    if allowed is not None:
+        eligible &= allowed
+    candidates = np.flatnonzero(eligible)
+    if candidates.size == 0:
+        return []
+    order = candidates[np.lexsort((candidates, -combined[candidates]))][:limit]
+    total_idf = sum(unit.idf for unit in units) or 1.0
+    turn_rows = index.turn_of_row[order]
+    in_text: dict[str, np.ndarray] = {}
+    covered = np.zeros((len(units), order.size), dtype=bool)
+    for u, unit in enumerate(units):
+        for token in unit.tokens:
+            here = np.isin(order, index.text.postings(token))
+            in_text[token] = here
+            covered[u] |= here | np.isin(order, index.context.postings(token))
+            covered[u] |= np.isin(turn_rows, index.turn.postings(token))
+    unit_idf = np.array([unit.idf for unit in units])
+    ranked = []
+    for position, row in enumerate(order):
+        coverage = float(unit_idf[covered[:, position]].sum() / total_idf)
+        matched = tuple(t for t, here in in_text.items() if here[position])
+        ranked.append(Ranked(int(row), float(combined[row]), coverage, matched))
+    return ranked

@@ -1,0 +1,57 @@
+"""Plain-text rendering of answers, topics and quotes, for the terminal (CLI and console)."""
+
+from __future__ import annotations
+
+from bot.model import Answer, Hit, format_time
+from bot.snippet import mark
+from bot.topics import TopicTranscript
+
+NOT_COVERED = "The interview does not cover that (这次访谈没有谈到这个问题)."
+
+
+def render_hit(hit: Hit, number: int | None = None) -> str:
+    p = hit.passage
+    quote = mark(hit.snippet, hit.highlights, before="【", after="】")
+    where = " · ".join(x for x in (p.speaker, p.section, format_time(p.start)) if x)
+    lines = [f"{number}. " if number else ""]
+    lines[0] += f"「{quote}」"
+    lines.append(f"   — {where}")
+    if hit.interview:
+        lines.append(f"   Interview: {hit.interview}")
+    if p.question:
+        lines.append(f"   Q: {p.question}")
+    if p.link:
+        lines.append(f"   ▶ {p.link}")
+    return "\n".join(lines)
+
+
+def render_answer(answer: Answer, *, first_number: int = 1) -> str:
+    if not answer.answered:
+        text = NOT_COVERED
+        if answer.suggestions:
+            text += "\nIt does cover: " + "; ".join(answer.suggestions)
+        return text
+    numbered = len(answer.hits) > 1
+    return "\n\n".join(
+        render_hit(hit, first_number + i if numbered else None)
+        for i, hit in enumerate(answer.hits)
+    )
+
+
+def render_topics(topics: list[TopicTranscript], section: str | None = None) -> str:
+    out: list[str] = []
+    for transcript in topics:
+        out.append(f"# {transcript.title}")
+        if transcript.video_url:
+            out.append(f"▶ {transcript.video_url}")
+        for number, s in enumerate(transcript.sections, start=1):
+            if section is not None and s.title != section:
+                continue
+            out.append(f"\n{number}. {s.title}  ({', '.join(s.keywords)})")
+            for q in s.questions:
+                time = f"[{format_time(q.start)}] " if q.start is not None else ""
+                out.append(f"   - {time}{q.short}")
+                if section is not None and q.first_answer_line:
+                    out.append(f"     {transcript.guest}: {q.first_answer_line}")
+        out.append("")
+    return "\n".join(out).rstrip()

@@ -1,0 +1,164 @@
+"""One text pipeline for passages and questions alike: normalise, segment, drop stop words.
+
+Search only works if a question and a passage that say the same thing end up as the same
+tokens, so both go through exactly this code:
+
+1. Unicode NFKC and case folding (full-width ``GPU`` and ``gpu`` are one token),
+2. OpenCC Taiwan-phrase → mainland simplified (``作業系統`` → ``操作系统``, ``硬體`` → ``硬件``),
+   because the bundled article itself mixes Taiwan vocabulary into simplified text,
+3. jieba in search mode with a user dictionary of the interview's names and terms, so
+   ``大语言模型`` also yields ``语言`` and ``模型`` and a name like ``卡帕西`` stays whole,
+4. stop words and punctuation removed; embedded English terms (GPU, LLM OS, SVD) kept.
+
+English passages and questions use `bot.english` instead (stemming, English stop words).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable
+
+import jieba
+import opencc
+
+log = logging.getLogger(__name__)
+
+# OpenCC's mainland→Taiwan converters once turned 领域 into 領網域; some articles were
+# converted that way and back, leaving 领网域 in otherwise simplified text.
+CONVERSION_ARTEFACTS = {"领网域": "领域"}
+
+# Words that carry no meaning for retrieval: particles, pronouns, question words, fillers.
+CHINESE_STOP_WORDS = frozenset(
+    """
+    的 了 着 过 是 在 和 与 及 或 而 且 就 都 也 还 又 再 才 只 很 太 更 最 非常 比较 一些 一点
+    我 你 您 他 她 它 我们 你们 他们 她们 它们 自己 大家 咱们 这 那 这个 那个 这些 那些 这样 那样
+    这种 那种 这里 那里 此 其 之 该 某 各 每 个 位 种 件 些 把 被 给 让 对 对于 关于 向 从 到 于
+    以 为 为了 因为 所以 但 但是 然而 如果 虽然 即使 还是 或者 以及 并 并且 而且 然后 那么 吗 呢
+    吧 啊 呀 哦 嗯 么 嘛 哈 啦 呗 喔 哪 哪些 哪个 哪里 什么 啥 怎么 怎样 怎么样 如何 为什么 为何
+    多少 几 是否 是不是 能不能 会不会 有没有 要不要 可不可以 可以 能 能够 会 要 想 应该 需要 得
+    地 有 没有 没 不 也许 可能 一 一个 一种 上 下 中 里 内 外 前 后 时 时候 当 等 等等 之类
+    说 看 讲 谈 认为 觉得 问 问题 请问 一下 吗? 呢? 到底 究竟 其实 真的 真正 具体 一般 通常
+    所 则 即 便 若 由 就是 都是 也是 还有 没有 不是 已经 曾经 正在 目前 现在 今后
+    什么样 什么样的 怎么办 咋 咋样 多大 多久 多长 多么 哪儿 谁 何 几个 有何 如何看待 看法 态度
+    """.split()
+)
+
+ENGLISH_TERM_RE = re.compile(r"[a-z0-9]+(?:[.\-+][a-z0-9]+)*")
+CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+TOKEN_SPLIT_RE = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+(?:[.\-+][a-z0-9]+)*)")
+HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+LATIN_RE = re.compile(r"[A-Za-z]")
+
+_converter_lock = threading.Lock()
+_converter: opencc.OpenCC | None = None
+_simplifier: opencc.OpenCC | None = None
+
+
+def _converters() -> tuple[opencc.OpenCC, opencc.OpenCC]:
+    global _converter, _simplifier
+    with _converter_lock:
+        if _converter is None or _simplifier is None:
+            _converter = opencc.OpenCC("tw2sp")
+            _simplifier = opencc.OpenCC("t2s")
+        return _converter, _simplifier
+
+
+def normalize(text: str) -> str:
+    """NFKC, case-fold, Taiwan/traditional → mainland simplified, fix known artefacts."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    to_mainland, to_simplified = _converters()
+    text = to_simplified.convert(to_mainland.convert(text))
+    for wrong, right in CONVERSION_ARTEFACTS.items():
+        text = text.replace(wrong, right)
+    return text
+
+
+def script_of(text: str) -> str:
+    """``"zh"`` when the text has Han characters, ``"en"`` when it is Latin only."""
+    han = len(HAN_RE.findall(text))
+    latin = len(LATIN_RE.findall(text))
+    if han == 0 and latin > 0:
+        return "en"
+    return "zh"
+
+
+class ChineseTokenizer:
+    """jieba with the interview's terms, isolated from jieba's global default instance.
+
+    A private `jieba.Tokenizer` keeps user words of one library from leaking into another
+    (tests build several) and lets start-up chatter be silenced once.
+    """
+
+    def __init__(self, terms: Iterable[str] = ()) -> None:
+        jieba.setLogLevel(logging.WARNING)
+        logging.getLogger("jieba").setLevel(logging.WARNING)
+        self._jieba = jieba.Tokenizer()
+        self._jieba.initialize()
+        self.compounds: list[tuple[str, str]] = []
+        self.terms = tuple(sorted({normalize(t).strip() for t in terms if t.strip()}))
+        for term in self.terms:
+            if " " in term:
+                # Multi-word English terms ("llm os") become one extra token "llm_os".
+                self.compounds.append((term, term.replace(" ", "_")))
+            elif CJK_RE.fullmatch(term):
+                self._jieba.add_word(term, freq=max(self._jieba.suggest_freq(term), 2000))
+
+    def words(self, text: str) -> list[tuple[str, list[str]]]:
+        """A question's words, each with the index tokens that match it.
+
+        Search mode splits ``大规模`` into ``大规模, 规模, 大规``; counting those as three
+        separate asks would let one long word dominate, so coverage is judged per word.
+        """
+        text = normalize(text)
+        out: list[tuple[str, list[str]]] = []
+        for compound, token in self.compounds:
+            if compound in text:
+                out.append((token, [token]))
+        for piece in TOKEN_SPLIT_RE.findall(text):
+            if not CJK_RE.fullmatch(piece):
+                if piece not in CHINESE_STOP_WORDS:
+                    out.append((piece, [piece]))
+                continue
+            for word in self._jieba.cut(piece, HMM=True):
+                if word in CHINESE_STOP_WORDS or not word.strip():
+                    continue
+                grams = [g for g in self._jieba.cut_for_search(word, HMM=True)
+                         if g not in CHINESE_STOP_WORDS and g.strip()]
+                out.append((word, list(dict.fromkeys([word, *grams]))))
+        return out
+
+    def tokens(self, text: str, *, normalized: bool = False) -> list[str]:
+        text = text if normalized else normalize(text)
+        out: list[str] = []
+        for compound, token in self.compounds:
+            if compound in text:
+                out.extend([token] * text.count(compound))
+        for piece in TOKEN_SPLIT_RE.findall(text):
+            if CJK_RE.fullmatch(piece):
+                out.extend(
+                    w for w in self._jieba.cut_for_search(piece, HMM=True)
+                    if w not in CHINESE_STOP_WORDS and w.strip()
+                )
+            elif piece not in CHINESE_STOP_WORDS:
+                out.append(piece)
+        return out
+
+
+_default_lock = threading.Lock()
+_default: ChineseTokenizer | None = None
+
+
+def default_tokenizer() -> ChineseTokenizer:
+    """A tokenizer without interview terms, for callers that have no library at hand."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = ChineseTokenizer()
+        return _default
+
+
+def tokenize(text: str) -> list[str]:
+    return default_tokenizer().tokens(text)

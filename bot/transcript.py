@@ -1,0 +1,337 @@
+"""Parse an interview article (the bundled Chinese transcript format) into a `Transcript`.
+
+The article format, as published by Chinese tech media:
+
+* an editor's introduction (the editor's voice, never the interview's),
+* section headings — short lines without closing punctuation, each opening a part,
+* speaker turns: ``Q:`` is the host, ``<name>:`` (e.g. ``卡帕西:``) is the guest; a paragraph
+  without a label continues the current speaker,
+* a ``视频链接:`` line followed by the video URL.
+
+Parsing is all-or-nothing: a problem raises `TranscriptError` naming the file and line, so a
+half-parsed interview is never served.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.model import GUEST, HOST, Passage, Section, Transcript, Turn
+
+MAX_HEADING_CHARS = 40
+CLOSING_PUNCTUATION = "。!?….!?;;,,::、"
+VIDEO_LINK_LABELS = ("视频链接", "視頻鏈接", "影片連結", "视频地址", "video", "video link")
+URL_RE = re.compile(r"https?://\S+")
+QUESTION_END = "??"
+SENTENCE_RE = re.compile(r"[^。!?!?]+[。!?!?]*")
+
+
+class TranscriptError(ValueError):
+    """A transcript that cannot be served; ``str()`` is ``<file>:<line>: <problem>``."""
+
+    def __init__(self, path: str, line: int, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.problem = problem
+        super().__init__(f"{path}:{line}: {problem}" if line else f"{path}: {problem}")
+
+
+@dataclass(frozen=True)
+class SpeakerLabels:
+    """Which line prefixes open a host or a guest turn, and how to name each speaker."""
+
+    host_name: str = "Host"
+    guest_name: str = "Guest"
+    host_labels: Sequence[str] = ("Q", "问")
+    guest_labels: Sequence[str] = ()
+
+
+@dataclass
+class _Builder:
+    """Mutable state while walking the lines; frozen into a `Transcript` at the end."""
+
+    labels: SpeakerLabels
+    sections: list[tuple[str, int, list[int]]] = field(default_factory=list)
+    turns: list[dict] = field(default_factory=list)
+    paragraphs: list[tuple[int, str, int]] = field(default_factory=list)  # (turn, text, line)
+
+
+def read_text(path: Path) -> str:
+    """Read a transcript as text: UTF-8 with or without BOM, any newline convention."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise TranscriptError(str(path), line, "not valid UTF-8 text") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _clean_line(raw: str) -> str:
+    return raw.replace("\u3000", " ").strip()
+
+
+def _split_label(line: str, labels: SpeakerLabels) -> tuple[str, str] | None:
+    """Return (role, rest) when the line opens a turn with a known label and either colon."""
+    match = re.match(r"^([^::]{1,24})\s*[::]\s*(.*)$", line)
+    if not match:
+        return None
+    label = unicodedata.normalize("NFKC", match.group(1)).strip()
+    rest = match.group(2).strip()
+    folded = label.casefold()
+    if folded in {x.casefold() for x in labels.host_labels}:
+        return HOST, rest
+    if folded in {x.casefold() for x in labels.guest_labels}:
+        return GUEST, rest
+    return None
+
+
+def _is_heading_shape(line: str) -> bool:
+    return (
+        0 < len(line) <= MAX_HEADING_CHARS
+        and line[-1] not in CLOSING_PUNCTUATION
+        and not URL_RE.search(line)
+    )
+
+
+def _video_label(line: str) -> tuple[bool, str]:
+    """Detect a ``视频链接:`` line; return (is_label, url_on_same_line)."""
+    match = re.match(r"^([^::]{1,16})\s*[::]\s*(.*)$", line)
+    if not match:
+        return False, ""
+    label = unicodedata.normalize("NFKC", match.group(1)).strip().casefold()
+    if label not in {x.casefold() for x in VIDEO_LINK_LABELS}:
+        return False, ""
+    return True, match.group(2).strip()
+
+
+def short_question(text: str, limit: int = 200) -> str:
+    """The question(s) a host turn actually asks: its last one or two question sentences.
+
+    Host turns often open with a long preamble (a joke, a bio); showing that as "the question"
+    would bury what the guest was answering.
+    """
+    sentences = [s.strip() for s in SENTENCE_RE.findall(text.replace("\n", "")) if s.strip()]
+    questions = [i for i, s in enumerate(sentences) if s[-1] in QUESTION_END]
+    if not questions:
+        chosen = sentences[-1:] if sentences else [text]
+    else:
+        last = questions[-1]
+        chosen = [sentences[last]]
+        if last - 1 in questions:
+            chosen.insert(0, sentences[last - 1])
+    result = "".join(chosen).strip()
+    return result if len(result) <= limit else result[: limit - 1] + "…"
+
+
+def parse_article(
+    text: str,
+    path: str,
+    *,
+    transcript_id: str,
+    labels: SpeakerLabels,
+    title: str | None = None,
+    video_url: str | None = None,
+    language: str = "zh",
+    turn_starts: Sequence[float] | None = None,
+) -> Transcript:
+    """Parse article text; ``path`` is only used to name the file in errors."""
+    if "\x00" in text:
+        raise TranscriptError(path, 1 + text[: text.index("\x00")].count("\n"), "binary data")
+    raw_lines = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = [(number, _clean_line(raw)) for number, raw in enumerate(raw_lines, start=1)]
+    lines = [(n, s) for n, s in lines if s]
+    if not lines:
+        raise TranscriptError(path, 0, "the file is empty")
+
+    # Cut the video link off the end first: it is metadata, not part of the conversation.
+    found_url = ""
+    body: list[tuple[int, str]] = []
+    index = 0
+    while index < len(lines):
+        number, line = lines[index]
+        is_label, same_line = _video_label(line)
+        if is_label:
+            candidate = same_line
+            if not candidate and index + 1 < len(lines):
+                index += 1
+                number, candidate = lines[index]
+            if not URL_RE.fullmatch(candidate):
+                raise TranscriptError(path, number, f"expected a video URL, found {candidate!r}")
+            found_url = candidate
+        else:
+            body.append((number, line))
+        index += 1
+
+    builder = _Builder(labels)
+    first_heading = _find_first_section(body, labels)
+    if first_heading is None:
+        raise TranscriptError(
+            path,
+            body[0][0] if body else lines[0][0],
+            "no speaker turns found: expected lines starting with "
+            f"{', '.join(repr(x + ':') for x in [*labels.host_labels, *labels.guest_labels])}",
+        )
+    intro_lines = [line for _, line in body[:first_heading]]
+    heading_title: str | None = None
+    for position in range(first_heading, len(body)):
+        number, line = body[position]
+        split = _split_label(line, labels)
+        if split is None and _opens_section(body, position, labels):
+            heading_title = line
+            builder.sections.append((line, number, []))
+            continue
+        if split is not None:
+            role, rest = split
+            if not builder.sections:
+                builder.sections.append((heading_title or title or "", number, []))
+            builder.turns.append(
+                {
+                    "role": role,
+                    "line": number,
+                    "section": builder.sections[-1][0],
+                    "section_index": len(builder.sections) - 1,
+                    "paras": [],
+                }
+            )
+            builder.sections[-1][2].append(len(builder.turns) - 1)
+            if rest:
+                builder.turns[-1]["paras"].append((rest, number))
+            continue
+        if not builder.turns or builder.turns[-1]["section_index"] != len(builder.sections) - 1:
+            raise TranscriptError(
+                path, number, "paragraph without a speaker: a section must open with 'Q:' or a "
+                "guest label"
+            )
+        builder.turns[-1]["paras"].append((line, number))
+
+    for section_title, number, turn_indices in builder.sections:
+        if not turn_indices:
+            raise TranscriptError(path, number, f"section {section_title!r} has no speaker turns")
+    for turn in builder.turns:
+        if not turn["paras"]:
+            raise TranscriptError(path, turn["line"], "speaker label with no text")
+
+    if turn_starts is not None and len(turn_starts) != len(builder.turns):
+        raise TranscriptError(
+            path, 0, f"metadata has {len(turn_starts)} turn_starts but the transcript has "
+            f"{len(builder.turns)} turns",
+        )
+    url = video_url or found_url
+    return _freeze(
+        builder,
+        path=path,
+        transcript_id=transcript_id,
+        title=title or _default_title(intro_lines, path),
+        video_url=url,
+        language=language,
+        intro="\n".join(intro_lines),
+        turn_starts=turn_starts,
+    )
+
+
+def _opens_section(body: list[tuple[int, str]], position: int, labels: SpeakerLabels) -> bool:
+    """A heading is heading-shaped and directly followed by a labelled turn."""
+    line = body[position][1]
+    if not _is_heading_shape(line) or position + 1 >= len(body):
+        return False
+    return _split_label(body[position + 1][1], labels) is not None
+
+
+def _find_first_section(body: list[tuple[int, str]], labels: SpeakerLabels) -> int | None:
+    """Index where the interview proper starts: the first heading, else the first turn."""
+    for position, (_, line) in enumerate(body):
+        if _split_label(line, labels) is not None:
+            if position > 0 and _opens_section(body, position - 1, labels):
+                return position - 1
+            return position
+    return None
+
+
+def _default_title(intro_lines: list[str], path: str) -> str:
+    if intro_lines:
+        first = intro_lines[0]
+        # Media boilerplate like "今天小编分享的科学经验:" is not part of the title.
+        first = re.sub(r"^今天小编分享的[^::]*[::]", "", first)
+        first = re.sub(r"[,,]?\s*欢迎阅读[。.]?$", "", first)
+        return first.strip() or Path(path).stem
+    return Path(path).stem
+
+
+def _freeze(
+    builder: _Builder,
+    *,
+    path: str,
+    transcript_id: str,
+    title: str,
+    video_url: str,
+    language: str,
+    intro: str,
+    turn_starts: Sequence[float] | None,
+) -> Transcript:
+    labels = builder.labels
+    passages: list[Passage] = []
+    turns: list[Turn] = []
+    last_host_text = ""
+    for turn_index, turn in enumerate(builder.turns):
+        role = turn["role"]
+        speaker = labels.host_name if role == HOST else labels.guest_name
+        turn_text = "\n".join(text for text, _ in turn["paras"])
+        if role == HOST:
+            last_host_text = turn_text
+            question = ""
+        else:
+            question = short_question(last_host_text) if last_host_text else ""
+        start = float(turn_starts[turn_index]) if turn_starts is not None else None
+        indices = []
+        for text, line in turn["paras"]:
+            indices.append(len(passages))
+            passages.append(
+                Passage(
+                    id=f"{transcript_id}/p{len(passages)}",
+                    transcript_id=transcript_id,
+                    index=len(passages),
+                    text=text,
+                    role=role,
+                    speaker=speaker,
+                    section=turn["section"],
+                    turn=turn_index,
+                    question=question if role == GUEST else short_question(turn_text),
+                    video_url=video_url,
+                    start=start,
+                    line=line,
+                    language=language,
+                )
+            )
+        turns.append(
+            Turn(
+                index=turn_index,
+                role=role,
+                speaker=speaker,
+                section=turn["section"],
+                line=turn["line"],
+                passage_indices=tuple(indices),
+                question=question if role == GUEST else short_question(turn_text),
+                start=start,
+            )
+        )
+    sections = tuple(
+        Section(title=t, line=n, turn_indices=tuple(idx)) for t, n, idx in builder.sections
+    )
+    return Transcript(
+        id=transcript_id,
+        title=title,
+        video_url=video_url,
+        language=language,
+        host=labels.host_name,
+        guest=labels.guest_name,
+        intro=intro,
+        sections=sections,
+        turns=tuple(turns),
+        passages=tuple(passages),
+        source=path,
+    )
