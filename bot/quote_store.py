@@ -1,0 +1,464 @@
+"""A per-server collection of saved quotes, kept in one SQLite file.
+
+Why SQLite through the standard library: the collection is small, written rarely and read
+often, must survive restarts and crashes, and must never be silently lost. One file with WAL
+journaling gives atomic writes and crash safety without another service to run.
+
+Safety rules this module keeps:
+
+* A file that is not a quote store (garbage, a text file, a directory, another program's
+  database, a store written by a newer version of the bot, a damaged database) is refused with
+  :class:`QuoteStoreError` at open time and is never written to, so the owner can recover it.
+* Every write is one ``BEGIN IMMEDIATE`` transaction, so concurrent writers are serialised by
+  SQLite and a crash leaves either the whole change or none of it.
+* Removing a quote only marks it removed (who and when): nothing saved is ever lost, and a
+  guild's quote numbers are never reused, so "quote #12" always means the same words.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Self
+
+log = logging.getLogger(__name__)
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 5000
+MAX_PER_PAGE = 100
+MAX_SEARCH_LIMIT = 100
+
+
+class QuoteStoreError(Exception):
+    """The quote store cannot be used; the message says which file and why, in one line."""
+
+
+@dataclass(frozen=True)
+class StoredQuote:
+    """One saved quote. ``number`` is per guild and never reused; ``guild_id`` 0 = DMs/console."""
+
+    number: int
+    guild_id: int
+    passage_id: str
+    text: str
+    key: str
+    speaker: str
+    section: str
+    link: str
+    saved_by: int
+    saved_by_name: str
+    saved_at: datetime
+
+
+# --- schema migrations -----------------------------------------------------------------------
+# Each migration moves the schema from version N-1 to N (its position in MIGRATIONS, 1-based)
+# and runs inside the same transaction that records the new ``PRAGMA user_version``. To change
+# the schema, append a function; never edit one that has shipped.
+
+
+def _migration_1_initial(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE quotes (
+            guild_id      INTEGER NOT NULL,
+            number        INTEGER NOT NULL,
+            passage_id    TEXT    NOT NULL,
+            text          TEXT    NOT NULL,
+            key           TEXT    NOT NULL,
+            speaker       TEXT    NOT NULL,
+            section       TEXT    NOT NULL,
+            link          TEXT    NOT NULL,
+            saved_by      INTEGER NOT NULL,
+            saved_by_name TEXT    NOT NULL,
+            saved_at      TEXT    NOT NULL,
+            removed_at    TEXT,
+            removed_by    INTEGER,
+            PRIMARY KEY (guild_id, number)
+        )
+        """
+    )
+    # Only live quotes take part in duplicate detection, so a removed quote can be saved again
+    # (under a new number).
+    conn.execute(
+        "CREATE UNIQUE INDEX quotes_live_key ON quotes (guild_id, key) WHERE removed_at IS NULL"
+    )
+    # The last number handed out per guild; kept separately so removing the newest quote does
+    # not let its number be handed out again.
+    conn.execute(
+        """
+        CREATE TABLE guild_counters (
+            guild_id    INTEGER PRIMARY KEY,
+            last_number INTEGER NOT NULL
+        )
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1_initial]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_COLUMNS = (
+    "number, guild_id, passage_id, text, key, speaker, section, link, "
+    "saved_by, saved_by_name, saved_at"
+)
+_LIVE = "removed_at IS NULL"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _row_to_quote(row: tuple) -> StoredQuote:
+    saved_at = datetime.fromisoformat(row[10])
+    if saved_at.tzinfo is None:
+        saved_at = saved_at.replace(tzinfo=UTC)
+    return StoredQuote(
+        number=row[0],
+        guild_id=row[1],
+        passage_id=row[2],
+        text=row[3],
+        key=row[4],
+        speaker=row[5],
+        section=row[6],
+        link=row[7],
+        saved_by=row[8],
+        saved_by_name=row[9],
+        saved_at=saved_at,
+    )
+
+
+def _escape_like(text: str) -> str:
+    """Make ``%``, ``_`` and ``\\`` match themselves in a ``LIKE ... ESCAPE '\\'`` pattern."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back if SQLite has not already done so itself (it does on some errors)."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _check_guild(guild_id: int) -> None:
+    if isinstance(guild_id, bool) or not isinstance(guild_id, int) or guild_id < 0:
+        raise ValueError(f"guild_id must be a non-negative integer, got {guild_id!r}")
+
+
+class QuoteStore:
+    """Saved quotes of every guild in one SQLite file; safe to share between threads.
+
+    One connection guarded by a lock: every call is sub-millisecond, so serialising them is
+    simpler and safer than a pool, and it can run directly on the asyncio loop.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._check_file_before_open()
+        conn = self._connect()
+        try:
+            self._check_database(conn)
+            self._configure(conn)
+            self._migrate(conn)
+        except QuoteStoreError:
+            conn.close()
+            raise
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self._error(f"cannot open the quote database ({exc})") from exc
+        self._conn = conn
+        log.debug("quote store open at %s (schema version %d)", self.path, SCHEMA_VERSION)
+
+    # --- opening ------------------------------------------------------------------------------
+
+    def _error(self, reason: str) -> QuoteStoreError:
+        return QuoteStoreError(f"Quote store {self.path}: {reason}")
+
+    def _check_file_before_open(self) -> None:
+        """Refuse anything that is visibly not an SQLite file before SQLite touches it."""
+        if self.path.is_dir():
+            raise self._error("is a directory, not a database file")
+        if not self.path.exists():
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise self._error(f"cannot create its folder ({exc.strerror or exc})") from exc
+            return
+        try:
+            with self.path.open("rb") as fh:
+                header = fh.read(len(SQLITE_HEADER))
+        except OSError as exc:
+            raise self._error(f"cannot be read ({exc.strerror or exc})") from exc
+        # An empty file is what SQLite itself creates for a new database: safe to initialise.
+        if header and header != SQLITE_HEADER:
+            raise self._error("is not an SQLite database; refusing to touch it")
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so DDL in migrations and
+            # reads-then-writes in add() are inside one explicit transaction.
+            return sqlite3.connect(
+                self.path,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise self._error(f"cannot be opened ({exc})") from exc
+
+    def _check_database(self, conn: sqlite3.Connection) -> None:
+        """Read-only checks: healthy, and either empty or a quote store we know how to read."""
+        try:
+            result = conn.execute("PRAGMA quick_check").fetchone()
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {
+                name
+                for (name,) in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' "
+                    "AND name NOT LIKE 'sqlite_%'"
+                )
+            }
+        except sqlite3.DatabaseError as exc:
+            raise self._error(
+                f"is damaged or not a database ({exc}); refusing to touch it"
+            ) from exc
+        if not result or result[0] != "ok":
+            detail = result[0] if result else "no answer"
+            raise self._error(f"failed its integrity check ({detail}); refusing to touch it")
+        if version > SCHEMA_VERSION:
+            raise self._error(
+                f"was written by a newer version of the bot (schema {version}, this version "
+                f"knows up to {SCHEMA_VERSION}); refusing to touch it"
+            )
+        if version == 0 and tables:
+            raise self._error(
+                "is an SQLite database of another program (it has tables but no quote schema); "
+                "refusing to touch it"
+            )
+        if version > 0 and "quotes" not in tables:
+            raise self._error(
+                f"claims schema version {version} but has no quotes table; refusing to touch it"
+            )
+
+    def _configure(self, conn: sqlite3.Connection) -> None:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            log.warning("quote store %s: WAL journaling unavailable, using %s", self.path, mode)
+        conn.execute("PRAGMA synchronous = NORMAL")
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Apply every migration the file has not seen yet, each in its own transaction."""
+        while True:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Re-read inside the write lock: another process may have migrated meanwhile.
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version >= SCHEMA_VERSION:
+                    conn.execute("COMMIT")
+                    return
+                MIGRATIONS[version](conn)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+                conn.execute("COMMIT")
+                log.info("quote store %s migrated to schema version %d", self.path, version + 1)
+            except BaseException:
+                _rollback(conn)
+                raise
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._conn is None:
+                raise self._error("is closed")
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise self._error(f"read failed ({exc})") from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on any error."""
+        with self._lock:
+            conn = self._conn
+            if conn is None:
+                raise self._error("is closed")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._error(f"write failed ({exc})") from exc
+            try:
+                yield conn
+            except BaseException as exc:
+                _rollback(conn)
+                if isinstance(exc, sqlite3.Error):
+                    raise self._error(f"write failed ({exc})") from exc
+                raise
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                _rollback(conn)
+                raise self._error(f"write failed ({exc})") from exc
+
+    @staticmethod
+    def _find_live(conn: sqlite3.Connection, guild_id: int, number: int) -> StoredQuote | None:
+        row = conn.execute(
+            f"SELECT {_COLUMNS} FROM quotes WHERE guild_id = ? AND number = ? AND {_LIVE}",
+            (guild_id, number),
+        ).fetchone()
+        return _row_to_quote(row) if row else None
+
+    # --- public API ---------------------------------------------------------------------------
+
+    def add(
+        self,
+        guild_id: int,
+        *,
+        passage_id: str,
+        text: str,
+        key: str,
+        speaker: str,
+        section: str,
+        link: str,
+        saved_by: int,
+        saved_by_name: str,
+    ) -> tuple[StoredQuote, bool]:
+        """Save a quote; ``(existing, False)`` when the guild already has one with this ``key``."""
+        _check_guild(guild_id)
+        if not text.strip() or not key.strip():
+            raise ValueError("a quote needs non-empty text and key")
+        with self._write() as conn:
+            existing = conn.execute(
+                f"SELECT {_COLUMNS} FROM quotes WHERE guild_id = ? AND key = ? AND {_LIVE}",
+                (guild_id, key),
+            ).fetchone()
+            if existing:
+                return _row_to_quote(existing), False
+            number = conn.execute(
+                "INSERT INTO guild_counters (guild_id, last_number) VALUES (?, 1) "
+                "ON CONFLICT (guild_id) DO UPDATE SET last_number = last_number + 1 "
+                "RETURNING last_number",
+                (guild_id,),
+            ).fetchone()[0]
+            quote = StoredQuote(
+                number=number,
+                guild_id=guild_id,
+                passage_id=passage_id,
+                text=text,
+                key=key,
+                speaker=speaker,
+                section=section,
+                link=link,
+                saved_by=saved_by,
+                saved_by_name=saved_by_name,
+                saved_at=_now(),
+            )
+            conn.execute(
+                f"INSERT INTO quotes ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    quote.number,
+                    quote.guild_id,
+                    quote.passage_id,
+                    quote.text,
+                    quote.key,
+                    quote.speaker,
+                    quote.section,
+                    quote.link,
+                    quote.saved_by,
+                    quote.saved_by_name,
+                    quote.saved_at.isoformat(),
+                ),
+            )
+        log.info("guild %d saved quote #%d (%s)", guild_id, number, passage_id)
+        return quote, True
+
+    def get(self, guild_id: int, number: int) -> StoredQuote | None:
+        with self._read() as conn:
+            return self._find_live(conn, guild_id, number)
+
+    def page(self, guild_id: int, page: int, per_page: int = 10) -> tuple[list[StoredQuote], int]:
+        """Quotes on 1-based ``page``, newest first, and the guild's total; past the end is []."""
+        if page < 1:
+            raise ValueError(f"page must be 1 or more, got {page}")
+        if not 1 <= per_page <= MAX_PER_PAGE:
+            raise ValueError(f"per_page must be between 1 and {MAX_PER_PAGE}, got {per_page}")
+        with self._read() as conn:
+            total = conn.execute(
+                f"SELECT COUNT(*) FROM quotes WHERE guild_id = ? AND {_LIVE}", (guild_id,)
+            ).fetchone()[0]
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM quotes WHERE guild_id = ? AND {_LIVE} "
+                "ORDER BY number DESC LIMIT ? OFFSET ?",
+                (guild_id, per_page, (page - 1) * per_page),
+            ).fetchall()
+        return [_row_to_quote(r) for r in rows], total
+
+    def random(self, guild_id: int) -> StoredQuote | None:
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM quotes WHERE guild_id = ? AND {_LIVE} "
+                "ORDER BY RANDOM() LIMIT 1",
+                (guild_id,),
+            ).fetchone()
+        return _row_to_quote(row) if row else None
+
+    def search(self, guild_id: int, text: str, limit: int = 10) -> list[StoredQuote]:
+        """Quotes whose text or key contains ``text`` literally (no wildcards), newest first."""
+        if not text:
+            return []
+        limit = max(1, min(limit, MAX_SEARCH_LIMIT))
+        pattern = f"%{_escape_like(text)}%"
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM quotes WHERE guild_id = ? AND {_LIVE} "
+                "AND (text LIKE ? ESCAPE '\\' OR key LIKE ? ESCAPE '\\') "
+                "ORDER BY number DESC LIMIT ?",
+                (guild_id, pattern, pattern, limit),
+            ).fetchall()
+        return [_row_to_quote(r) for r in rows]
+
+    def remove(
+        self, guild_id: int, number: int, *, removed_by: int | None = None
+    ) -> StoredQuote | None:
+        """Hide a quote (kept in the file, marked removed); ``None`` when there is no such quote."""
+        with self._write() as conn:
+            quote = self._find_live(conn, guild_id, number)
+            if quote is None:
+                return None
+            conn.execute(
+                "UPDATE quotes SET removed_at = ?, removed_by = ? "
+                "WHERE guild_id = ? AND number = ?",
+                (_now().isoformat(), removed_by, guild_id, number),
+            )
+        log.info("guild %d removed quote #%d (by %s)", guild_id, number, removed_by)
+        return quote
+
+    def count(self, guild_id: int) -> int:
+        with self._read() as conn:
+            return conn.execute(
+                f"SELECT COUNT(*) FROM quotes WHERE guild_id = ? AND {_LIVE}", (guild_id,)
+            ).fetchone()[0]
+
+    def close(self) -> None:
+        """Close the file; safe to call twice. Later calls raise :class:`QuoteStoreError`."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "QuoteStore", "QuoteStoreError", "StoredQuote"]
