@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import marshal
 import os
 import shutil
 import tempfile
@@ -29,14 +30,14 @@ from bot.crosslingual import cedict_path
 from bot.metadata import load_meta, meta_path_for
 from bot.model import Passage, Section, Transcript, Turn
 from bot.search import FieldIndex
-from bot.textnorm import ChineseTokenizer
+from bot.textnorm import ChineseTokenizer, normalize
 
 if TYPE_CHECKING:
     from bot.library import Library
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "4"
+PIPELINE_VERSION = "5"
 FIELDS = ("text", "context", "turn")
 
 
@@ -120,6 +121,14 @@ def _save(library: Library, location: Path, key: str) -> None:
                 turn_of_row=fields.turn_of_row,
                 position=fields.position,
             )
+        characters = {
+            c
+            for t in library.transcripts
+            for p in t.passages
+            for c in normalize(f"{p.text}{p.question}{p.section}")
+        } | {c for term in library.tokenizer.terms for c in term}
+        with open(staging / "jieba.marshal", "wb") as handle:
+            marshal.dump(library.tokenizer.export_dictionary(characters), handle)
         (staging / "manifest.json").write_text(
             json.dumps({"key": key, "languages": sorted(library.fields)})
         )
@@ -155,7 +164,9 @@ def _load(cls, location: Path, key: str, metas, data_dir: Path):
         language: {word: [tuple(pair) for pair in targets] for word, targets in table.items()}
         for language, table in payload["lexicons"].items()
     }
-    tokenizer = ChineseTokenizer(term for m in metas for term in m.terms)
+    with open(location / "jieba.marshal", "rb") as handle:
+        dictionary = marshal.load(handle)
+    tokenizer = ChineseTokenizer((term for m in metas for term in m.terms), dictionary=dictionary)
     return cls(transcripts, tokenizer, fields, lexicons, data_dir)
 
 

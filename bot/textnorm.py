@@ -92,19 +92,41 @@ class ChineseTokenizer:
     (tests build several) and lets start-up chatter be silenced once.
     """
 
-    def __init__(self, terms: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        terms: Iterable[str] = (),
+        *,
+        dictionary: tuple[dict[str, int], int] | None = None,
+    ) -> None:
+        """``dictionary`` is a saved `export_dictionary` result: when given, jieba's 500,000
+        word dictionary (over a second to load) is not read at all."""
         jieba.setLogLevel(logging.WARNING)
         logging.getLogger("jieba").setLevel(logging.WARNING)
         self._jieba = jieba.Tokenizer()
-        self._jieba.initialize()
         self.compounds: list[tuple[str, str]] = []
         self.terms = tuple(sorted({normalize(t).strip() for t in terms if t.strip()}))
+        if dictionary is not None:
+            self._jieba.FREQ, self._jieba.total = dictionary
+            self._jieba.initialized = True
+        else:
+            self._jieba.initialize()
         for term in self.terms:
             if " " in term:
                 # Multi-word English terms ("llm os") become one extra token "llm_os".
                 self.compounds.append((term, term.replace(" ", "_")))
-            elif CJK_RE.fullmatch(term):
+            elif CJK_RE.fullmatch(term) and dictionary is None:
                 self._jieba.add_word(term, freq=max(self._jieba.suggest_freq(term), 2000))
+
+    def export_dictionary(self, characters: set[str]) -> tuple[dict[str, int], int]:
+        """The part of jieba's dictionary made only of ``characters`` (those of the corpus).
+
+        A dictionary word with any other character can never be an index token, and the
+        corpus is segmented exactly as with the full dictionary, since its text holds no such
+        word; a question is segmented the same wherever it shares the corpus's characters.
+        """
+        self._jieba.check_initialized()
+        kept = {w: f for w, f in self._jieba.FREQ.items() if characters.issuperset(w)}
+        return kept, self._jieba.total
 
     def words(self, text: str) -> list[tuple[str, list[str]]]:
         """A question's words, each with the index tokens that match it.
