@@ -1,0 +1,198 @@
+"""Buttons under an /ask answer, and the one way this bot replies to an interaction.
+
+Why one ``reply`` helper: every message must go out with mentions disabled and within
+Discord's limits, and an interaction must be answered exactly once (first a response, then
+follow-ups); doing that in one place keeps every command honest about it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import discord
+
+from bot import discord_limits as limits
+from bot import discord_render as render
+from bot.model import Answer, Hit
+from bot.quotes import MAX_QUOTE_CHARS, AddResult, QuoteService
+from bot.snippet import split_sentences
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+MISSING: Any = discord.utils.MISSING
+INTERNAL_ERROR = (
+    "Sorry, something went wrong on our side while handling that. It has been logged; "
+    "please try again in a moment."
+)
+
+
+async def reply(
+    interaction: discord.Interaction,
+    content: str | None = None,
+    *,
+    embeds: Sequence[discord.Embed] = (),
+    view: discord.ui.View | None = None,
+    ephemeral: bool = False,
+) -> None:
+    """Answer ``interaction`` (or follow up if it was already answered), safely sized."""
+    kwargs: dict[str, Any] = {
+        "embeds": limits.fit_embeds(embeds),
+        "ephemeral": ephemeral,
+        "allowed_mentions": NO_MENTIONS,
+    }
+    if content:
+        kwargs["content"] = limits.fit_content(content)
+    if view is not None:
+        kwargs["view"] = view
+    if interaction.response.is_done():
+        await interaction.followup.send(**kwargs)
+    else:
+        await interaction.response.send_message(**kwargs)
+
+
+def quotable(text: str, limit: int = MAX_QUOTE_CHARS) -> str:
+    """A passage cut to the quote length limit at a sentence end, so it can be saved whole."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    kept = ""
+    for sentence in split_sentences(text):
+        if len(kept) + len(sentence) > limit:
+            break
+        kept += sentence
+    return kept.strip() or text[:limit]
+
+
+def add_result_text(result: AddResult) -> str:
+    """What to tell someone who tried to save a quote (used by /quote add and the button)."""
+    if result.status == "added" and result.quote is not None:
+        return (
+            f"Saved as quote **#{result.quote.number}**: "
+            f"“{limits.truncate(render.escape(result.quote.text), 300)}” "
+            f"— {render.escape(result.quote.speaker)}"
+        )
+    if result.status == "duplicate" and result.quote is not None:
+        return (
+            f"That quote is already saved as **#{result.quote.number}** "
+            f"(by {render.escape(result.quote.saved_by_name)}). "
+            f"See it with `/quote show {result.quote.number}`."
+        )
+    if result.status == "not_found":
+        text = "I couldn't find those exact words in the interview, so nothing was saved."
+        if result.suggestion is not None:
+            closest = limits.truncate(render.escape(result.suggestion.text), 400)
+            speaker = render.escape(result.suggestion.speaker)
+            text += f"\nThe closest passage ({speaker}):\n> {closest}"
+        return text
+    return result.message or "That quote can't be saved."
+
+
+class SaveButton(discord.ui.Button["AskView"]):
+    def __init__(self, index: int, label: str) -> None:
+        super().__init__(label=label, style=discord.ButtonStyle.secondary, emoji="📌")
+        self.index = index
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        assert self.view is not None
+        await self.view.save(interaction, self.index)
+
+
+class MoreButton(discord.ui.Button["AskView"]):
+    def __init__(self) -> None:
+        super().__init__(label="More", style=discord.ButtonStyle.primary)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        assert self.view is not None
+        await self.view.more(interaction)
+
+
+class AskView(discord.ui.View):
+    """Paging (asker only) and saving for one /ask answer; stops listening after ``timeout``."""
+
+    def __init__(
+        self,
+        *,
+        ask: Callable[[int], Answer],
+        quotes: QuoteService,
+        asker_id: int,
+        answer: Answer,
+        per_page: int,
+        timeout: float,
+    ) -> None:
+        super().__init__(timeout=timeout)
+        self.ask = ask  # offset -> next Answer for the same question
+        self.quotes = quotes
+        self.asker_id = asker_id
+        self.per_page = per_page
+        self.offset = 0
+        self.hits: tuple[Hit, ...] = answer.hits
+        self.origin: discord.Interaction | None = None  # the /ask, to disable buttons later
+        self.more_button = MoreButton()
+        self._layout()
+
+    def _layout(self) -> None:
+        self.clear_items()
+        self.add_item(self.more_button)
+        single = len(self.hits) == 1
+        for index in range(len(self.hits)):
+            self.add_item(SaveButton(index, "Save quote" if single else f"Save quote {index + 1}"))
+
+    async def more(self, interaction: discord.Interaction) -> None:
+        if interaction.user.id != self.asker_id:
+            await reply(
+                interaction,
+                "Only the person who asked can page through these answers. "
+                "Ask your own with `/ask`.",
+                ephemeral=True,
+            )
+            return
+        offset = self.offset + self.per_page
+        answer = self.ask(offset)
+        if not answer.answered:
+            await reply(interaction, "That's all: there are no more answers.", ephemeral=True)
+            return
+        self.offset, self.hits = offset, answer.hits
+        self._layout()
+        message = render.answer_message(answer, offset)
+        await interaction.response.edit_message(
+            content=message["content"],
+            embeds=message["embeds"],
+            view=self,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    async def save(self, interaction: discord.Interaction, index: int) -> None:
+        if index >= len(self.hits):
+            await reply(interaction, "That answer is no longer shown.", ephemeral=True)
+            return
+        passage = self.hits[index].passage
+        result = self.quotes.add(
+            interaction.guild_id or 0,
+            interaction.user.id,
+            interaction.user.display_name,
+            quotable(passage.text),
+        )
+        await reply(interaction, add_result_text(result), ephemeral=True)
+
+    async def on_timeout(self) -> None:
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        if self.origin is None:
+            return
+        try:
+            await self.origin.edit_original_response(view=self, allowed_mentions=NO_MENTIONS)
+        except Exception:  # a background task: nobody else would see the failure
+            log.warning("could not disable expired buttons", exc_info=True)
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
+    ) -> None:
+        log.error("button %r failed", item, exc_info=error)
+        try:
+            await reply(interaction, INTERNAL_ERROR, ephemeral=True)
+        except discord.HTTPException:
+            log.exception("could not report a button failure")

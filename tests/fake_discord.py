@@ -1,0 +1,545 @@
+"""A fake Discord REST API on 127.0.0.1, good enough for the real discord.py client.
+
+The bot under test logs in, syncs its commands and answers interactions over real HTTP; this
+server records every request and, like Discord, refuses a message that breaks a size limit (and
+remembers the violation, so a test fails even if the bot swallows the 400). Interactions are
+fed in as raw gateway ``INTERACTION_CREATE`` payloads built by the helpers at the bottom.
+
+discord.py internals relied on (checked against 2.7.1):
+- ``discord.http.Route.BASE`` is the base URL of every REST call, including the webhook
+  adapter used for interaction callbacks and follow-ups (``discord/webhook/async_.py`` imports
+  the same ``Route``); the URL is built when a Route is created, so patching BASE is enough.
+- ``ConnectionState.parse_interaction_create(payload)`` is what the gateway calls for an
+  ``INTERACTION_CREATE`` event.
+- Interaction callbacks are sent with ``?with_response=1`` and parsed as an
+  ``InteractionCallback`` (``interaction.response_message_id`` is where a View gets stored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+APP_ID = 700000000000000001
+BOT_USER = {
+    "id": str(APP_ID),
+    "username": "quotebot",
+    "global_name": "Quote Bot",
+    "discriminator": "0",
+    "avatar": None,
+    "bot": True,
+    "flags": 0,
+}
+OWNER = {"id": "700000000000000002", "username": "owner", "discriminator": "0", "avatar": None}
+
+CALLBACK_MESSAGE = 4
+CALLBACK_DEFER_MESSAGE = 5
+CALLBACK_DEFER_UPDATE = 6
+CALLBACK_UPDATE_MESSAGE = 7
+CALLBACK_AUTOCOMPLETE = 8
+EPHEMERAL = 1 << 6
+
+COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    """discord.py only parses a body whose Content-Type is exactly ``application/json``."""
+    return web.Response(
+        body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"}
+    )
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, str]
+    json: Any
+
+
+@dataclass
+class FakeDiscord:
+    """Records requests; ``callbacks[interaction_id]`` lists every callback body received."""
+
+    requests: list[Recorded] = field(default_factory=list)
+    callbacks: dict[int, list[dict]] = field(default_factory=lambda: defaultdict(list))
+    followups: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
+    edits: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
+    messages: dict[int, dict] = field(default_factory=dict)
+    responses: dict[int, int] = field(default_factory=dict)  # interaction id -> message id
+    commands: dict[int | None, list[dict]] = field(default_factory=dict)
+    violations: list[str] = field(default_factory=list)
+    unknown_routes: list[str] = field(default_factory=list)
+    port: int = 0
+    _ids: Any = field(default_factory=lambda: itertools.count(900000000000000000))
+    _runner: web.AppRunner | None = None
+    _changed: asyncio.Condition | None = None
+    # interaction token -> (interaction id, channel id) for follow-ups and @original
+    _tokens: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    # ---- server lifecycle -------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._changed = asyncio.Condition()
+        app = web.Application()
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    # ---- waiting ----------------------------------------------------------------------
+
+    async def wait_for(self, predicate, timeout: float = 10.0) -> None:
+        assert self._changed is not None
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+
+    async def callback_for(self, interaction_id: int, timeout: float = 10.0) -> dict:
+        """The (first) callback body the bot sent for this interaction."""
+        await self.wait_for(lambda: self.callbacks.get(interaction_id), timeout)
+        return self.callbacks[interaction_id][0]
+
+    async def _notify(self) -> None:
+        assert self._changed is not None
+        async with self._changed:
+            self._changed.notify_all()
+
+    # ---- request handling -------------------------------------------------------------
+
+    async def _body(self, request: web.Request) -> Any:
+        """JSON body, or the ``payload_json`` part of a multipart body (used with files)."""
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            raw = form.get("payload_json")
+            return json.loads(raw) if isinstance(raw, str) else None
+        raw = await request.read()
+        return json.loads(raw) if raw else None
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await self._body(request)
+        path = "/" + request.match_info["tail"]
+        self.requests.append(Recorded(request.method, path, dict(request.query), body))
+        try:
+            response = self._route(request.method, path, body)
+        finally:
+            await self._notify()
+        return response
+
+    def _route(self, method: str, path: str, body: Any) -> web.StreamResponse:
+        parts = path.strip("/").split("/")
+        match method, parts:
+            case "GET", ["users", "@me"]:
+                return _json(BOT_USER)
+            case "GET", ["oauth2", "applications", "@me"]:
+                return _json(self._app_info())
+            case "GET", ["applications", _, "commands"]:
+                return _json(self.commands.get(None, []))
+            case "GET", ["applications", _, "guilds", guild, "commands"]:
+                return _json(self.commands.get(int(guild), []))
+            case "PUT", ["applications", _, "commands"]:
+                return self._sync(None, body)
+            case "PUT", ["applications", _, "guilds", guild, "commands"]:
+                return self._sync(int(guild), body)
+            case "POST", ["interactions", interaction_id, token, "callback"]:
+                return self._callback(int(interaction_id), token, body)
+            case "POST", ["webhooks", _, token]:
+                return self._followup(token, body)
+            case "PATCH", ["webhooks", _, token, "messages", message]:
+                return self._edit(token, message, body)
+            case "GET", ["webhooks", _, token, "messages", message]:
+                found = self._message_for(token, message)
+                return _json(found) if found else self._not_found(path)
+            case "DELETE", ["webhooks", _, token, "messages", _message]:
+                return web.Response(status=204)
+        self.unknown_routes.append(f"{method} {path}")
+        return self._not_found(path)
+
+    def _not_found(self, path: str) -> web.Response:
+        return _json({"message": f"Unknown route {path}", "code": 0}, status=404)
+
+    def _bad_request(self, problems: list[str]) -> web.Response:
+        self.violations.extend(problems)
+        return _json(
+            {"message": "Invalid Form Body", "code": 50035, "errors": problems}, status=400
+        )
+
+    def _app_info(self) -> dict:
+        return {
+            "id": str(APP_ID),
+            "name": "Quote Bot",
+            "description": "",
+            "icon": None,
+            "bot_public": True,
+            "bot_require_code_grant": False,
+            "owner": OWNER,
+            "verify_key": "0" * 64,
+            "flags": 0,
+            "interactions_endpoint_url": None,
+        }
+
+    def _sync(self, guild: int | None, body: list[dict]) -> web.Response:
+        problems = command_problems(body)
+        if problems:
+            return self._bad_request(problems)
+        stored = []
+        for command in body:
+            stored.append(
+                {
+                    **command,
+                    "id": str(self.next_id()),
+                    "application_id": str(APP_ID),
+                    "version": "1",
+                    **({"guild_id": str(guild)} if guild else {}),
+                }
+            )
+        self.commands[guild] = stored
+        return _json(stored)
+
+    def _callback(self, interaction_id: int, token: str, body: dict) -> web.Response:
+        self.callbacks[interaction_id].append(body)
+        problems = message_problems(body.get("data") or {}, body.get("type"))
+        if problems:
+            return self._bad_request(problems)
+        kind = body.get("type")
+        channel_id = self._tokens.get(token, (interaction_id, 0))[1]
+        interaction: dict[str, Any] = {"id": str(interaction_id), "type": 2}
+        result: dict[str, Any] = {"interaction": interaction}
+        if kind in (CALLBACK_MESSAGE, CALLBACK_DEFER_MESSAGE, CALLBACK_UPDATE_MESSAGE):
+            data = body.get("data") or {}
+            if kind == CALLBACK_UPDATE_MESSAGE:
+                message_id = self._tokens.get(token + ":message", (0, 0))[0]
+                message = self.messages.get(message_id) or self._new_message(channel_id, {})
+                message.update({k: v for k, v in data.items() if k != "allowed_mentions"})
+            else:
+                message = self._new_message(channel_id, data)
+                self._tokens[token + ":original"] = (int(message["id"]), channel_id)
+                self.responses[interaction_id] = int(message["id"])
+            interaction["response_message_id"] = message["id"]
+            interaction["response_message_loading"] = kind == CALLBACK_DEFER_MESSAGE
+            interaction["response_message_ephemeral"] = bool(
+                (data.get("flags") or 0) & EPHEMERAL
+            )
+            result["resource"] = {"type": kind, "message": message}
+        return _json(result)
+
+    def _followup(self, token: str, body: dict) -> web.Response:
+        self.followups[token].append(body)
+        problems = message_problems(body or {}, CALLBACK_MESSAGE)
+        if problems:
+            return self._bad_request(problems)
+        channel_id = self._tokens.get(token, (0, 0))[1]
+        return _json(self._new_message(channel_id, body or {}))
+
+    def _edit(self, token: str, message: str, body: dict) -> web.Response:
+        self.edits[token].append(body)
+        problems = message_problems(body or {}, CALLBACK_UPDATE_MESSAGE)
+        if problems:
+            return self._bad_request(problems)
+        found = self._message_for(token, message)
+        if found is None:
+            found = self._new_message(self._tokens.get(token, (0, 0))[1], {})
+        found.update({k: v for k, v in (body or {}).items() if k != "allowed_mentions"})
+        return _json(found)
+
+    def _message_for(self, token: str, message: str) -> dict | None:
+        if message == "@original":
+            message_id = self._tokens.get(token + ":original", (0, 0))[0]
+        else:
+            message_id = int(message)
+        return self.messages.get(message_id)
+
+    def _new_message(self, channel_id: int, data: dict) -> dict:
+        message_id = self.next_id()
+        message = {
+            "id": str(message_id),
+            "channel_id": str(channel_id),
+            "author": BOT_USER,
+            "content": data.get("content") or "",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": data.get("embeds") or [],
+            "components": data.get("components") or [],
+            "pinned": False,
+            "type": 20,
+            "flags": data.get("flags") or 0,
+            "application_id": str(APP_ID),
+        }
+        self.messages[message_id] = message
+        return message
+
+    # ---- interaction payloads ---------------------------------------------------------
+
+    def register(self, payload: dict) -> dict:
+        """Remember which channel an interaction came from, for follow-ups and edits."""
+        channel_id = int(payload["channel"]["id"])
+        self._tokens[payload["token"]] = (int(payload["id"]), channel_id)
+        if payload["type"] == 3:
+            self._tokens[payload["token"] + ":message"] = (int(payload["message"]["id"]), 0)
+        return payload
+
+    def replies(self, interaction_id: int) -> list[dict]:
+        return self.callbacks.get(interaction_id, [])
+
+    def message_of(self, interaction_id: int) -> dict:
+        """The message (as it stands now) that the bot created in answer to an interaction."""
+        return self.messages[self.responses[interaction_id]]
+
+    def message_bodies(self) -> list[dict]:
+        """Every message body the bot sent: callbacks, follow-ups and edits."""
+        bodies = [
+            body.get("data") or {}
+            for calls in self.callbacks.values()
+            for body in calls
+            if body.get("type") in (CALLBACK_MESSAGE, CALLBACK_UPDATE_MESSAGE)
+        ]
+        bodies += [b for calls in self.followups.values() for b in calls]
+        bodies += [b for calls in self.edits.values() for b in calls]
+        return bodies
+
+    def deliver(self, client: Any, payload: dict) -> int:
+        """Hand ``payload`` to the client as the gateway would; returns the interaction id."""
+        self.register(payload)
+        client._connection.parse_interaction_create(payload)
+        return int(payload["id"])
+
+    async def interact(self, client: Any, payload: dict, timeout: float = 10.0) -> dict:
+        """Deliver ``payload`` and return the bot's callback body for it."""
+        return await self.callback_for(self.deliver(client, payload), timeout)
+
+
+# ---- Discord's validation rules, applied to what the bot sends ---------------------------
+
+
+def _length(value: Any) -> int:
+    return len(value or "")
+
+
+def embed_problems(embed: dict) -> list[str]:
+    problems = []
+    limits = {"title": 256, "description": 4096}
+    for key, limit in limits.items():
+        if _length(embed.get(key)) > limit:
+            problems.append(f"embed {key} longer than {limit}")
+    fields = embed.get("fields") or []
+    if len(fields) > 25:
+        problems.append("more than 25 embed fields")
+    for item in fields:
+        if not 1 <= _length(item.get("name")) <= 256:
+            problems.append(f"embed field name length {_length(item.get('name'))}")
+        if not 1 <= _length(item.get("value")) <= 1024:
+            problems.append(f"embed field value length {_length(item.get('value'))}")
+    if _length((embed.get("footer") or {}).get("text")) > 2048:
+        problems.append("embed footer longer than 2048")
+    if _length((embed.get("author") or {}).get("name")) > 256:
+        problems.append("embed author longer than 256")
+    return problems
+
+
+def embed_total(embed: dict) -> int:
+    return (
+        _length(embed.get("title"))
+        + _length(embed.get("description"))
+        + sum(_length(f.get("name")) + _length(f.get("value")) for f in embed.get("fields") or [])
+        + _length((embed.get("footer") or {}).get("text"))
+        + _length((embed.get("author") or {}).get("name"))
+    )
+
+
+def message_problems(data: dict, kind: int | None) -> list[str]:
+    """What Discord would refuse in a message body (or autocomplete result)."""
+    problems = []
+    if kind == CALLBACK_AUTOCOMPLETE:
+        choices = data.get("choices") or []
+        if len(choices) > 25:
+            problems.append("more than 25 choices")
+        for choice in choices:
+            if not 1 <= _length(choice.get("name")) <= 100:
+                problems.append(f"choice name length {_length(choice.get('name'))}")
+            if len(str(choice.get("value"))) > 100:
+                problems.append("choice value longer than 100")
+        return problems
+    if kind not in (CALLBACK_MESSAGE, CALLBACK_UPDATE_MESSAGE):
+        return problems
+    if _length(data.get("content")) > 2000:
+        problems.append(f"content length {_length(data.get('content'))} > 2000")
+    embeds = data.get("embeds") or []
+    if len(embeds) > 10:
+        problems.append("more than 10 embeds")
+    for embed in embeds:
+        problems.extend(embed_problems(embed))
+    if sum(embed_total(e) for e in embeds) > 6000:
+        problems.append("embeds total longer than 6000")
+    if kind == CALLBACK_MESSAGE and not data.get("content") and not embeds:
+        problems.append("cannot send an empty message")
+    return problems
+
+
+def command_problems(commands: list[dict]) -> list[str]:
+    """Discord's rules for registering application commands."""
+    problems = []
+    if len(commands) > 100:
+        problems.append("more than 100 commands")
+
+    def check(item: dict, where: str) -> None:
+        name = item.get("name", "")
+        if not COMMAND_NAME.match(name) or name != name.lower():
+            problems.append(f"{where}: bad name {name!r}")
+        if not 1 <= _length(item.get("description")) <= 100:
+            problems.append(f"{where}: description length {_length(item.get('description'))}")
+        options = item.get("options") or []
+        if len(options) > 25:
+            problems.append(f"{where}: more than 25 options")
+        seen_optional = False
+        for option in options:
+            if option.get("type") in (1, 2):
+                check(option, f"{where} {option.get('name')}")
+                continue
+            if option.get("required"):
+                if seen_optional:
+                    problems.append(f"{where}: required option after an optional one")
+            else:
+                seen_optional = True
+            check(option, f"{where} {option.get('name')}")
+            if len(option.get("choices") or []) > 25:
+                problems.append(f"{where}: more than 25 choices")
+
+    for command in commands:
+        check(command, "/" + command.get("name", "?"))
+    return problems
+
+
+# ---- raw INTERACTION_CREATE payloads -----------------------------------------------------
+
+_interaction_ids = itertools.count(800000000000000000)
+
+GUILD_ID = 600000000000000001
+CHANNEL_ID = 600000000000000002
+MANAGE_MESSAGES = 1 << 13
+MEMBER_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 31)  # view channel, send, use commands
+
+
+def user(user_id: int, name: str | None = None) -> dict:
+    return {
+        "id": str(user_id),
+        "username": name or f"user{user_id}",
+        "global_name": None,
+        "discriminator": "0",
+        "avatar": None,
+        "flags": 0,
+    }
+
+
+def _base(kind: int, *, user_id: int, guild: bool, permissions: int) -> dict:
+    interaction_id = next(_interaction_ids)
+    payload: dict[str, Any] = {
+        "id": str(interaction_id),
+        "application_id": str(APP_ID),
+        "type": kind,
+        "token": f"tok-{interaction_id}",
+        "version": 1,
+        "locale": "en-US",
+        "app_permissions": str(MEMBER_PERMISSIONS),
+        "attachment_size_limit": 10 * 1024 * 1024,
+        "entitlements": [],
+        "authorizing_integration_owners": {"0": str(GUILD_ID)} if guild else {"1": str(user_id)},
+        "context": 0 if guild else 1,
+    }
+    if guild:
+        payload["guild_id"] = str(GUILD_ID)
+        payload["guild_locale"] = "en-US"
+        payload["channel_id"] = str(CHANNEL_ID)
+        payload["channel"] = {"id": str(CHANNEL_ID), "type": 0, "guild_id": str(GUILD_ID),
+                              "name": "general", "position": 0, "permission_overwrites": [],
+                              "nsfw": False, "parent_id": None}
+        payload["member"] = {
+            "user": user(user_id),
+            "roles": [],
+            "joined_at": "2024-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "pending": False,
+            "permissions": str(permissions),
+        }
+    else:
+        dm_channel = 500000000000000000 + user_id % 1_000_000
+        payload["channel_id"] = str(dm_channel)
+        payload["channel"] = {"id": str(dm_channel), "type": 1,
+                              "recipients": [user(user_id)], "last_message_id": None, "flags": 0}
+        payload["user"] = user(user_id)
+    return payload
+
+
+def command(
+    name: str,
+    options: dict[str, Any] | None = None,
+    *,
+    sub: str | None = None,
+    user_id: int = 111,
+    guild: bool = True,
+    permissions: int = MEMBER_PERMISSIONS,
+    focused: str | None = None,
+) -> dict:
+    """A slash command (type 2) or, with ``focused``, an autocomplete request (type 4)."""
+    kinds = {str: 3, int: 4, bool: 5, float: 10}
+    opts = [
+        {"name": key, "type": kinds[type(value)], "value": value, **({"focused": True}
+                                                                      if key == focused else {})}
+        for key, value in (options or {}).items()
+    ]
+    if sub is not None:
+        opts = [{"name": sub, "type": 1, "options": opts}]
+    payload = _base(4 if focused else 2, user_id=user_id, guild=guild, permissions=permissions)
+    payload["data"] = {"id": "1", "name": name, "type": 1, "options": opts}
+    return payload
+
+
+def button(
+    message: dict,
+    custom_id: str,
+    *,
+    user_id: int = 111,
+    guild: bool = True,
+    permissions: int = MEMBER_PERMISSIONS,
+) -> dict:
+    """A button click (type 3) on ``message`` (as the fake stored it)."""
+    payload = _base(3, user_id=user_id, guild=guild, permissions=permissions)
+    payload["message"] = {**message, "channel_id": payload["channel"]["id"]}
+    payload["data"] = {"custom_id": custom_id, "component_type": 2}
+    return payload
+
+
+def buttons_of(message: dict) -> dict[str, str]:
+    """label -> custom_id for every button in a stored message."""
+    found = {}
+    for row in message.get("components") or []:
+        for item in row.get("components") or []:
+            if item.get("type") == 2 and "custom_id" in item:
+                found[item.get("label", "")] = item["custom_id"]
+    return found

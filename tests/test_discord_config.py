@@ -1,0 +1,94 @@
+"""Settings from the environment / .env, and the token never showing up anywhere."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config, ConfigError, default_db_path, load_config
+from bot.discord_app import run_bot, sync_commands
+
+SECRET = "MTIz.secret-token-value.XYZ"
+
+
+def test_defaults_need_no_token():
+    config = load_config({})
+    assert config.token is None
+    assert config.guild_id is None
+    assert config.db_path == default_db_path()
+    assert "interview-quote-bot" in str(config.db_path)
+    assert not str(config.db_path).startswith(str(Path(__file__).resolve().parent.parent / "bot"))
+    assert config.cooldown_rate == 3 and config.cooldown_per == 10.0
+
+
+def test_values_are_read_from_the_environment(tmp_path):
+    config = load_config(
+        {
+            "DISCORD_TOKEN": f"  {SECRET}  ",
+            "DISCORD_GUILD_ID": "123456789012345678",
+            "QUOTEBOT_DATA_DIR": str(tmp_path),
+            "QUOTEBOT_DB": str(tmp_path / "q.sqlite3"),
+            "QUOTEBOT_COOLDOWN_RATE": "50",
+            "QUOTEBOT_COOLDOWN_PER": "2.5",
+        }
+    )
+    assert config.token == SECRET
+    assert config.guild_id == 123456789012345678
+    assert config.data_dir == tmp_path
+    assert config.db_path == tmp_path / "q.sqlite3"
+    assert (config.cooldown_rate, config.cooldown_per) == (50, 2.5)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DISCORD_GUILD_ID", "my-server"),
+        ("QUOTEBOT_COOLDOWN_RATE", "0"),
+        ("QUOTEBOT_COOLDOWN_RATE", "lots"),
+        ("QUOTEBOT_COOLDOWN_PER", "-1"),
+    ],
+)
+def test_malformed_values_are_refused_with_the_variable_name(name, value):
+    with pytest.raises(ConfigError, match=name):
+        load_config({name: value})
+
+
+def test_repr_and_str_hide_the_token(caplog):
+    config = Config(token=SECRET)
+    assert SECRET not in repr(config)
+    assert SECRET not in str(config)
+    assert "<set>" in repr(config)
+    assert "<missing>" in repr(Config())
+    with caplog.at_level(logging.DEBUG):
+        load_config({"DISCORD_TOKEN": SECRET})
+    assert SECRET not in caplog.text
+
+
+def test_dotenv_fills_gaps_but_never_overrides_the_environment(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text(
+        f"DISCORD_TOKEN={SECRET}\nDISCORD_GUILD_ID=42\n", encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    monkeypatch.setenv("DISCORD_GUILD_ID", "7")
+    config = load_config()
+    assert config.token == SECRET
+    assert config.guild_id == 7
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)  # load_dotenv wrote it to os.environ
+
+
+def test_missing_token_is_a_one_line_config_error_pointing_to_the_console():
+    with pytest.raises(ConfigError) as caught:
+        Config().require_token()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "DISCORD_TOKEN" in message
+    assert "quotebot console" in message
+    assert "discord.com/developers" in message
+    # The entry points the CLI calls refuse before loading anything or touching the network.
+    with pytest.raises(ConfigError):
+        run_bot(Config())
+    with pytest.raises(ConfigError):
+        sync_commands(Config())
