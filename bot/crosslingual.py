@@ -82,10 +82,9 @@ def build_lexicon(
                 match = CEDICT_LINE_RE.match(line)
                 if not match:
                     continue
-                headword = chinese_tokens(match.group(2))
-                if len(headword) != 1 or headword[0] not in vocab or len(headword[0]) < 2:
+                target = match.group(2)  # already mainland simplified, like the index
+                if len(target) < 2 or target not in vocab:
                     continue
-                target = headword[0]
                 for sense in _senses(match.group(3)):
                     words = english_tokens(sense)
                     if not words or len(words) > 4:

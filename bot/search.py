@@ -10,7 +10,7 @@ passage is scored on three fields, each a BM25 index of its own:
 * ``turn``    — the whole turn it belongs to, so a paragraph inherits its answer's topic.
 
 ``score = text + CONTEXT_WEIGHT * context + TURN_WEIGHT * turn``, over passages whose text
-matches at least one query word. Whether to answer at all is decided by *coverage*: the
+matches at least one query word, or which open the answer to a matching host question. Whether to answer at all is decided by *coverage*: the
 share of the question's IDF mass that the best passage (with its context) matches. A
 question about the weather matches at best a stray 今天, far below the bar.
 """
@@ -115,7 +115,9 @@ def rank(
     turn = index.turn.get_scores(tokens, weights)[index.turn_of_row]
     context_weight = CONTEXT_WEIGHT * CONTEXT_DECAY ** np.minimum(index.position, 8)
     combined = text + context_weight * context + TURN_WEIGHT * turn
-    eligible = text > 0
+    # A passage must say something the question asks about — or be the opening paragraph of
+    # the answer to a host question that does (the direct reply to the same question).
+    eligible = (text > 0) | ((index.position == 0) & (context > 0))
     if allowed is not None:
         eligible &= allowed
     candidates = np.flatnonzero(eligible)

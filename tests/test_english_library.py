@@ -1,0 +1,129 @@
+"""A library of two interviews: the bundled Chinese article plus the English Whisper transcript.
+
+The English transcript is shared material, never committed: the test ingests it with
+``quotebot ingest --add`` into a temporary data dir and writes a turn table for it there,
+as an operator would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+BUNDLED = REPO / "data"
+WHISPER_NAME = "c3b-JASoPi0.en.whisper.txt"
+
+
+def _whisper() -> Path:
+    shared = Path(os.environ.get("QUOTEBOT_SHARED_DIR", REPO.parent / "shared"))
+    path = shared / "data" / WHISPER_NAME
+    if not path.exists():
+        pytest.skip(f"English Whisper transcript not found at {path}: English library not tested")
+    return path
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    whisper = _whisper()
+    target = tmp_path_factory.mktemp("library")
+    for item in BUNDLED.iterdir():
+        if item.is_file() and item.suffix in (".txt", ".json"):
+            shutil.copy2(item, target / item.name)
+    # The operator's metadata for the English transcript: who speaks when. The times are the
+    # bundled article's turn starts (host, guest, host, …); before the first, "unknown".
+    zh_meta = json.loads((BUNDLED / "karpathy-sequoia-ai-ascent-2024.zh.meta.json").read_text())
+    staging = tmp_path_factory.mktemp("incoming")
+    source = staging / "karpathy-sequoia-ai-ascent-2024.en.txt"
+    shutil.copy2(whisper, source)
+    meta = {
+        "id": "karpathy-sequoia-2024-en",
+        "title": "Andrej Karpathy at Sequoia AI Ascent 2024 (English captions)",
+        "language": "en",
+        "host": {"name": "Stephanie Zhan (Sequoia)"},
+        "guest": {"name": "Andrej Karpathy"},
+        "video_url": "https://www.youtube.com/watch?v=c3b-JASoPi0",
+        "turns": [
+            {"start": start, "speaker": "host" if i % 2 == 0 else "guest"}
+            for i, start in enumerate(zh_meta["turn_starts"])
+        ],
+    }
+    (staging / "karpathy-sequoia-ai-ascent-2024.en.meta.json").write_text(json.dumps(meta))
+    assert main(["ingest", str(source), "--add", "--data-dir", str(target)]) == 0
+    return target
+
+
+def _ask(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> dict:
+    capsys.readouterr()
+    assert main(["ask", *args, "--json", "--data-dir", str(data_dir)]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_ingest_add_copies_transcript_and_metadata(data_dir: Path) -> None:
+    assert (data_dir / "karpathy-sequoia-ai-ascent-2024.en.txt").exists()
+    assert (data_dir / "karpathy-sequoia-ai-ascent-2024.en.meta.json").exists()
+
+
+def test_english_question_finds_english_passage_with_time(
+    capsys: pytest.CaptureFixture[str], data_dir: Path
+) -> None:
+    result = _ask(capsys, data_dir, "Does scale matter?", "--top", "3")
+    assert result["answered"]
+    hit = next(h for h in result["hits"] if "scale is definitely number one" in h["text"])
+    assert hit["interview"].startswith("Andrej Karpathy at Sequoia")
+    assert hit["role"] == "guest"
+    assert abs(hit["start"] - 587) <= 5
+    assert "&t=58" in hit["video_url"]
+
+
+def test_elon_management_style_is_the_guest_on_musk(
+    capsys: pytest.CaptureFixture[str], data_dir: Path
+) -> None:
+    result = _ask(capsys, data_dir, "Elon management style")
+    hit = result["hits"][0]
+    assert hit["role"] == "guest" and hit["speaker"] == "Andrej Karpathy"
+    assert hit["start"] >= 970  # the Musk answer starts at 16:10
+    assert "elon" in hit["text"].lower() or "he" in hit["text"].lower().split()
+
+
+def test_chinese_question_still_answers_from_chinese(
+    capsys: pytest.CaptureFixture[str], data_dir: Path
+) -> None:
+    result = _ask(capsys, data_dir, "规模是不是最重要的?")
+    hit = result["hits"][0]
+    assert hit["interview"].startswith("我的领导马斯克")
+    assert hit["start"] == pytest.approx(587.9)
+    assert hit["video_url"].endswith("&t=587s")
+
+
+def test_interview_option_restricts_the_search(
+    capsys: pytest.CaptureFixture[str], data_dir: Path
+) -> None:
+    result = _ask(capsys, data_dir, "scale", "--interview", "karpathy-sequoia-2024")
+    assert all(h["interview"].startswith("我的领导马斯克") for h in result["hits"])
+    capsys.readouterr()
+    assert main(["ask", "scale", "--interview", "nope", "--data-dir", str(data_dir)]) == 1
+    assert "no interview called 'nope'" in capsys.readouterr().err
+
+
+def test_topics_lists_both_interviews(capsys: pytest.CaptureFixture[str], data_dir: Path) -> None:
+    capsys.readouterr()
+    assert main(["topics", "--json", "--data-dir", str(data_dir)]) == 0
+    ids = {t["id"] for t in json.loads(capsys.readouterr().out)["transcripts"]}
+    assert ids == {"karpathy-sequoia-2024", "karpathy-sequoia-2024-en"}
+
+
+def test_without_turn_table_speech_is_unknown_speaker(tmp_path: Path) -> None:
+    from bot.library import load_transcript
+
+    source = tmp_path / "talk.en.txt"
+    shutil.copy2(_whisper(), source)
+    transcript = load_transcript(source)
+    assert {p.role for p in transcript.passages} == {"unknown"}
+    assert all(p.speaker == "unknown speaker" for p in transcript.passages)
