@@ -294,7 +294,7 @@ def synthetic_data_dir(target: Path, passages: int, seed: int = 0, per_file: int
                     text = "".join(sentences[i] for i in picked)
                     out.append((label if k == 0 else "") + text)
                     made += 1
-            if out[-1].startswith(("Q:")):
+            if out[-1].startswith("Q:"):
                 out.append("卡帕西:" + sentences[int(rng.integers(len(sentences)))])
                 made += 1
         out += ["视频链接:", f"https://www.youtube.com/watch?v=synthetic{number}"]

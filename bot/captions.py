@@ -95,7 +95,9 @@ def _seconds(stamp: str, path: str, line: int) -> float:
 def _timing(start: str, end: str, path: str, line: int) -> tuple[float, float]:
     begin, finish = _seconds(start, path, line), _seconds(end, path, line)
     if finish < begin:
-        raise CaptionError(path, line, f"cue ends ({end.strip()}) before it starts ({start.strip()})")
+        raise CaptionError(
+            path, line, f"cue ends ({end.strip()}) before it starts ({start.strip()})"
+        )
     return begin, finish
 
 
@@ -384,7 +386,11 @@ class _Sentence:
 
 
 def _is_cjk(char: str) -> bool:
-    return "\u3400" <= char <= "\u9fff" or "\u3000" <= char <= "\u303f" or "\uff00" <= char <= "\uffef"
+    return (
+        "\u3400" <= char <= "\u9fff"
+        or "\u3000" <= char <= "\u303f"
+        or "\uff00" <= char <= "\uffef"
+    )
 
 
 def _join_cues(cues: Sequence[Cue]) -> tuple[str, list[int]]:

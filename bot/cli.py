@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     data_dir_option(topics)
 
     ingest = sub.add_parser("ingest", help="parse and validate a transcript file")
-    ingest.add_argument("path", type=Path, help="transcript (article .txt, Whisper .txt, .srt, .vtt)")
+    ingest.add_argument(
+        "path", type=Path, help="transcript (article .txt, Whisper .txt, .srt, .vtt)"
+    )
     ingest.add_argument("--add", action="store_true",
                         help="copy the file and its .meta.json into the data dir once valid")
     ingest.add_argument("--json", action="store_true", help="print one JSON object")

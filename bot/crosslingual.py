@@ -43,7 +43,7 @@ def cedict_path() -> Path | None:
 
 
 def _senses(definitions: str) -> Iterable[str]:
-    for sense in definitions.split("/"):
+    for sense in re.split(r"[/;]", definitions):
         sense = re.sub(r"\([^)]*\)", " ", sense).strip().casefold()
         if not sense or sense.startswith(SKIPPED_SENSES):
             continue
@@ -100,6 +100,51 @@ def build_lexicon(
         ranked = sorted(targets.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TRANSLATIONS]
         lexicon[word] = ranked
     return lexicon
+
+
+def build_synonyms(
+    vocabulary: Iterable[str],
+    *,
+    english_tokens: Callable[[str], list[str]],
+    dictionary: Path | None = None,
+) -> Lexicon:
+    """Chinese words absent from the index → index words with the same one-word meaning.
+
+    A question says 差别 where the interview says 区别, 竞争 where it says 竞赛: both have
+    a CC-CEDICT sense "difference" / "competition". Only identical one-word senses count,
+    which keeps 人 from meaning everything; callers still give these matches partial credit.
+    """
+    vocab = set(vocabulary)
+    path = dictionary if dictionary is not None else cedict_path()
+    if path is None:
+        return {}
+    by_sense: dict[str, set[str]] = defaultdict(set)
+    outside: dict[str, set[str]] = defaultdict(set)
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            match = CEDICT_LINE_RE.match(line)
+            if not match or len(match.group(2)) < 2:
+                continue
+            head = match.group(2)
+            for sense in _senses(match.group(3)):
+                if " " in sense or "-" in sense:
+                    continue
+                stems = english_tokens(sense)
+                if len(stems) != 1:
+                    continue
+                (by_sense if head in vocab else outside)[stems[0]].add(head)
+    synonyms: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for sense, heads in outside.items():
+        targets = by_sense.get(sense)
+        if not targets or len(targets) > MAX_TRANSLATIONS:
+            continue
+        for head in heads:
+            for target in targets:
+                synonyms[head][target] += 1
+    return {
+        head: [(t, 1.0) for t, _ in sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:3]]
+        for head, found in synonyms.items()
+    }
 
 
 def translate(

@@ -4,6 +4,9 @@
 API; the CLI runs it). Every reply goes through ``discord_views.reply``, so mentions are
 disabled and Discord's size limits respected everywhere, and every failure ends in an
 ephemeral message the person can understand — the interaction is never left unanswered.
+
+The library being served lives in one `LibraryHolder`; every command reads ``bot.library`` when
+it runs, so ``/reload`` swaps it for all of them (and for the quote service) in one assignment.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import asyncio
 import gc
 import logging
 import math
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -27,11 +32,13 @@ from bot.quotes import QuoteService
 log = logging.getLogger(__name__)
 
 MAX_RESULTS = 5
+MAX_INTERVIEW_INPUT = 100  # an interview option holds an id or a title, like a choice value
 MAX_NUMBER = 2**53  # Discord's largest integer option; SQLite overflows past 2**63
 BUTTON_TIMEOUT = 300.0  # seconds the More / Save buttons keep working
 
 __all__ = [
     "ConfigError",
+    "LibraryHolder",
     "QuoteBot",
     "create_bot",
     "run_bot",
@@ -40,13 +47,29 @@ __all__ = [
 ]
 
 
+class LibraryHolder:
+    """The one reference to the library being served.
+
+    Why a holder: the quote service is built once, yet must check quotes against whatever
+    library ``/reload`` installed last. It is given this holder (which quacks like a library for
+    ``find_quote``), so replacing ``current`` switches every reader at once, and nothing keeps
+    a stale library captured at start-up. Work already running keeps the object it started with.
+    """
+
+    def __init__(self, library: Any) -> None:
+        self.current = library
+
+    def find_quote(self, text: str) -> Any:
+        return self.current.find_quote(text)
+
+
 class QuoteBot(discord.Client):
     """A client whose ``tree`` holds every command; owns the library and the quote service."""
 
     def __init__(
         self,
         config: Config,
-        library: Any,
+        library: LibraryHolder,
         quotes: QuoteService,
         *,
         button_timeout: float = BUTTON_TIMEOUT,
@@ -57,9 +80,10 @@ class QuoteBot(discord.Client):
         intents.guilds = True
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS)
         self.config = config
-        self.library = library
+        self.holder = library
         self.quotes = quotes
         self.button_timeout = button_timeout
+        self.reload_lock = asyncio.Lock()  # one /reload at a time
         self.tree = app_commands.CommandTree(
             self,
             allowed_contexts=app_commands.AppCommandContext(
@@ -68,6 +92,15 @@ class QuoteBot(discord.Client):
         )
         self.tree.error(self.on_app_command_error)
         _register_commands(self)
+
+    @property
+    def library(self) -> Any:
+        """The library to use *now*; read it at call time, never keep it past one request."""
+        return self.holder.current
+
+    @library.setter
+    def library(self, library: Any) -> None:
+        self.holder.current = library
 
     async def on_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
@@ -121,22 +154,30 @@ def _register_commands(bot: QuoteBot) -> None:
     tree = bot.tree
 
     @tree.command(
-        name="ask", description="Ask about the interview; the answer is the speaker's own words"
+        name="ask", description="Ask about the interviews; the answer is the speaker's own words"
     )
     @app_commands.describe(
         question="What you want to know (up to 500 characters)",
         results="How many answers to show, 1-5 (default 1)",
+        interview="Only search this interview (default: all of them)",
     )
     @_cooldown(bot)
     async def ask(
         interaction: discord.Interaction,
         question: app_commands.Range[str, 1, limits.MAX_INPUT],
         results: app_commands.Range[int, 1, MAX_RESULTS] = 1,
+        interview: str | None = None,
     ) -> None:
-        await _ask(bot, interaction, question, results)
+        await _ask(bot, interaction, question, results, interview)
+
+    @ask.autocomplete("interview")
+    async def ask_interview(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return render.interview_choices(bot.library.transcripts, current)
 
     @tree.command(
-        name="topics", description="What the interview covers, or one section's questions"
+        name="topics", description="What the interviews cover, or one section's questions"
     )
     @app_commands.describe(section="A section to show its questions (leave empty for all)")
     async def topics(interaction: discord.Interaction, section: str | None = None) -> None:
@@ -146,10 +187,14 @@ def _register_commands(bot: QuoteBot) -> None:
     async def topics_section(
         interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        wanted = current.strip().casefold()
-        titles = [s.title for t in bot.library.topics() for s in t.sections]
-        matching = [t for t in titles if wanted in t.casefold()] if wanted else titles
-        return limits.fit_choices([(t, t) for t in dict.fromkeys(matching)])
+        return render.section_choices(bot.library.topics(), current)
+
+    @tree.command(name="reload", description="Reload the interviews from the data folder")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    @app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
+    async def reload(interaction: discord.Interaction) -> None:
+        await _reload(bot, interaction)
 
     @tree.command(name="help", description="List the bot's commands")
     async def help_command(interaction: discord.Interaction) -> None:
@@ -263,7 +308,11 @@ def _guild(interaction: discord.Interaction) -> int:
 
 
 async def _ask(
-    bot: QuoteBot, interaction: discord.Interaction, question: str, results: int
+    bot: QuoteBot,
+    interaction: discord.Interaction,
+    question: str,
+    results: int,
+    interview: str | None = None,
 ) -> None:
     # Discord enforces the option limits in its client; a raw or stale request may not.
     if len(question) > limits.MAX_INPUT:
@@ -279,32 +328,83 @@ async def _ask(
         return
     from bot.library import QueryError
 
+    # This question (and its More button) keeps the library it started with, so a /reload in
+    # between cannot shift its pages or drop the interview it was restricted to.
+    library = bot.library
+    scope = ""
+    if interview is not None and interview.strip():
+        transcript = resolve_interview(library.transcripts, interview)
+        if transcript is None:
+            await reply(interaction, unknown_interview_text(library, interview), ephemeral=True)
+            return
+        interview, scope = transcript.id, transcript.title
+    else:
+        interview = None
     try:
-        answer = bot.library.ask(question, top=results)
+        answer = library.ask(question, top=results, interview=interview)
     except QueryError as exc:
         await reply(interaction, str(exc), ephemeral=True)
         return
-    message = render.answer_message(answer)
+    message = render.answer_message(answer, scope=scope)
     if not answer.answered:
         await reply(interaction, message["content"])
         return
     view = AskView(
-        ask=lambda offset: bot.library.ask(question, top=results, offset=offset),
+        ask=lambda offset: library.ask(question, top=results, interview=interview, offset=offset),
         quotes=bot.quotes,
         asker_id=interaction.user.id,
         answer=answer,
         per_page=results,
         timeout=bot.button_timeout,
+        scope=scope,
     )
     view.origin = interaction
     await reply(interaction, message["content"], embeds=message["embeds"], view=view)
 
 
+def resolve_interview(transcripts: Sequence[Any], wanted: str) -> Any | None:
+    """The transcript meant by an ``interview`` option: its id (what autocomplete sends), else
+    its title typed out, else a unique piece of a title or id (people may not pick a choice)."""
+    wanted = wanted.strip()
+    if not wanted or len(wanted) > MAX_INTERVIEW_INPUT:
+        return None
+    for transcript in transcripts:
+        if transcript.id == wanted:
+            return transcript
+    folded = wanted.removesuffix(limits.ELLIPSIS).casefold()
+    for transcript in transcripts:
+        if transcript.title.casefold() == folded or transcript.id.casefold() == folded:
+            return transcript
+    if not folded:
+        return None
+    found = [
+        t for t in transcripts if folded in t.title.casefold() or folded in t.id.casefold()
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def unknown_interview_text(library: Any, wanted: str) -> str:
+    shown = limits.truncate(render.escape(wanted.strip()), 100)
+    listing = "\n".join(
+        f"• {limits.truncate(render.escape(t.title), 150)}" for t in library.transcripts[:20]
+    )
+    return (
+        f"There is no interview called “{shown}”. Pick one from the list as you type, or "
+        f"leave the option empty to search them all. Interviews:\n{listing}"
+    )
+
+
 def find_section(topics: list[Any], wanted: str) -> tuple[Any, Any] | None:
-    """The section named ``wanted``: exact title, else a unique prefix (autocomplete values are
-    cut to 100 characters) or a unique case-insensitive substring."""
+    """The section named ``wanted``: an autocomplete key (``<interview id>#<n>``), its exact
+    title, else a unique prefix (autocomplete values are cut to 100 characters) or a unique
+    case-insensitive substring."""
     pairs = [(t, s) for t in topics for s in t.sections]
     wanted = wanted.strip()
+    interview_id, sep, number = wanted.rpartition(render.SECTION_KEY_SEP)
+    if sep and number.isdigit():
+        for topic in topics:
+            if topic.id == interview_id and int(number) < len(topic.sections):
+                return topic, topic.sections[int(number)]
     for pair in pairs:
         if pair[1].title == wanted:
             return pair
@@ -321,15 +421,21 @@ def find_section(topics: list[Any], wanted: str) -> tuple[Any, Any] | None:
 async def _topics(bot: QuoteBot, interaction: discord.Interaction, section: str | None) -> None:
     topics = bot.library.topics()
     if not section:
-        await reply(interaction, embeds=render.topics_embeds(topics))
+        if len(topics) > 1:
+            await reply(
+                interaction, render.interviews_text(topics), embeds=render.library_embeds(topics)
+            )
+        else:
+            await reply(interaction, embeds=render.topics_embeds(topics))
         return
     if len(section) > limits.MAX_INPUT:
         await reply(interaction, "That section name is too long.", ephemeral=True)
         return
     found = find_section(topics, section)
     if found is None:
-        titles = [s.title for t in topics for s in t.sections]
-        listing = "\n".join(f"• {render.escape(t)}" for t in titles[:20])
+        names = [render.section_choice_name(t, s, len(topics) > 1)
+                 for t in topics for s in t.sections]
+        listing = "\n".join(f"• {render.escape(n)}" for n in names[:20])
         shown = limits.truncate(render.escape(section), 100)
         await reply(
             interaction,
@@ -338,6 +444,63 @@ async def _topics(bot: QuoteBot, interaction: discord.Interaction, section: str 
         )
         return
     await reply(interaction, embeds=[render.section_embed(*found)])
+
+
+async def _reload(bot: QuoteBot, interaction: discord.Interaction) -> None:
+    """Load the data dir afresh and serve it, or change nothing and say why.
+
+    The load runs in a worker thread (it may tokenise for seconds); the swap is one assignment
+    on the event loop, made only after the new library is complete and warmed up.
+    """
+    if interaction.guild_id is None:
+        await reply(interaction, "That command only works in a server, not in DMs.",
+                    ephemeral=True)
+        return
+    if not interaction.permissions.manage_guild:
+        await reply(
+            interaction,
+            "Sorry, only members with the Manage Server permission can reload the interviews.",
+            ephemeral=True,
+        )
+        return
+    if bot.reload_lock.locked():
+        await reply(interaction, "A reload is already running; try again when it has finished.",
+                    ephemeral=True)
+        return
+    async with bot.reload_lock:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        old = bot.library
+        try:
+            new = await asyncio.to_thread(load_library, bot.config.data_dir)
+        except Exception as exc:  # noqa: BLE001 - any failure must leave the old library serving
+            expected = isinstance(exc, ValueError | OSError) or _is_library_error(exc)
+            if expected:
+                log.warning("/reload failed: %s", exc)
+                problem = render.one_line(str(exc))
+            else:
+                log.exception("/reload failed unexpectedly")
+                problem = "An unexpected error happened (it has been logged)."
+            await reply(interaction, render.reload_failed_text(problem, old), ephemeral=True)
+            return
+        bot.library = new
+        log.info("reloaded the library: %d interviews, %d passages",
+                 len(new.transcripts), len(new.passages))
+        await reply(interaction, render.reload_text(new), ephemeral=True)
+
+
+def _is_library_error(exc: Exception) -> bool:
+    from bot.library import LibraryError
+
+    return isinstance(exc, LibraryError)
+
+
+def load_library(data_dir: Path | None) -> Any:
+    """A fully loaded, warmed-up library (blocking: call it in a worker thread)."""
+    from bot.library import Library
+
+    library = Library.load(data_dir)
+    _warm_up(library)
+    return library
 
 
 # ---- building and running -------------------------------------------------------------------
@@ -380,7 +543,8 @@ def create_bot(
         store = QuoteStore(config.db_path)
     _warm_up(library)
     _settle_heap()
-    return QuoteBot(config, library, QuoteService(library, store), button_timeout=button_timeout)
+    holder = LibraryHolder(library)
+    return QuoteBot(config, holder, QuoteService(holder, store), button_timeout=button_timeout)
 
 
 def run_bot(config: Config | None = None) -> None:

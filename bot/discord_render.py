@@ -18,16 +18,21 @@ from bot.snippet import mark
 
 ACCENT = discord.Colour.blurple()
 QUOTE_COLOUR = discord.Colour.gold()
+SECTION_KEY_SEP = "#"  # section autocomplete values are "<interview id>#<section number>"
+CHOICE_INTERVIEW_CHARS = 40  # room left for the section title in "Interview › Section"
+LISTED_INTERVIEWS = 20
 
 HELP_LINES = (
-    ("/ask question [results]", "Ask about the interview; the answer is the speaker's own words."),
-    ("/topics [section]", "What the interview covers; pick a section to see its questions."),
+    ("/ask question [results] [interview]",
+     "Ask about the interviews; the answer is the speaker's own words."),
+    ("/topics [section]", "What the interviews cover; pick a section to see its questions."),
     ("/quote add text", "Save exact words from the interview to this server's collection."),
     ("/quote list [page]", "Saved quotes, newest first, 10 per page."),
     ("/quote random", "A random saved quote."),
     ("/quote show number", "One saved quote in full."),
     ("/quote search text", "Saved quotes containing some words."),
     ("/quote remove number", "Remove a quote you saved (moderators: any quote)."),
+    ("/reload", "Reload the interviews from the data folder (Manage Server only)."),
     ("/help", "This list."),
 )
 
@@ -66,27 +71,36 @@ def hit_embed(hit: Hit, number: int) -> discord.Embed:
     video = video_line(passage.link, passage.start)
     if video:
         embed.add_field(name="Video", value=video, inline=True)
+    if hit.interview:
+        embed.add_field(
+            name="Interview", value=limits.truncate(escape(hit.interview), 300), inline=False
+        )
     embed.set_footer(text=f"Result {number}")
     return embed
 
 
-def answer_message(answer: Answer, offset: int = 0) -> dict[str, Any]:
-    """``content`` and ``embeds`` for an /ask reply (or the next page of it)."""
+def answer_message(answer: Answer, offset: int = 0, scope: str = "") -> dict[str, Any]:
+    """``content`` and ``embeds`` for an /ask reply (or the next page of it); ``scope`` is the
+    title of the one interview searched, when the question was restricted to it."""
     question = limits.truncate(escape(answer.query), 300)
     if not answer.answered:
-        return {"content": not_covered_text(answer, offset), "embeds": []}
+        return {"content": not_covered_text(answer, offset, scope), "embeds": []}
     embeds = [hit_embed(hit, offset + i + 1) for i, hit in enumerate(answer.hits)]
+    content = f"**Q:** {question}"
+    if scope:
+        content += f"\nIn: *{limits.truncate(escape(scope), 300)}*"
     return {
-        "content": limits.fit_content(f"**Q:** {question}"),
+        "content": limits.fit_content(content),
         "embeds": limits.fit_embeds(embeds),
     }
 
 
-def not_covered_text(answer: Answer, offset: int = 0) -> str:
+def not_covered_text(answer: Answer, offset: int = 0, scope: str = "") -> str:
     question = limits.truncate(escape(answer.query), 300)
     if offset:
         return limits.fit_content(f"No more answers to “{question}”.")
-    lines = [f"The interview doesn't cover “{question}”."]
+    where = f"“{limits.truncate(escape(scope), 300)}”" if scope else "The interview"
+    lines = [f"{where} doesn't cover “{question}”."]
     if answer.suggestions:
         lines.append("It does talk about:")
         lines.extend(f"• {limits.truncate(escape(s), 200)}" for s in answer.suggestions[:3])
@@ -124,6 +138,114 @@ def topics_embeds(topics: Sequence[Any]) -> list[discord.Embed]:
     return limits.fit_embeds(embeds)
 
 
+def _passage_count(topic: Any) -> int:
+    return sum(section.passages for section in topic.sections)
+
+
+def interviews_text(topics: Sequence[Any]) -> str:
+    """The list of interviews that heads /topics when the library holds several."""
+    lines = [f"**{len(topics)} interviews** — ask about one with `/ask interview:`"]
+    for number, topic in enumerate(topics[:LISTED_INTERVIEWS], start=1):
+        guest = f" — {escape(topic.guest)}" if topic.guest else ""
+        lines.append(
+            f"{number}. {limits.truncate(escape(topic.title), 150)}{guest} "
+            f"({len(topic.sections)} sections)"
+        )
+    if len(topics) > LISTED_INTERVIEWS:
+        lines.append(f"… and {len(topics) - LISTED_INTERVIEWS} more")
+    if len(topics) > limits.EMBEDS_PER_MESSAGE:
+        lines.append(
+            f"Sections of the first {limits.EMBEDS_PER_MESSAGE} below; find any section with "
+            "`/topics section:`"
+        )
+    return limits.fit_content("\n".join(lines))
+
+
+def library_embeds(topics: Sequence[Any]) -> list[discord.Embed]:
+    """One compact embed per interview (up to 10): a line per section with its keywords.
+
+    The 6000 characters of a message are shared out evenly; sections that do not fit are
+    counted rather than cut mid-line, and each embed points to ``/topics section:``.
+    """
+    shown = list(topics[: limits.EMBEDS_PER_MESSAGE])
+    budget = limits.EMBED_TOTAL // max(1, len(shown))
+    embeds = []
+    for topic in shown:
+        title = limits.truncate(escape(topic.title), limits.EMBED_TITLE)
+        footer = (
+            f"{len(topic.sections)} sections · {_passage_count(topic)} passages · "
+            "/topics section:<name>"
+        )
+        room = min(limits.EMBED_DESCRIPTION, budget - len(title) - len(footer)) - 40
+        lines: list[str] = []
+        used = 0
+        for index, section in enumerate(topic.sections):
+            keywords = ", ".join(escape(k) for k in list(section.keywords)[:4])
+            line = f"• **{limits.truncate(escape(section.title), 120)}**"
+            if keywords:
+                line += f" — *{keywords}*"
+            if used + len(line) + 1 > room:
+                lines.append(f"… and {len(topic.sections) - index} more sections")
+                break
+            lines.append(line)
+            used += len(line) + 1
+        embed = discord.Embed(
+            title=title,
+            url=topic.video_url or None,
+            description="\n".join(lines) or "—",
+            colour=ACCENT,
+        )
+        embed.set_footer(text=footer)
+        embeds.append(embed)
+    return limits.fit_embeds(embeds)
+
+
+def section_choice_name(topic: Any, section: Any, several: bool) -> str:
+    """``Interview › Section`` when the library has several interviews, else the section."""
+    if not several:
+        return section.title
+    return f"{limits.truncate(topic.title, CHOICE_INTERVIEW_CHARS)} › {section.title}"
+
+
+def section_choices(
+    topics: Sequence[Any], current: str
+) -> list[discord.app_commands.Choice[str]]:
+    """Sections matching what is typed (in their title or their interview's title).
+
+    With one interview the value is the title itself; with several it is a key naming the
+    interview and the section's position, since titles may repeat across interviews and
+    Discord caps values at 100 characters.
+    """
+    wanted = current.strip().casefold()
+    several = len(topics) > 1
+    pairs: list[tuple[str, str]] = []
+    for topic in topics:
+        for index, section in enumerate(topic.sections):
+            if wanted and wanted not in section.title.casefold() and (
+                not several or wanted not in topic.title.casefold()
+            ):
+                continue
+            key = f"{topic.id}{SECTION_KEY_SEP}{index}"
+            value = key if several and len(key) <= limits.CHOICE_VALUE else section.title
+            pairs.append((section_choice_name(topic, section, several), value))
+    return limits.fit_choices(list(dict.fromkeys(pairs)))
+
+
+def interview_choices(
+    transcripts: Sequence[Any], current: str
+) -> list[discord.app_commands.Choice[str]]:
+    """Interviews whose title or id contains what is typed; the value is the id, which the
+    core needs (ids longer than a choice value allows cannot be offered)."""
+    wanted = current.strip().casefold()
+    pairs = [
+        (t.title or t.id, t.id)
+        for t in transcripts
+        if len(t.id) <= limits.CHOICE_VALUE
+        and (not wanted or wanted in t.title.casefold() or wanted in t.id.casefold())
+    ]
+    return limits.fit_choices(pairs)
+
+
 def section_embed(topic: Any, section: Any) -> discord.Embed:
     """One section: each host question with the first line of the answer and its moment."""
     embed = discord.Embed(title=escape(section.title), url=topic.video_url or None, colour=ACCENT)
@@ -138,6 +260,49 @@ def section_embed(topic: Any, section: Any) -> discord.Embed:
         embed.set_footer(text="Keywords: " + ", ".join(section.keywords))
     embed.set_author(name=topic.title)
     return limits.fit_embed(embed)
+
+
+# ---- reloading ------------------------------------------------------------------------------
+
+
+def one_line(text: str, limit: int = 600) -> str:
+    """The first line of an error, escaped and short enough for a reply."""
+    first = (text or "").strip().splitlines()[0] if (text or "").strip() else "unknown error"
+    return limits.truncate(escape(first), limit)
+
+
+def library_lines(library: Any) -> list[str]:
+    lines = []
+    for transcript in list(library.transcripts)[:LISTED_INTERVIEWS]:
+        lines.append(
+            f"• {limits.truncate(escape(transcript.title), 150)} — "
+            f"{len(transcript.passages)} passages (`{transcript.id}`)"
+        )
+    if len(library.transcripts) > LISTED_INTERVIEWS:
+        lines.append(f"… and {len(library.transcripts) - LISTED_INTERVIEWS} more")
+    return lines
+
+
+def _interviews(count: int) -> str:
+    return f"{count} interview" + ("" if count == 1 else "s")
+
+
+def reload_text(library: Any) -> str:
+    """What /reload installed."""
+    head = (
+        f"Reloaded: {_interviews(len(library.transcripts))}, "
+        f"{len(library.passages)} passages."
+    )
+    return limits.fit_content("\n".join([head, *library_lines(library)]))
+
+
+def reload_failed_text(problem: str, library: Any) -> str:
+    """Why /reload failed, and that the previous library is still the one answering."""
+    return limits.fit_content(
+        f"Reload failed, nothing changed: {problem}\n"
+        f"Still serving the previous library ({_interviews(len(library.transcripts))}, "
+        f"{len(library.passages)} passages). Fix the file and run `/reload` again."
+    )
 
 
 # ---- quotes ---------------------------------------------------------------------------------

@@ -121,8 +121,10 @@ class AskView(discord.ui.View):
         answer: Answer,
         per_page: int,
         timeout: float,
+        scope: str = "",
     ) -> None:
         super().__init__(timeout=timeout)
+        self.scope = scope  # the interview the question was restricted to, for the header
         self.ask = ask  # offset -> next Answer for the same question
         self.quotes = quotes
         self.asker_id = asker_id
@@ -156,7 +158,7 @@ class AskView(discord.ui.View):
             return
         self.offset, self.hits = offset, answer.hits
         self._layout()
-        message = render.answer_message(answer, offset)
+        message = render.answer_message(answer, offset, self.scope)
         await interaction.response.edit_message(
             content=message["content"],
             embeds=message["embeds"],

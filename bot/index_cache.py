@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "5"
+PIPELINE_VERSION = "7"
 FIELDS = ("text", "context", "turn")
 
 
@@ -110,6 +110,7 @@ def _save(library: Library, location: Path, key: str) -> None:
         payload = {
             "transcripts": [_transcript_to_json(t) for t in library.transcripts],
             "lexicons": library.lexicons,
+            "synonyms": library.synonyms,
         }
         (staging / "library.json").write_text(json.dumps(payload, ensure_ascii=False))
         for language, fields in library.fields.items():
@@ -164,10 +165,14 @@ def _load(cls, location: Path, key: str, metas, data_dir: Path):
         language: {word: [tuple(pair) for pair in targets] for word, targets in table.items()}
         for language, table in payload["lexicons"].items()
     }
+    synonyms = {
+        word: [tuple(pair) for pair in targets]
+        for word, targets in payload.get("synonyms", {}).items()
+    }
     with open(location / "jieba.marshal", "rb") as handle:
         dictionary = marshal.load(handle)
     tokenizer = ChineseTokenizer((term for m in metas for term in m.terms), dictionary=dictionary)
-    return cls(transcripts, tokenizer, fields, lexicons, data_dir)
+    return cls(transcripts, tokenizer, fields, lexicons, data_dir, synonyms)
 
 
 def _transcript_to_json(transcript: Transcript) -> dict:

@@ -23,7 +23,16 @@ from bot.crosslingual import Lexicon, translate
 from bot.english import tokenize_english
 from bot.metadata import META_SUFFIX, TranscriptMeta, load_meta
 from bot.model import GUEST, HOST, UNKNOWN, Answer, Hit, Passage, Section, Transcript, Turn
-from bot.search import MIN_COVERAGE, FieldIndex, QueryUnit, rank, units_for
+from bot.search import (
+    MIN_COVERAGE,
+    SYNONYM_CREDIT,
+    SYNONYM_WEIGHT,
+    TRANSLATION_CREDIT,
+    FieldIndex,
+    QueryUnit,
+    rank,
+    units_for,
+)
 from bot.snippet import best_window
 from bot.textnorm import ChineseTokenizer, normalize, script_of
 from bot.topics import TopicTranscript, table_of_contents
@@ -176,6 +185,7 @@ class Library:
         fields: dict[str, FieldIndex],
         lexicons: dict[str, Lexicon],
         data_dir: Path | None = None,
+        synonyms: Lexicon | None = None,
     ) -> None:
         self.transcripts = tuple(transcripts)
         self.data_dir = data_dir
@@ -185,6 +195,7 @@ class Library:
         self._transcripts_by_id = {t.id: t for t in self.transcripts}
         self.fields = fields
         self.lexicons = lexicons
+        self.synonyms = synonyms or {}
         self._roles = np.array([p.role for p in self.passages])
         self._owner = np.array([p.transcript_id for p in self.passages])
         self._topics: list[TopicTranscript] | None = None
@@ -232,7 +243,7 @@ class Library:
         data_dir: Path | None = None,
     ) -> Library:
         """Build every field from parsed transcripts (the cache calls this on a miss)."""
-        from bot.crosslingual import build_lexicon
+        from bot.crosslingual import build_lexicon, build_synonyms
 
         ids = [t.id for t in transcripts]
         duplicates = {i for i in ids if ids.count(i) > 1}
@@ -244,14 +255,16 @@ class Library:
         for language in sorted({p.language for p in passages}):
             fields[language] = build_fields(transcripts, language, tokenizer)
         lexicons: dict[str, Lexicon] = {}
+        synonyms: Lexicon = {}
         if "zh" in fields:
+            synonyms = build_synonyms(fields["zh"].vocabulary, english_tokens=tokenize_english)
             lexicons["zh"] = build_lexicon(
                 fields["zh"].vocabulary,
                 glossaries=[m.glossary for m in metas],
                 english_tokens=tokenize_english,
                 chinese_tokens=tokenizer.tokens,
             )
-        return cls(transcripts, tokenizer, fields, lexicons, data_dir)
+        return cls(transcripts, tokenizer, fields, lexicons, data_dir, synonyms)
 
     # ------------------------------------------------------------------ queries
     def tokens(self, text: str, language: str) -> list[str]:
@@ -267,8 +280,9 @@ class Library:
         index = self.fields[language]
         asked_in = script_of(query)
         if asked_in == language or language not in self.lexicons:
-            return [u for u in units_for(self.words(query, language), index)
-                    if not set(u.tokens) <= self.speaker_tokens]
+            units = [u for u in units_for(self.words(query, language), index)
+                     if not set(u.tokens) <= self.speaker_tokens]
+            return [self._with_synonyms(u, index) for u in units]
         units: list[QueryUnit] = []
         vocabulary = index.vocabulary
         for word in dict.fromkeys(tokenize_english(query)):
@@ -281,8 +295,26 @@ class Library:
             if any(set(u.tokens) == set(tokens) for u in units):
                 continue  # "Elon Musk": two words, one person, one ask
             idf = max(units_for([(t, [t]) for t in tokens], index), key=lambda u: u.idf).idf
-            units.append(QueryUnit(word, tuple(tokens), tuple(weights), idf))
+            # A dictionary translation is a guess at the sense ("capital": 首都 or 资金?).
+            credit = 1.0 if word in vocabulary else TRANSLATION_CREDIT
+            units.append(QueryUnit(word, tuple(tokens), tuple(weights), idf, credit))
         return units
+
+    def _with_synonyms(self, unit: QueryUnit, index: FieldIndex) -> QueryUnit:
+        """A word the interview never uses is looked for through its synonyms, for half
+        credit: 差别 finds 区别, but a near-miss must not count as a full answer."""
+        if any(index.text.doc_freq(t) or index.context.doc_freq(t) for t in unit.tokens):
+            return unit
+        targets = self.synonyms.get(unit.surface)
+        if not targets:
+            return unit
+        return QueryUnit(
+            unit.surface,
+            tuple(t for t, _ in targets),
+            tuple(SYNONYM_WEIGHT * w for _, w in targets),
+            unit.idf,
+            SYNONYM_CREDIT,
+        )
 
     def ask(
         self,
@@ -327,7 +359,7 @@ class Library:
             mine = self._owner[rows] == interview
             allowed = mine if allowed is None else allowed & mine
         ranked = rank(index, units, allowed=allowed, limit=max(limit, 10))
-        if not ranked or ranked[0].coverage < MIN_COVERAGE:
+        if not ranked or max(r.coverage for r in ranked[:3]) < MIN_COVERAGE:
             return []
         idf = {t: u.idf for u in units for t in u.tokens}
         hits = []

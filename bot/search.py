@@ -9,10 +9,13 @@ passage is scored on three fields, each a BM25 index of its own:
   with each later paragraph (which has moved on to details),
 * ``turn``    — the whole turn it belongs to, so a paragraph inherits its answer's topic.
 
-``score = text + CONTEXT_WEIGHT * context + TURN_WEIGHT * turn``, over passages whose text
-matches at least one query word, or which open the answer to a matching host question. Whether to answer at all is decided by *coverage*: the
-share of the question's IDF mass that the best passage (with its context) matches. A
-question about the weather matches at best a stray 今天, far below the bar.
+``bm25 = text + CONTEXT_WEIGHT * context + TURN_WEIGHT * turn``, over passages whose text
+matches at least one query word, or which open the answer to a matching host question; the
+best BM25 candidates are then ordered by ``bm25 × coverage``.
+
+*Coverage* is the share of the question's IDF mass that a passage (with its context)
+matches; it also decides whether to answer at all. A question about the weather matches at
+best a stray 今天, far below the bar.
 """
 
 from __future__ import annotations
@@ -27,8 +30,11 @@ from bot.bm25 import BM25Index
 CONTEXT_WEIGHT = 0.6
 CONTEXT_DECAY = 0.7
 TURN_WEIGHT = 0.3
-MIN_COVERAGE = 0.45
+MIN_COVERAGE = 0.42
 SINGLE_CHARACTER_SHARE = 0.5
+SYNONYM_CREDIT = 0.5
+TRANSLATION_CREDIT = 0.75
+SYNONYM_WEIGHT = 0.6
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class QueryUnit:
     tokens: tuple[str, ...]
     weights: tuple[float, ...]
     idf: float
+    credit: float = 1.0  # share of ``idf`` counted as covered when matched (synonyms: less)
 
 
 @dataclass
@@ -123,7 +130,8 @@ def rank(
     candidates = np.flatnonzero(eligible)
     if candidates.size == 0:
         return []
-    order = candidates[np.lexsort((candidates, -combined[candidates]))][:limit]
+    pool = max(limit, 30)  # coverage reorders the best BM25 candidates below
+    order = candidates[np.lexsort((candidates, -combined[candidates]))][:pool]
     total_idf = sum(unit.idf for unit in units) or 1.0
     turn_rows = index.turn_of_row[order]
     in_text: dict[str, np.ndarray] = {}
@@ -134,10 +142,13 @@ def rank(
             in_text[token] = here
             covered[u] |= here | np.isin(order, index.context.postings(token))
             covered[u] |= np.isin(turn_rows, index.turn.postings(token))
-    unit_idf = np.array([unit.idf for unit in units])
+    unit_credit = np.array([unit.idf * unit.credit for unit in units])
     ranked = []
     for position, row in enumerate(order):
-        coverage = float(unit_idf[covered[:, position]].sum() / total_idf)
+        coverage = float(unit_credit[covered[:, position]].sum() / total_idf)
         matched = tuple(t for t, here in in_text.items() if here[position])
-        ranked.append(Ranked(int(row), float(combined[row]), coverage, matched))
-    return ranked
+        ranked.append(Ranked(int(row), float(combined[row]) * coverage, coverage, matched))
+    # BM25 says how strongly a passage matches; coverage says how much of the question it
+    # answers. Their product prefers the passage that answers all of it.
+    ranked.sort(key=lambda r: (-r.score, r.row))
+    return ranked[:limit]

@@ -48,9 +48,50 @@ CHINESE_STOP_WORDS = frozenset(
 
 ENGLISH_TERM_RE = re.compile(r"[a-z0-9]+(?:[.\-+][a-z0-9]+)*")
 CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-TOKEN_SPLIT_RE = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+(?:[.\-+][a-z0-9]+)*)")
+TOKEN_SPLIT_RE = re.compile(
+    r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+(?:[.\-+][a-z0-9]+)*)"
+)
 HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 LATIN_RE = re.compile(r"[A-Za-z]")
+
+# Transcripts write numbers in digits ("10 年", "6 个月", "50 个人"); questions often spell
+# them out ("十年", "六个月"). A spelled number before a measure word becomes digits.
+NUMERAL_RE = re.compile(
+    r"([零〇一二两三四五六七八九十百千万]+)(?=\s*[年个月倍位瓦人次层名天周岁家件%])"
+)
+DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+          "七": 7, "八": 8, "九": 9}
+UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+
+
+def chinese_number(text: str) -> int | None:
+    """Value of a spelled-out Chinese number (十五, 二十, 一百, 两千, 三万); None if malformed."""
+    total = section = digit = 0
+    for char in text:
+        if char in DIGITS:
+            digit = DIGITS[char]
+        elif char == "万":
+            total += (section + digit) * 10000
+            section = digit = 0
+        elif char in UNITS:
+            section += (digit or 1) * UNITS[char]
+            digit = 0
+        else:
+            return None
+    return total + section + digit
+
+
+def _digits_for_numerals(text: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        spelled = match.group(1)
+        if spelled == "一" or spelled[0] in "百千万":
+            # 一个 is an article, not a count; a bare unit follows digits ("100 万倍").
+            return spelled
+        value = chinese_number(spelled)
+        return spelled if value is None else f" {value} "
+
+    return NUMERAL_RE.sub(replace, text)
+
 
 _converter_lock = threading.Lock()
 _converter: opencc.OpenCC | None = None
@@ -134,7 +175,7 @@ class ChineseTokenizer:
         Search mode splits ``大规模`` into ``大规模, 规模, 大规``; counting those as three
         separate asks would let one long word dominate, so coverage is judged per word.
         """
-        text = normalize(text)
+        text = _digits_for_numerals(normalize(text))
         out: list[tuple[str, list[str]]] = []
         for compound, token in self.compounds:
             if compound in text:
@@ -153,7 +194,7 @@ class ChineseTokenizer:
         return out
 
     def tokens(self, text: str, *, normalized: bool = False) -> list[str]:
-        text = text if normalized else normalize(text)
+        text = _digits_for_numerals(text if normalized else normalize(text))
         out: list[str] = []
         for compound, token in self.compounds:
             if compound in text:

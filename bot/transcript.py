@@ -23,11 +23,17 @@ from pathlib import Path
 from bot.model import GUEST, HOST, Passage, Section, Transcript, Turn
 
 MAX_HEADING_CHARS = 40
-CLOSING_PUNCTUATION = "。!?….!?;;,,::、"
+# Written as escapes so an editor or formatter that applies NFKC cannot fold the full-width
+# forms into their ASCII twins (which once silently broke ``Q\uff1a`` labels).
+CLOSING_PUNCTUATION = "\u3002\uff01\uff1f\u2026.!?;\uff1b,\uff0c:\uff1a\u3001"
+# Quote marks and brackets that may close a sentence ("…。\u201d") or wrap a heading.
+TRAILING_CLOSERS = "\"'\u201d\u2019\u300d\u300f)\uff09]\u3011 "
 VIDEO_LINK_LABELS = ("视频链接", "視頻鏈接", "影片連結", "视频地址", "video", "video link")
 URL_RE = re.compile(r"https?://\S+")
-QUESTION_END = "??"
-SENTENCE_RE = re.compile(r"[^。!?!?]+[。!?!?]*")
+QUESTION_END = "?\uff1f"
+SENTENCE_RE = re.compile("[^\u3002!?\uff01\uff1f]+[\u3002!?\uff01\uff1f]*")
+LABEL_RE = re.compile("^([^:\uff1a]{1,24})\\s*[:\uff1a]\\s*(.*)$")
+VIDEO_LABEL_RE = re.compile("^([^:\uff1a]{1,16})\\s*[:\uff1a]\\s*(.*)$")
 
 
 class TranscriptError(ValueError):
@@ -77,7 +83,7 @@ def _clean_line(raw: str) -> str:
 
 def _split_label(line: str, labels: SpeakerLabels) -> tuple[str, str] | None:
     """Return (role, rest) when the line opens a turn with a known label and either colon."""
-    match = re.match(r"^([^::]{1,24})\s*[::]\s*(.*)$", line)
+    match = LABEL_RE.match(line)
     if not match:
         return None
     label = unicodedata.normalize("NFKC", match.group(1)).strip()
@@ -91,16 +97,19 @@ def _split_label(line: str, labels: SpeakerLabels) -> tuple[str, str] | None:
 
 
 def _is_heading_shape(line: str) -> bool:
+    """Short and not closed like a sentence; ``说:" 好。"`` is a sentence despite its quote."""
+    core = line.rstrip(TRAILING_CLOSERS)
     return (
         0 < len(line) <= MAX_HEADING_CHARS
-        and line[-1] not in CLOSING_PUNCTUATION
+        and bool(core)
+        and core[-1] not in CLOSING_PUNCTUATION
         and not URL_RE.search(line)
     )
 
 
 def _video_label(line: str) -> tuple[bool, str]:
     """Detect a ``视频链接:`` line; return (is_label, url_on_same_line)."""
-    match = re.match(r"^([^::]{1,16})\s*[::]\s*(.*)$", line)
+    match = VIDEO_LABEL_RE.match(line)
     if not match:
         return False, ""
     label = unicodedata.normalize("NFKC", match.group(1)).strip().casefold()
@@ -146,7 +155,7 @@ def parse_article(
     lines = [(number, _clean_line(raw)) for number, raw in enumerate(raw_lines, start=1)]
     lines = [(n, s) for n, s in lines if s]
     if not lines:
-        raise TranscriptError(path, 0, "the file is empty")
+        raise TranscriptError(path, 1, "the file is empty")
 
     # Cut the video link off the end first: it is metadata, not part of the conversation.
     found_url = ""
@@ -207,6 +216,14 @@ def parse_article(
                 path, number, "paragraph without a speaker: a section must open with 'Q:' or a "
                 "guest label"
             )
+        if _is_heading_shape(line) and position + 1 < len(body):
+            # A heading whose section opens with an unlabelled paragraph: guessing that the
+            # previous speaker goes on would put the editor's words in someone's mouth.
+            next_number = body[position + 1][0]
+            raise TranscriptError(
+                path, next_number, f"paragraph without a speaker after the heading {line!r} "
+                f"(line {number}): a section must open with 'Q:' or a guest label"
+            )
         builder.turns[-1]["paras"].append((line, number))
 
     for section_title, number, turn_indices in builder.sections:
@@ -217,9 +234,14 @@ def parse_article(
             raise TranscriptError(path, turn["line"], "speaker label with no text")
 
     if turn_starts is not None and len(turn_starts) != len(builder.turns):
+        # Point at the first turn the table does not fit: the one without a start, or the
+        # last turn when the table has starts to spare.
+        position = min(len(turn_starts), len(builder.turns) - 1)
+        meta_name = Path(path).stem + ".meta.json"
         raise TranscriptError(
-            path, 0, f"metadata has {len(turn_starts)} turn_starts but the transcript has "
-            f"{len(builder.turns)} turns",
+            path, builder.turns[position]["line"],
+            f"{meta_name} has {len(turn_starts)} turn_starts but the transcript has "
+            f"{len(builder.turns)} turns; they must correspond one to one",
         )
     url = video_url or found_url
     return _freeze(
@@ -256,8 +278,8 @@ def _default_title(intro_lines: list[str], path: str) -> str:
     if intro_lines:
         first = intro_lines[0]
         # Media boilerplate like "今天小编分享的科学经验:" is not part of the title.
-        first = re.sub(r"^今天小编分享的[^::]*[::]", "", first)
-        first = re.sub(r"[,,]?\s*欢迎阅读[。.]?$", "", first)
+        first = re.sub("^今天小编分享的[^:\uff1a]*[:\uff1a]", "", first)
+        first = re.sub("[,\uff0c]?\\s*欢迎阅读[\u3002.]?$", "", first)
         return first.strip() or Path(path).stem
     return Path(path).stem
 
