@@ -463,18 +463,21 @@ def build_fields(
                 last_host = " ".join(transcript.passages[i].text for i in turn.passage_indices)
             host_text[turn.index] = last_host if turn.role != HOST else ""
         turn_rows: dict[int, int] = {}
+        context_cache: dict[tuple[int, str], list[str]] = {}
         for passage in transcript.passages:
             if passage.language != language:
                 continue
             if passage.turn not in turn_rows:
-                turn = transcript.turns[passage.turn]
                 turn_rows[passage.turn] = len(turn_docs)
-                turn_docs.append(
-                    tokens(" ".join(transcript.passages[i].text for i in turn.passage_indices))
-                )
+                turn_docs.append([])
             rows.append(offset + passage.index)
             text_docs.append(tokens(passage.text))
-            context_docs.append(tokens(host_text[passage.turn] + " " + passage.section))
+            # A turn's tokens are its paragraphs' tokens: no need to segment the text twice.
+            turn_docs[turn_rows[passage.turn]].extend(text_docs[-1])
+            key = (passage.turn, passage.section)
+            if key not in context_cache:  # every paragraph of a turn shares its question
+                context_cache[key] = tokens(host_text[passage.turn] + " " + passage.section)
+            context_docs.append(context_cache[key])
             turn_of_row.append(turn_rows[passage.turn])
             position.append(transcript.turns[passage.turn].passage_indices.index(passage.index))
         offset += len(transcript.passages)
