@@ -15,6 +15,7 @@ import asyncio
 import gc
 import logging
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -345,7 +346,9 @@ async def _ask(
     except QueryError as exc:
         await reply(interaction, str(exc), ephemeral=True)
         return
-    message = render.answer_message(answer, scope=scope)
+    message = render.answer_message(
+        answer, scope=scope, interviews=len(library.transcripts)
+    )
     if not answer.answered:
         await reply(interaction, message["content"])
         return
@@ -456,7 +459,8 @@ async def _reload(bot: QuoteBot, interaction: discord.Interaction) -> None:
         await reply(interaction, "That command only works in a server, not in DMs.",
                     ephemeral=True)
         return
-    if not interaction.permissions.manage_guild:
+    permissions = interaction.permissions
+    if not (permissions.manage_guild or permissions.administrator):
         await reply(
             interaction,
             "Sorry, only members with the Manage Server permission can reload the interviews.",
@@ -476,7 +480,7 @@ async def _reload(bot: QuoteBot, interaction: discord.Interaction) -> None:
             expected = isinstance(exc, ValueError | OSError) or _is_library_error(exc)
             if expected:
                 log.warning("/reload failed: %s", exc)
-                problem = render.one_line(str(exc))
+                problem = render.one_line(_without_data_dir(str(exc), bot.config.data_dir))
             else:
                 log.exception("/reload failed unexpectedly")
                 problem = "An unexpected error happened (it has been logged)."
@@ -486,6 +490,14 @@ async def _reload(bot: QuoteBot, interaction: discord.Interaction) -> None:
         log.info("reloaded the library: %d interviews, %d passages",
                  len(new.transcripts), len(new.passages))
         await reply(interaction, render.reload_text(new), ephemeral=True)
+
+
+def _without_data_dir(message: str, data_dir: Path | None) -> str:
+    """File names relative to the data dir: server admins need the file and line, not the
+    host's directory layout (the log keeps the full path for the operator)."""
+    if data_dir is None:
+        return message
+    return message.replace(f"{data_dir}{os.sep}", "")
 
 
 def _is_library_error(exc: Exception) -> bool:

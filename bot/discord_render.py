@@ -79,12 +79,15 @@ def hit_embed(hit: Hit, number: int) -> discord.Embed:
     return embed
 
 
-def answer_message(answer: Answer, offset: int = 0, scope: str = "") -> dict[str, Any]:
+def answer_message(
+    answer: Answer, offset: int = 0, scope: str = "", interviews: int = 1
+) -> dict[str, Any]:
     """``content`` and ``embeds`` for an /ask reply (or the next page of it); ``scope`` is the
-    title of the one interview searched, when the question was restricted to it."""
+    title of the one interview searched, when the question was restricted to it, and
+    ``interviews`` how many the library holds (to say what was searched)."""
     question = limits.truncate(escape(answer.query), 300)
     if not answer.answered:
-        return {"content": not_covered_text(answer, offset, scope), "embeds": []}
+        return {"content": not_covered_text(answer, offset, scope, interviews), "embeds": []}
     embeds = [hit_embed(hit, offset + i + 1) for i, hit in enumerate(answer.hits)]
     content = f"**Q:** {question}"
     if scope:
@@ -95,12 +98,18 @@ def answer_message(answer: Answer, offset: int = 0, scope: str = "") -> dict[str
     }
 
 
-def not_covered_text(answer: Answer, offset: int = 0, scope: str = "") -> str:
+def not_covered_text(
+    answer: Answer, offset: int = 0, scope: str = "", interviews: int = 1
+) -> str:
     question = limits.truncate(escape(answer.query), 300)
     if offset:
         return limits.fit_content(f"No more answers to “{question}”.")
-    where = f"“{limits.truncate(escape(scope), 300)}”" if scope else "The interview"
-    lines = [f"{where} doesn't cover “{question}”."]
+    if scope:
+        lines = [f"“{limits.truncate(escape(scope), 300)}” doesn't cover “{question}”."]
+    elif interviews > 1:
+        lines = [f"None of the {interviews} interviews covers “{question}”."]
+    else:
+        lines = [f"The interview doesn't cover “{question}”."]
     if answer.suggestions:
         lines.append("It does talk about:")
         lines.extend(f"• {limits.truncate(escape(s), 200)}" for s in answer.suggestions[:3])
@@ -143,22 +152,28 @@ def _passage_count(topic: Any) -> int:
 
 
 def interviews_text(topics: Sequence[Any]) -> str:
-    """The list of interviews that heads /topics when the library holds several."""
-    lines = [f"**{len(topics)} interviews** — ask about one with `/ask interview:`"]
+    """The list of interviews that heads /topics when the library holds several; lines that
+    do not fit in one message are counted, never cut, so the closing hint always shows."""
+    head = f"**{len(topics)} interviews** — ask about one with `/ask interview:`"
+    tail = (
+        f"Sections of the first {limits.EMBEDS_PER_MESSAGE} below; find any section with "
+        "`/topics section:`"
+        if len(topics) > limits.EMBEDS_PER_MESSAGE else ""
+    )
+    room = limits.CONTENT - len(head) - len(tail) - 40
+    lines: list[str] = []
     for number, topic in enumerate(topics[:LISTED_INTERVIEWS], start=1):
-        guest = f" — {escape(topic.guest)}" if topic.guest else ""
-        lines.append(
+        guest = f" · {limits.truncate(escape(topic.guest), 60)}" if topic.guest else ""
+        line = (
             f"{number}. {limits.truncate(escape(topic.title), 150)}{guest} "
             f"({len(topic.sections)} sections)"
         )
-    if len(topics) > LISTED_INTERVIEWS:
-        lines.append(f"… and {len(topics) - LISTED_INTERVIEWS} more")
-    if len(topics) > limits.EMBEDS_PER_MESSAGE:
-        lines.append(
-            f"Sections of the first {limits.EMBEDS_PER_MESSAGE} below; find any section with "
-            "`/topics section:`"
-        )
-    return limits.fit_content("\n".join(lines))
+        if sum(len(x) + 1 for x in lines) + len(line) > room:
+            break
+        lines.append(line)
+    if len(lines) < len(topics):
+        lines.append(f"… and {len(topics) - len(lines)} more")
+    return limits.fit_content("\n".join([head, *lines, *([tail] if tail else [])]))
 
 
 def library_embeds(topics: Sequence[Any]) -> list[discord.Embed]:

@@ -441,6 +441,7 @@ _interaction_ids = itertools.count(800000000000000000)
 GUILD_ID = 600000000000000001
 CHANNEL_ID = 600000000000000002
 MANAGE_MESSAGES = 1 << 13
+MANAGE_GUILD = 1 << 5  # "Manage Server" in Discord's UI
 MEMBER_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 31)  # view channel, send, use commands
 
 

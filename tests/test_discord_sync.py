@@ -12,7 +12,7 @@ from tests.fake_discord import command_problems
 
 pytestmark = pytest.mark.asyncio  # harmless under asyncio_mode = "auto"
 
-EXPECTED = {"ask", "topics", "help", "quote"}
+EXPECTED = {"ask", "topics", "help", "quote", "reload"}
 QUOTE_SUBCOMMANDS = {"add", "list", "random", "show", "search", "remove"}
 
 
@@ -33,7 +33,8 @@ async def test_global_sync_payload_follows_discords_rules(make_bot, fake_discord
     section = by_name["topics"]["options"][0]
     assert section["autocomplete"] is True and not section.get("required")
     # Usable in servers and in DMs with the bot.
-    assert all(set(c["contexts"]) >= {0, 1} for c in payload)
+    assert all(set(c["contexts"]) >= {0, 1} for c in payload if c["name"] != "reload")
+    assert by_name["reload"]["contexts"] == [0]  # server admins only, never in DMs
 
 
 async def test_rule_checker_catches_what_discord_would_refuse():
