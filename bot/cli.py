@@ -218,33 +218,46 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _config_with_token():
+    """The bot's settings, or exit 2 with how to get a token (console needs none)."""
     from bot.config import ConfigError, load_config
-    from bot.discord_app import run_bot
 
     try:
         config = load_config()
         config.require_token()
     except ConfigError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
-    run_bot(config)
+    return config
+
+
+TOKEN_REFUSED = (
+    "Discord refused DISCORD_TOKEN: copy a fresh one from the Developer Portal "
+    "(your application > Bot > Reset Token)."
+)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import discord
+
+    from bot.discord_app import run_bot
+
+    try:
+        run_bot(_config_with_token())
+    except discord.LoginFailure:
+        raise CliError(TOKEN_REFUSED) from None
     return 0
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    import asyncio
+    import discord
 
-    from bot.config import ConfigError, load_config
     from bot.discord_app import sync_commands
 
     try:
-        config = load_config()
-        config.require_token()
-    except ConfigError as exc:
-        raise CliError(str(exc), EXIT_USAGE) from None
-    result = sync_commands(config)
-    if asyncio.iscoroutine(result):
-        result = asyncio.run(result)
+        names = sync_commands(_config_with_token())
+    except discord.LoginFailure:
+        raise CliError(TOKEN_REFUSED) from None
+    print("Synced: " + ", ".join(f"/{name}" for name in names))
     return 0
 
 
