@@ -17,6 +17,7 @@ from pathlib import Path
 from bot.library import Library, LibraryError, QueryError, default_data_dir, load_transcript
 from bot.metadata import load_meta, meta_path_for
 from bot.model import GUEST, HOST, UNKNOWN
+from bot.quote_store import QuoteStoreError
 from bot.text_render import render_answer, render_topics
 from bot.transcript import TranscriptError
 
@@ -230,6 +231,9 @@ def _config_with_token():
     return config
 
 
+# What can stop the bot before it connects: bad transcripts, an unreadable quote database.
+STARTUP_ERRORS = (LibraryError, TranscriptError, QuoteStoreError)
+
 TOKEN_REFUSED = (
     "Discord refused DISCORD_TOKEN: copy a fresh one from the Developer Portal "
     "(your application > Bot > Reset Token)."
@@ -245,6 +249,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         run_bot(_config_with_token())
     except discord.LoginFailure:
         raise CliError(TOKEN_REFUSED) from None
+    except STARTUP_ERRORS as exc:
+        raise CliError(str(exc)) from None
     return 0
 
 
@@ -257,6 +263,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         names = sync_commands(_config_with_token())
     except discord.LoginFailure:
         raise CliError(TOKEN_REFUSED) from None
+    except STARTUP_ERRORS as exc:
+        raise CliError(str(exc)) from None
     print("Synced: " + ", ".join(f"/{name}" for name in names))
     return 0
 
