@@ -35,7 +35,7 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 TRANSCRIPT = DATA_DIR / "karpathy-sequoia-ai-ascent-2024.zh.txt"
 HOST_LABELS = ("Q:", "Q:")
 # "卡帕西:" / "Q:" open a turn; the label is not something anyone says or asks about.
-SPEAKER_LABEL_RE = re.compile(r"^[^::\s]{1,8}[::]\s*")
+SPEAKER_LABEL_RE = re.compile(r"^[^:\uff1a\s]{1,8}[:\uff1a]\s*")
 REFERENCE_QUERIES = 30
 TOP = 10
 
@@ -373,7 +373,7 @@ def synthetic_data_dir(
              for line in TRANSCRIPT.read_text(encoding="utf-8").splitlines()]
     sentences = [
         s.strip() for line in lines for s in split_sentences(line)
-        if len(s.strip()) > 4 and s.strip()[-1] in "。!?!?"
+        if len(s.strip()) > 4 and s.strip()[-1] in "\u3002!?\uff01\uff1f"
     ]
     meta = json.loads((DATA_DIR / "karpathy-sequoia-ai-ascent-2024.zh.meta.json").read_text())
     meta["turn_starts"] = None

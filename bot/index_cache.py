@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "8"
+PIPELINE_VERSION = "9"
 FIELDS = ("text", "context", "turn")
 
 

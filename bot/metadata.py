@@ -9,6 +9,7 @@ second each turn starts in the video.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,30 +59,53 @@ def load_meta(transcript: Path) -> TranscriptMeta:
     if not path.exists():
         return TranscriptMeta(id=default_id(transcript))
     try:
-        raw = json.loads(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
+        raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise TranscriptError(str(path), exc.lineno, f"invalid JSON: {exc.msg}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise TranscriptError(str(path), 0, f"cannot read metadata: {exc}") from None
     if not isinstance(raw, dict):
         raise TranscriptError(str(path), 1, "metadata must be a JSON object")
-    return parse_meta(raw, path, default_id(transcript))
+    return parse_meta(raw, path, default_id(transcript), source=text)
 
 
-def parse_meta(raw: dict, path: Path, fallback_id: str) -> TranscriptMeta:
-    def problem(message: str) -> TranscriptError:
-        return TranscriptError(str(path), 0, message)
+def _line_of_key(source: str, key: str) -> int:
+    """The line where ``"key":`` is written, so an operator can jump to the bad value."""
+    match = re.search(rf'"{re.escape(key)}"\s*:', source)
+    return source[: match.start()].count("\n") + 1 if match else 0
+
+
+def _is_list_of_text(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(x, str) and x.strip() for x in value)
+
+
+def parse_meta(raw: dict, path: Path, fallback_id: str, source: str = "") -> TranscriptMeta:
+    """Validate a metadata object; ``source`` (the file's text) lets errors name a line."""
+
+    def problem(message: str, key: str = "") -> TranscriptError:
+        return TranscriptError(str(path), _line_of_key(source, key) if key else 0, message)
 
     host = raw.get("host") or {}
     guest = raw.get("guest") or {}
     if not isinstance(host, dict) or not isinstance(guest, dict):
-        raise problem("'host' and 'guest' must be objects like {\"name\": ..., \"labels\": [...]}")
+        raise problem(
+            "'host' and 'guest' must be objects like {\"name\": ..., \"labels\": [...]}",
+            "host" if not isinstance(host, dict) else "guest",
+        )
+    for role, value in (("host", host), ("guest", guest)):
+        labels = value.get("labels")
+        if labels is not None and not _is_list_of_text(labels):
+            # A bare string would silently become one label per character.
+            raise problem(f"'{role}.labels' must be a list like [\"Q\"]", role)
+    if raw.get("terms") is not None and not _is_list_of_text(raw["terms"]):
+        raise problem("'terms' must be a list of words", "terms")
     turn_starts = raw.get("turn_starts")
     if turn_starts is not None:
         if not isinstance(turn_starts, list) or not all(
             isinstance(x, (int, float)) and x >= 0 for x in turn_starts
         ):
-            raise problem("'turn_starts' must be a list of seconds")
+            raise problem("'turn_starts' must be a list of seconds", "turn_starts")
         turn_starts = tuple(float(x) for x in turn_starts)
     turns = raw.get("turns")
     if turns is not None:
@@ -89,12 +113,13 @@ def parse_meta(raw: dict, path: Path, fallback_id: str) -> TranscriptMeta:
             turns = tuple(sorted((float(t["start"]), str(t["speaker"])) for t in turns))
         except (TypeError, KeyError, ValueError):
             raise problem("'turns' must be a list of {\"start\": seconds, \"speaker\": "
-                          "\"host\"|\"guest\"}") from None
+                          "\"host\"|\"guest\"}", "turns") from None
         if any(role not in ("host", "guest") for _, role in turns):
-            raise problem("a turn's 'speaker' must be \"host\" or \"guest\"")
+            raise problem("a turn's 'speaker' must be \"host\" or \"guest\"", "turns")
     glossary = raw.get("glossary") or {}
     if not isinstance(glossary, dict):
-        raise problem("'glossary' must map English words to lists of transcript terms")
+        raise problem("'glossary' must map English words to lists of transcript terms",
+                      "glossary")
     return TranscriptMeta(
         id=str(raw.get("id") or fallback_id),
         title=raw.get("title"),

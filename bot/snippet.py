@@ -19,7 +19,7 @@ def split_sentences(text: str) -> list[str]:
     """Sentences with their closing punctuation, concatenating back to ``text``."""
     parts: list[str] = []
     start = 0
-    for match in re.finditer(r"[。!?!?;;…]+|[.!?]+(?=\s|$)", text):
+    for match in re.finditer(r"[\u3002!?\uff01\uff1f;\uff1b\u2026]+|[.!?]+(?=\s|$)", text):
         end = match.end()
         parts.append(text[start:end])
         start = end

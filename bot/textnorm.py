@@ -108,13 +108,26 @@ def _converters() -> tuple[opencc.OpenCC, opencc.OpenCC]:
 
 
 def normalize(text: str) -> str:
-    """NFKC, case-fold, Taiwan/traditional → mainland simplified, fix known artefacts."""
+    """NFKC, case-fold, Taiwan/traditional → mainland simplified, fix known artefacts.
+
+    Taiwan phrase rules apply only to runs of Han characters that hold traditional
+    characters: run over mainland text they would also rewrite it (文件 → 文档, 程序 → 进程),
+    and a question in mainland words would no longer match its own words.
+    """
     text = unicodedata.normalize("NFKC", text).casefold()
     to_mainland, to_simplified = _converters()
-    text = to_simplified.convert(to_mainland.convert(text))
+    simplified = to_simplified.convert(text)
+    if simplified != text:
+        def mainland(match: re.Match[str]) -> str:
+            run = match.group(0)
+            if to_simplified.convert(run) == run:
+                return run
+            return to_simplified.convert(to_mainland.convert(run))
+
+        simplified = CJK_RE.sub(mainland, text)
     for wrong, right in CONVERSION_ARTEFACTS.items():
-        text = text.replace(wrong, right)
-    return text
+        simplified = simplified.replace(wrong, right)
+    return simplified
 
 
 def script_of(text: str) -> str:

@@ -232,6 +232,15 @@ def parse_article(
     for turn in builder.turns:
         if not turn["paras"]:
             raise TranscriptError(path, turn["line"], "speaker label with no text")
+    if not any(turn["role"] == GUEST for turn in builder.turns):
+        # Only the host speaks: the guest's label is missing from the metadata, and every
+        # "卡帕西:" line would otherwise be quoted as the host's words.
+        labels_text = ", ".join(repr(x + ":") for x in labels.guest_labels) or "none configured"
+        raise TranscriptError(
+            path, builder.turns[0]["line"],
+            f"no guest turns: no line starts with a guest label ({labels_text}); "
+            "set guest.labels in the metadata",
+        )
 
     if turn_starts is not None and len(turn_starts) != len(builder.turns):
         # Point at the first turn the table does not fit: the one without a start, or the

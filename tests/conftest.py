@@ -16,11 +16,15 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 
 @pytest.fixture(scope="session")
-def library():
-    """The bundled interview, indexed once per test session (the index is read-only)."""
+def library(tmp_path_factory: pytest.TempPathFactory):
+    """The bundled interview, indexed once per test session (the index is read-only).
+
+    The index cache goes to the session's temp dir (shared with the core tests), never into
+    the checkout's data/.
+    """
     from bot.library import Library
 
-    return Library.load(DATA_DIR)
+    return Library.load(DATA_DIR, cache_dir=tmp_path_factory.getbasetemp() / "seed-index")
 
 
 @pytest_asyncio.fixture

@@ -1,0 +1,261 @@
+"""``quotebot`` end to end: `bot.cli.main` in-process with captured output, plus one run of
+the installed console script. Every command gets ``--data-dir`` pointing at a copy of the
+bundled data in tmp, so the index cache never lands in the repository."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.library import Library
+from bot.metadata import meta_path_for
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+SEED = DATA_DIR / "karpathy-sequoia-ai-ascent-2024.zh.txt"
+VIDEO_URL = "https://www.youtube.com/watch?v=c3b-JASoPi0"
+GUEST_NAME = "Andrej Karpathy (卡帕西)"
+MUSK_SECTION = '马斯克 " 在管理世界上最大的创业公司 "'
+
+
+def shared_dir() -> Path:
+    return Path(
+        os.environ.get("QUOTEBOT_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared"
+    )
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    """A copy of data/ whose ``.index`` is already warm, so each command only loads it."""
+    target = tmp_path_factory.mktemp("cli-data")
+    for item in DATA_DIR.iterdir():
+        if item.is_file() and item.suffix in (".txt", ".json"):
+            shutil.copy2(item, target / item.name)  # keeps mtimes: the cache key uses them
+    seed_cache = tmp_path_factory.getbasetemp() / "seed-index"
+    Library.load(DATA_DIR, cache_dir=seed_cache)  # builds it unless another module did
+    shutil.copytree(seed_cache, target / ".index")
+    return target
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def ask_json(capsys, data_dir: Path, question: str, *extra: str) -> dict:
+    code, out, err = run(capsys, "ask", question, "--json", "--data-dir", str(data_dir), *extra)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def assert_one_line_error(code: int, out: str, err: str) -> str:
+    assert code != 0
+    assert out == ""
+    assert err.startswith("quotebot: ")
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    return err.strip()
+
+
+def write_copy(folder: Path, text: str) -> Path:
+    path = folder / SEED.name
+    path.write_text(text, encoding="utf-8")
+    shutil.copy2(meta_path_for(SEED), meta_path_for(path))
+    return path
+
+
+# ---------------------------------------------------------------------------- ingest
+
+
+def test_ingest_reports_sections_turns_and_url(capsys):
+    code, out, err = run(capsys, "ingest", str(SEED))
+    assert code == 0, err
+    assert "sections (3):" in out
+    for title in ("大语言模型是新时代的 CPU", "规模是最主要决定因素", MUSK_SECTION):
+        assert f"    - {title}\n" in out
+    assert "turns: 9 host, 9 guest" in out
+    assert VIDEO_URL in out
+
+
+def test_ingest_json_report(capsys):
+    code, out, _ = run(capsys, "ingest", str(SEED), "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["turns"] == {"host": 9, "guest": 9, "unknown": 0}
+    assert report["video_url"] == VIDEO_URL
+    assert len(report["sections"]) == 3
+    assert report["timed_turns"] == 18
+
+
+def test_ingest_of_a_malformed_copy_is_one_line_with_file_and_line(capsys, tmp_path):
+    lines = SEED.read_text(encoding="utf-8").split("\n")
+    at = lines.index("视频链接:")
+    path = write_copy(tmp_path, "\n".join(lines[:at] + ["卡帕西:"] + lines[at:]))
+    message = assert_one_line_error(*run(capsys, "ingest", str(path)))
+    assert message.startswith(f"quotebot: {path}:{at + 1}: ")
+
+
+def test_ingest_of_a_missing_file_is_one_line(capsys, tmp_path):
+    message = assert_one_line_error(*run(capsys, "ingest", str(tmp_path / "nope.txt")))
+    assert "nope.txt" in message
+
+
+# ------------------------------------------------------------------------------- ask
+
+
+def test_ask_about_musk_and_meetings(capsys, data_dir):
+    result = ask_json(capsys, data_dir, "马斯克对开会是什么态度?")
+    assert result["answered"] is True
+    hit = result["hits"][0]
+    assert hit["role"] == "guest"
+    assert hit["speaker"] == GUEST_NAME
+    assert hit["section"] == MUSK_SECTION
+    assert "会议" in hit["text"] or "开会" in hit["text"]
+    assert hit["question"]
+    assert hit["video_url"].startswith(VIDEO_URL)
+    assert hit["id"].startswith("karpathy-sequoia-2024/p")
+    assert isinstance(hit["score"], float) and hit["score"] > 0
+
+
+def test_ask_out_of_scope_is_unanswered(capsys, data_dir):
+    result = ask_json(capsys, data_dir, "今天北京天气怎么样?")
+    assert result == {"query": "今天北京天气怎么样?", "answered": False, "hits": []}
+
+
+def test_ask_out_of_scope_in_text_mode_says_so(capsys, data_dir):
+    code, out, _ = run(capsys, "ask", "怎么做红烧肉?", "--data-dir", str(data_dir))
+    assert code == 0
+    assert "does not cover" in out
+    assert "规模是最主要决定因素" in out  # offers what it does cover
+
+
+def test_ask_top_three_with_any_speaker(capsys, data_dir):
+    result = ask_json(capsys, data_dir, "美国赛艇队和日本赛艇队的笑话", "--top", "3",
+                      "--speaker", "any")
+    hits = result["hits"]
+    assert 1 <= len(hits) <= 3
+    assert len({h["id"] for h in hits}) == len(hits)
+    assert hits[0]["role"] == "host" and "赛艇队" in hits[0]["text"]
+
+
+def test_ask_in_text_mode_shows_the_quote_and_its_source(capsys, data_dir):
+    code, out, _ = run(capsys, "ask", "规模重要吗?", "--data-dir", str(data_dir))
+    assert code == 0
+    assert "「我认为【规模】绝对是第一位的。」" in out
+    assert GUEST_NAME in out and VIDEO_URL in out
+
+
+@pytest.mark.parametrize(
+    "question", ["", "   ", "问" * 501], ids=["empty", "whitespace", "501_chars"]
+)
+def test_ask_refuses_unusable_questions_in_one_line(capsys, data_dir, question):
+    assert_one_line_error(*run(capsys, "ask", question, "--data-dir", str(data_dir)))
+
+
+def test_ask_strips_control_characters(capsys, data_dir):
+    result = ask_json(capsys, data_dir, "马斯克\x07对开会\x1b是什么态度?")
+    assert "\x07" not in result["query"] and "\x1b" not in result["query"]
+    assert result["answered"]
+
+
+def test_missing_data_dir_is_one_line(capsys, tmp_path):
+    missing = tmp_path / "no-such-dir"
+    message = assert_one_line_error(*run(capsys, "ask", "规模重要吗?", "--data-dir", str(missing)))
+    assert str(missing) in message
+
+
+def test_malformed_transcript_in_the_data_dir_is_one_line(capsys, tmp_path):
+    lines = SEED.read_text(encoding="utf-8").split("\n")
+    at = lines.index("视频链接:")
+    path = write_copy(tmp_path, "\n".join(lines[: at + 1] + ["稍后补上"]))
+    message = assert_one_line_error(*run(capsys, "ask", "规模重要吗?", "--data-dir", str(tmp_path)))
+    assert message.startswith(f"quotebot: {path}:{at + 2}: ")
+
+
+# ---------------------------------------------------------------------------- topics
+
+
+def test_topics_json(capsys, data_dir):
+    code, out, err = run(capsys, "topics", "--json", "--data-dir", str(data_dir))
+    assert code == 0, err
+    transcript = json.loads(out)["transcripts"][0]
+    assert transcript["video_url"] == VIDEO_URL
+    sections = transcript["sections"]
+    assert len(sections) == 3
+    for section in sections:
+        assert section["questions"] and all(q.strip() for q in section["questions"])
+        assert section["keywords"]
+
+
+# ------------------------------------------------------------------------------ eval
+
+
+def test_eval_meets_the_quality_floors(capsys, data_dir):
+    questions = shared_dir() / "eval" / "dev_questions.jsonl"
+    if not questions.is_file():
+        pytest.skip(f"no shared eval set at {questions} (set QUOTEBOT_SHARED_DIR)")
+    code, out, err = run(capsys, "eval", str(questions), "--json", "--data-dir", str(data_dir))
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["zh"]["hit@3"] >= 0.85, result["zh"]
+    assert result["zh"]["hit@1"] >= 0.75, result["zh"]
+    assert result["zht"]["hit@3"] >= 0.66, result["zht"]
+    assert result["oos"]["no_answer_rate"] >= 0.66, result["oos"]
+    assert result["all_in_scope"]["answered_rate"] >= 0.8, result["all_in_scope"]
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        ('{"id": "a", "q": "规模重要吗?", "gold": ["规模"]}\n{not json\n', 2),
+        ('{"id": "a", "gold": ["规模"]}\n', 1),
+        ('{"id": "a", "q": "规模?", "gold": "规模"}\n', 1),
+    ],
+    ids=["bad_json", "no_question", "gold_not_a_list"],
+)
+def test_malformed_eval_file_is_one_line(capsys, data_dir, tmp_path, content, line):
+    path = tmp_path / "questions.jsonl"
+    path.write_text(content, encoding="utf-8")
+    message = assert_one_line_error(
+        *run(capsys, "eval", str(path), "--data-dir", str(data_dir))
+    )
+    assert message.startswith(f"quotebot: {path}:{line}: ")
+
+
+def test_empty_eval_file_is_one_line(capsys, data_dir, tmp_path):
+    path = tmp_path / "empty.jsonl"
+    path.write_text("\n", encoding="utf-8")
+    message = assert_one_line_error(*run(capsys, "eval", str(path), "--data-dir", str(data_dir)))
+    assert str(path) in message
+
+
+# ---------------------------------------------------------------- installed script
+
+
+def test_installed_console_script_end_to_end(data_dir):
+    script = Path(sys.executable).with_name("quotebot")
+    if not script.exists():
+        pytest.skip(f"the quotebot console script is not installed next to {sys.executable}")
+    env = {**os.environ, "PYTHONUTF8": "1"}
+    done = subprocess.run(
+        [str(script), "ask", "規模重要嗎?", "--json", "--data-dir", str(data_dir)],
+        capture_output=True, text=True, encoding="utf-8", env=env, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["answered"] and result["hits"][0]["text"] == "我认为规模绝对是第一位的。"
+
+    failed = subprocess.run(
+        [str(script), "ask", "  ", "--data-dir", str(data_dir)],
+        capture_output=True, text=True, encoding="utf-8", env=env, timeout=120, check=False,
+    )
+    assert failed.returncode != 0
+    assert failed.stdout == ""
+    assert failed.stderr.startswith("quotebot: ") and failed.stderr.count("\n") == 1
