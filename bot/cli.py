@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.library import Library, LibraryError, QueryError, default_data_dir, load_transcript
+from bot.datadir import default_data_dir, load_transcript
+from bot.library import Library, LibraryError, QueryError
 from bot.metadata import load_meta, meta_path_for
 from bot.model import GUEST, HOST, UNKNOWN
 from bot.quote_store import QuoteStoreError

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from bot.library import Library, QueryError
-from bot.model import format_time
+from bot.model import format_time, start_of_link
 from bot.quote_store import QuoteStore, QuoteStoreError, StoredQuote
 from bot.quotes import QuoteService
 from bot.text_render import render_answer, render_topics
@@ -42,7 +42,8 @@ def render_quote(quote: StoredQuote) -> str:
     saved = quote.saved_at.strftime("%Y-%m-%d %H:%M UTC")
     lines = [f"#{quote.number} 「{quote.text}」", f"   — {quote.speaker} · {quote.section}"]
     if quote.link:
-        lines.append(f"   ▶ {quote.link}")
+        when = format_time(start_of_link(quote.link))
+        lines.append(f"   ▶ {when + ' ' if when else ''}{quote.link}")
     lines.append(f"   saved by {quote.saved_by_name}, {saved}")
     return "\n".join(lines)
 

@@ -13,7 +13,7 @@ from typing import Any
 import discord
 
 from bot import discord_limits as limits
-from bot.model import Answer, Hit, format_time
+from bot.model import Answer, Hit, format_time, start_of_link
 from bot.snippet import mark
 
 ACCENT = discord.Colour.blurple()
@@ -349,7 +349,9 @@ def quote_embed(quote: Any, title: str | None = None) -> discord.Embed:
         name="Saved by", value=f"{escape(quote.saved_by_name)} {timestamp(quote)}", inline=True
     )
     if quote.link:
-        embed.add_field(name="Video", value=f"[▶ Watch]({quote.link})", inline=True)
+        embed.add_field(
+            name="Video", value=video_line(quote.link, start_of_link(quote.link)), inline=True
+        )
     return limits.fit_embed(embed)
 
 

@@ -29,6 +29,7 @@ import platformdirs
 
 from bot.bm25 import BM25Index
 from bot.crosslingual import cedict_path
+from bot.datadir import load_transcript
 from bot.metadata import load_meta, meta_path_for
 from bot.model import Passage, Section, Transcript, Turn
 from bot.search import FieldIndex
@@ -79,7 +80,7 @@ def load_or_build(
     cache_dir: Path | None,
     use_cache: bool,
 ) -> Library:
-    from bot.library import LibraryError, load_transcript
+    from bot.library import LibraryError
 
     location = cache_location(data_dir, cache_dir)
     key = _fingerprint(files)

@@ -11,18 +11,18 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from bot import index_cache
-from bot.captions import CaptionError, detect_format, merge_into_passages, read_captions
 from bot.crosslingual import Lexicon, translate
+from bot.datadir import default_data_dir, transcript_files
 from bot.english import tokenize_english
-from bot.metadata import META_SUFFIX, TranscriptMeta, load_meta
-from bot.model import GUEST, HOST, UNKNOWN, Answer, Hit, Passage, Section, Transcript, Turn
+from bot.metadata import TranscriptMeta
+from bot.model import HOST, Answer, Hit, Passage, Transcript
 from bot.search import (
     MIN_COVERAGE,
     SYNONYM_CREDIT,
@@ -30,18 +30,17 @@ from bot.search import (
     TRANSLATION_CREDIT,
     FieldIndex,
     QueryUnit,
+    build_fields,
     rank,
     units_for,
 )
 from bot.snippet import best_window
 from bot.textnorm import ChineseTokenizer, normalize, script_of
 from bot.topics import TopicTranscript, table_of_contents
-from bot.transcript import TranscriptError, parse_article, read_text, short_question
 
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 500
-TRANSCRIPT_SUFFIXES = (".txt", ".srt", ".vtt")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f]")
 SPEAKERS = ("guest", "any")
 
@@ -67,97 +66,6 @@ class QuoteMatch:
     key: str
     quote_text: str
     suggestion: Passage | None
-
-
-def default_data_dir() -> Path:
-    """The bundled interviews: ``data/`` of a checkout, else the copy installed with the package."""
-    checkout = Path(__file__).resolve().parent.parent / "data"
-    if any(checkout.glob("*.meta.json")):
-        return checkout
-    return Path(__file__).resolve().parent / "_data"
-
-
-def transcript_files(data_dir: Path) -> list[Path]:
-    return sorted(
-        p for p in data_dir.iterdir()
-        if p.is_file() and p.suffix.lower() in TRANSCRIPT_SUFFIXES
-        and not p.name.endswith(META_SUFFIX) and not p.name.startswith(".")
-    )
-
-
-def load_transcript(path: Path, meta: TranscriptMeta | None = None) -> Transcript:
-    """Parse one transcript of any supported format, with the metadata beside it."""
-    path = Path(path)
-    meta = meta or load_meta(path)
-    text = read_text(path)
-    kind = meta.format or detect_format(path, text)
-    if kind == "article":
-        return parse_article(
-            text,
-            str(path),
-            transcript_id=meta.id,
-            labels=meta.labels,
-            title=meta.title,
-            video_url=meta.video_url,
-            language=meta.language,
-            turn_starts=meta.turn_starts,
-        )
-    try:
-        cues = read_captions(path)
-        merged = merge_into_passages(cues, list(meta.turns) if meta.turns else None)
-    except CaptionError as exc:
-        raise TranscriptError(exc.path, exc.line, getattr(exc, "problem", str(exc))) from None
-    except ValueError as exc:
-        raise TranscriptError(str(path), 0, str(exc)) from None
-    if not merged:
-        raise TranscriptError(str(path), 0, "no speech found in the captions")
-    return _caption_transcript(path, meta, merged)
-
-
-def _caption_transcript(path: Path, meta: TranscriptMeta, merged) -> Transcript:
-    """Captions have no headings: one section, turns from the turn table's role changes."""
-    title = meta.title or path.stem.split(".")[0]
-    names = {HOST: meta.host_name, GUEST: meta.guest_name, UNKNOWN: "unknown speaker"}
-    passages: list[Passage] = []
-    turns: list[Turn] = []
-    last_question = ""
-    for item in merged:
-        role = item.speaker_role
-        new_turn = not turns or turns[-1].role != role
-        if new_turn:
-            if turns and turns[-1].role == HOST:
-                host_text = " ".join(passages[i].text for i in turns[-1].passage_indices)
-                last_question = short_question(host_text)
-            turns.append(Turn(len(turns), role, names[role], title, item.line, (), "", item.start))
-        turn = turns[-1]
-        question = last_question if role == GUEST else ""
-        passages.append(
-            Passage(
-                id=f"{meta.id}/p{len(passages)}",
-                transcript_id=meta.id,
-                index=len(passages),
-                text=item.text,
-                role=role,
-                speaker=names[role],
-                section=title,
-                turn=turn.index,
-                question=question,
-                video_url=meta.video_url or "",
-                start=item.start,
-                line=item.line,
-                language=meta.language,
-            )
-        )
-        turns[-1] = Turn(
-            turn.index, role, turn.speaker, title, turn.line,
-            (*turn.passage_indices, len(passages) - 1), question, turn.start,
-        )
-    section = Section(title, turns[0].line, tuple(range(len(turns))))
-    return Transcript(
-        id=meta.id, title=title, video_url=meta.video_url or "", language=meta.language,
-        host=meta.host_name, guest=meta.guest_name, intro="", sections=(section,),
-        turns=tuple(turns), passages=tuple(passages), source=str(path),
-    )
 
 
 def clean_query(query: str) -> str:
@@ -442,55 +350,3 @@ def compact(text: str) -> tuple[str, list[int]]:
                 chars.append(c)
                 mapping.append(index)
     return "".join(chars), mapping
-
-
-def build_fields(
-    transcripts: Iterable[Transcript], language: str, tokenizer: ChineseTokenizer
-) -> FieldIndex:
-    """Tokenise one language's passages into the three search fields."""
-    from bot.bm25 import BM25Index
-
-    def tokens(text: str) -> list[str]:
-        return tokenize_english(text) if language == "en" else tokenizer.tokens(text)
-
-    rows: list[int] = []
-    text_docs: list[list[str]] = []
-    context_docs: list[list[str]] = []
-    turn_docs: list[list[str]] = []
-    turn_of_row: list[int] = []
-    position: list[int] = []
-    offset = 0
-    for transcript in transcripts:
-        host_text: dict[int, str] = {}
-        last_host = ""
-        for turn in transcript.turns:
-            if turn.role == HOST:
-                last_host = " ".join(transcript.passages[i].text for i in turn.passage_indices)
-            host_text[turn.index] = last_host if turn.role != HOST else ""
-        turn_rows: dict[int, int] = {}
-        context_cache: dict[tuple[int, str], list[str]] = {}
-        for passage in transcript.passages:
-            if passage.language != language:
-                continue
-            if passage.turn not in turn_rows:
-                turn_rows[passage.turn] = len(turn_docs)
-                turn_docs.append([])
-            rows.append(offset + passage.index)
-            text_docs.append(tokens(passage.text))
-            # A turn's tokens are its paragraphs' tokens: no need to segment the text twice.
-            turn_docs[turn_rows[passage.turn]].extend(text_docs[-1])
-            key = (passage.turn, passage.section)
-            if key not in context_cache:  # every paragraph of a turn shares its question
-                context_cache[key] = tokens(host_text[passage.turn] + " " + passage.section)
-            context_docs.append(context_cache[key])
-            turn_of_row.append(turn_rows[passage.turn])
-            position.append(transcript.turns[passage.turn].passage_indices.index(passage.index))
-        offset += len(transcript.passages)
-    return FieldIndex(
-        passage_rows=np.array(rows, dtype=np.int64),
-        text=BM25Index.build(text_docs),
-        context=BM25Index.build(context_docs),
-        turn=BM25Index.build(turn_docs),
-        turn_of_row=np.array(turn_of_row, dtype=np.int64),
-        position=np.array(position, dtype=np.int64),
-    )

@@ -29,6 +29,15 @@ def timestamped_url(url: str, start: float | None) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def start_of_link(url: str) -> float | None:
+    """The ``t=`` second of a link made by `timestamped_url` (None when it has none), so a
+    stored link is enough to show when a saved quote was said."""
+    for key, value in parse_qsl(urlsplit(url).query):
+        if key == "t" and value.rstrip("s").isdigit():
+            return float(value.rstrip("s"))
+    return None
+
+
 def format_time(start: float | None) -> str:
     """``mm:ss`` (or ``h:mm:ss``) for display; empty when the time is unknown."""
     if start is None:
@@ -177,5 +186,6 @@ __all__ = [
     "Turn",
     "asdict",
     "format_time",
+    "start_of_link",
     "timestamped_url",
 ]

@@ -59,6 +59,9 @@ async def test_quote_lifecycle(make_bot, fake_discord):
 
     shown = await quote(fake_discord, bot, "show", {"number": 1})
     assert SMALL_TEAM in shown["data"]["embeds"][0]["description"]
+    # The saved quote links to the moment its answer starts (the Musk answer, 16:10).
+    video = {f["name"]: f["value"] for f in shown["data"]["embeds"][0]["fields"]}["Video"]
+    assert video == "[▶ 16:10](https://www.youtube.com/watch?v=c3b-JASoPi0&t=970s)"
     missing = await quote(fake_discord, bot, "show", {"number": 99})
     assert ephemeral(missing) and "no quote #99" in missing["data"]["content"]
 

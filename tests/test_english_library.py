@@ -120,7 +120,7 @@ def test_topics_lists_both_interviews(capsys: pytest.CaptureFixture[str], data_d
 
 
 def test_without_turn_table_speech_is_unknown_speaker(tmp_path: Path) -> None:
-    from bot.library import load_transcript
+    from bot.datadir import load_transcript
 
     source = tmp_path / "talk.en.txt"
     shutil.copy2(_whisper(), source)

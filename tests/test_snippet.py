@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.library import load_transcript
+from bot.datadir import load_transcript
 from bot.snippet import ELLIPSIS, best_window, find_spans, mark, split_sentences
 from bot.textnorm import normalize
 

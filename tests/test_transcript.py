@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.library import load_transcript
+from bot.datadir import load_transcript
 from bot.metadata import load_meta, meta_path_for
 from bot.model import GUEST, HOST
 from bot.transcript import TranscriptError, short_question

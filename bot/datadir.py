@@ -1,0 +1,116 @@
+"""A data dir of interviews: which files are transcripts, and how each becomes a `Transcript`.
+
+Articles go through `bot.transcript`; Whisper, SubRip and WebVTT captions through
+`bot.captions`, then into passages and turns here. Every parser error surfaces as a
+`TranscriptError` naming the file and line, so a data dir loads whole or not at all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.captions import (
+    CaptionError,
+    CaptionPassage,
+    detect_format,
+    merge_into_passages,
+    read_captions,
+)
+from bot.metadata import META_SUFFIX, TranscriptMeta, load_meta
+from bot.model import GUEST, HOST, UNKNOWN, Passage, Section, Transcript, Turn
+from bot.transcript import TranscriptError, parse_article, read_text, short_question
+
+TRANSCRIPT_SUFFIXES = (".txt", ".srt", ".vtt")
+
+
+def default_data_dir() -> Path:
+    """The bundled interviews: ``data/`` of a checkout, else the copy installed with the package."""
+    checkout = Path(__file__).resolve().parent.parent / "data"
+    if any(checkout.glob("*.meta.json")):
+        return checkout
+    return Path(__file__).resolve().parent / "_data"
+
+
+def transcript_files(data_dir: Path) -> list[Path]:
+    return sorted(
+        p for p in data_dir.iterdir()
+        if p.is_file() and p.suffix.lower() in TRANSCRIPT_SUFFIXES
+        and not p.name.endswith(META_SUFFIX) and not p.name.startswith(".")
+    )
+
+
+def load_transcript(path: Path, meta: TranscriptMeta | None = None) -> Transcript:
+    """Parse one transcript of any supported format, with the metadata beside it."""
+    path = Path(path)
+    meta = meta or load_meta(path)
+    text = read_text(path)
+    kind = meta.format or detect_format(path, text)
+    if kind == "article":
+        return parse_article(
+            text,
+            str(path),
+            transcript_id=meta.id,
+            labels=meta.labels,
+            title=meta.title,
+            video_url=meta.video_url,
+            language=meta.language,
+            turn_starts=meta.turn_starts,
+        )
+    try:
+        cues = read_captions(path)
+        merged = merge_into_passages(cues, list(meta.turns) if meta.turns else None)
+    except CaptionError as exc:
+        raise TranscriptError(exc.path, exc.line, getattr(exc, "problem", str(exc))) from None
+    except ValueError as exc:
+        raise TranscriptError(str(path), 0, str(exc)) from None
+    if not merged:
+        raise TranscriptError(str(path), 0, "no speech found in the captions")
+    return _caption_transcript(path, meta, merged)
+
+
+def _caption_transcript(
+    path: Path, meta: TranscriptMeta, merged: list[CaptionPassage]
+) -> Transcript:
+    """Captions have no headings: one section, turns from the turn table's role changes."""
+    title = meta.title or path.stem.split(".")[0]
+    names = {HOST: meta.host_name, GUEST: meta.guest_name, UNKNOWN: "unknown speaker"}
+    passages: list[Passage] = []
+    turns: list[Turn] = []
+    last_question = ""
+    for item in merged:
+        role = item.speaker_role
+        new_turn = not turns or turns[-1].role != role
+        if new_turn:
+            if turns and turns[-1].role == HOST:
+                host_text = " ".join(passages[i].text for i in turns[-1].passage_indices)
+                last_question = short_question(host_text)
+            turns.append(Turn(len(turns), role, names[role], title, item.line, (), "", item.start))
+        turn = turns[-1]
+        question = last_question if role == GUEST else ""
+        passages.append(
+            Passage(
+                id=f"{meta.id}/p{len(passages)}",
+                transcript_id=meta.id,
+                index=len(passages),
+                text=item.text,
+                role=role,
+                speaker=names[role],
+                section=title,
+                turn=turn.index,
+                question=question,
+                video_url=meta.video_url or "",
+                start=item.start,
+                line=item.line,
+                language=meta.language,
+            )
+        )
+        turns[-1] = Turn(
+            turn.index, role, turn.speaker, title, turn.line,
+            (*turn.passage_indices, len(passages) - 1), question, turn.start,
+        )
+    section = Section(title, turns[0].line, tuple(range(len(turns))))
+    return Transcript(
+        id=meta.id, title=title, video_url=meta.video_url or "", language=meta.language,
+        host=meta.host_name, guest=meta.guest_name, intro="", sections=(section,),
+        turns=tuple(turns), passages=tuple(passages), source=str(path),
+    )
