@@ -15,7 +15,7 @@ from typing import Protocol
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ENGLISH_STOP_WORDS", "stem", "tokenize_english"]
+__all__ = ["ENGLISH_STOP_WORDS", "english_words", "stem", "tokenize_english"]
 
 # Grammatical words, question words and spoken fillers. Deliberately compact: BM25's IDF
 # already discounts common content words, and an over-long list would eat words such as
@@ -34,7 +34,11 @@ _STOP_WORD_TEXT = """
     what what's when when's where where's which while who who's whom why why's will with won't
     would wouldn't you you'd you'll you're you've your yours yourself yourselves
     also just really actually yeah yes oh ok okay um uh hmm gonna wanna tell
+    say says said saying think thinks thought talk talks talked talking mention mentioned
+    opinion opinions view views feel feels explain explained
 """
+# The second line above: verbs that frame a question about an interview ("what did he say
+# about", "what does he think of") name no topic, like 说 / 认为 / 看法 on the Chinese side.
 ENGLISH_STOP_WORDS = frozenset(_STOP_WORD_TEXT.split())
 
 # Letters and digits, keeping apostrophes inside words ("don't", "karpathy's") and decimal
@@ -66,15 +70,24 @@ def stem(word: str) -> str:
     return _stemmer().stemWord(word)
 
 
-def tokenize_english(text: str) -> list[str]:
-    """Search tokens of English ``text``: folded, stop words dropped, stemmed, in order."""
+def english_words(text: str) -> list[tuple[str, str]]:
+    """(word, stem) pairs of English ``text``, stop words dropped, in order.
+
+    The unstemmed word matters where English meets a Chinese index, whose embedded English
+    terms are kept as written ("windows", "gpu"), not stemmed.
+    """
     folded = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
-    tokens: list[str] = []
+    pairs: list[tuple[str, str]] = []
     for word in _TOKEN.findall(folded):
         if word in ENGLISH_STOP_WORDS:
             continue
         word = word.removesuffix("'s")  # possessive; "it's" and "that's" are stop words
         if word in ENGLISH_STOP_WORDS or (len(word) == 1 and not word.isdigit()):
             continue
-        tokens.append(stem(word))
-    return tokens
+        pairs.append((word, stem(word)))
+    return pairs
+
+
+def tokenize_english(text: str) -> list[str]:
+    """Search tokens of English ``text``: folded, stop words dropped, stemmed, in order."""
+    return [word_stem for _, word_stem in english_words(text)]

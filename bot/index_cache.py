@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "10"
+PIPELINE_VERSION = "11"
 FIELDS = ("text", "context", "turn")
 
 

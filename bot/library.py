@@ -20,7 +20,7 @@ import numpy as np
 from bot import index_cache
 from bot.crosslingual import Lexicon, translate
 from bot.datadir import default_data_dir, transcript_files
-from bot.english import tokenize_english
+from bot.english import english_words, tokenize_english
 from bot.metadata import TranscriptMeta
 from bot.model import HOST, Answer, Hit, Passage, Transcript
 from bot.search import (
@@ -193,10 +193,16 @@ class Library:
             return [self._with_synonyms(u, index) for u in units]
         units: list[QueryUnit] = []
         vocabulary = index.vocabulary
-        for word in dict.fromkeys(tokenize_english(query)):
+        for raw, word in dict.fromkeys(english_words(query)):
             if word in self.speaker_tokens:
                 continue
+            # An English term inside Chinese text is indexed as written: "gpus" → "gpu".
+            as_written = next(
+                (w for w in (raw, raw.removesuffix("s")) if w in vocabulary and w != word), None
+            )
             tokens, weights = translate([word], self.lexicons[language], vocabulary)
+            if as_written is not None:
+                tokens, weights = [as_written, *tokens], [1.0, *weights]
             if not tokens:
                 units.append(QueryUnit(word, (), (), index.text.max_idf))
                 continue
@@ -204,7 +210,7 @@ class Library:
                 continue  # "Elon Musk": two words, one person, one ask
             idf = max(units_for([(t, [t]) for t in tokens], index), key=lambda u: u.idf).idf
             # A dictionary translation is a guess at the sense ("capital": 首都 or 资金?).
-            credit = 1.0 if word in vocabulary else TRANSLATION_CREDIT
+            credit = 1.0 if word in vocabulary or as_written else TRANSLATION_CREDIT
             units.append(QueryUnit(word, tuple(tokens), tuple(weights), idf, credit))
         return units
 
