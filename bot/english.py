@@ -35,7 +35,7 @@ _STOP_WORD_TEXT = """
     would wouldn't you you'd you'll you're you've your yours yourself yourselves
     also just really actually yeah yes oh ok okay um uh hmm gonna wanna tell
     say says said saying think thinks thought talk talks talked talking mention mentioned
-    opinion opinions view views feel feels explain explained
+    opinion opinions view views feel feels explain explained many much
 """
 # The second line above: verbs that frame a question about an interview ("what did he say
 # about", "what does he think of") name no topic, like 说 / 认为 / 看法 on the Chinese side.

@@ -33,14 +33,14 @@ from bot.datadir import load_transcript
 from bot.metadata import load_meta, meta_path_for
 from bot.model import Passage, Section, Transcript, Turn
 from bot.search import FieldIndex
-from bot.textnorm import ChineseTokenizer, normalize
+from bot.textnorm import ChineseTokenizer
 
 if TYPE_CHECKING:
     from bot.library import Library
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "11"
+PIPELINE_VERSION = "13"
 FIELDS = ("text", "context", "turn")
 
 
@@ -126,14 +126,8 @@ def _save(library: Library, location: Path, key: str) -> None:
                 turn_of_row=fields.turn_of_row,
                 position=fields.position,
             )
-        characters = {
-            c
-            for t in library.transcripts
-            for p in t.passages
-            for c in normalize(f"{p.text}{p.question}{p.section}")
-        } | {c for term in library.tokenizer.terms for c in term}
         with open(staging / "jieba.marshal", "wb") as handle:
-            marshal.dump(library.tokenizer.export_dictionary(characters), handle)
+            marshal.dump(library.tokenizer.dictionary, handle)
         (staging / "manifest.json").write_text(
             json.dumps({"key": key, "languages": sorted(library.fields)})
         )

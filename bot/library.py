@@ -162,6 +162,10 @@ class Library:
         fields: dict[str, FieldIndex] = {}
         for language in sorted({p.language for p in passages}):
             fields[language] = build_fields(transcripts, language, tokenizer)
+        tokenizer.restrict_to(
+            {c for p in passages for c in normalize(f"{p.text}{p.question}{p.section}")}
+            | {c for term in tokenizer.terms for c in term}
+        )
         lexicons: dict[str, Lexicon] = {}
         synonyms: Lexicon = {}
         if "zh" in fields:

@@ -81,6 +81,11 @@ def chinese_number(text: str) -> int | None:
     return total + section + digit
 
 
+# "1 万个 GPU", "100 万倍": digits times a Chinese unit, written as one number.
+SCALED_DIGITS_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([万亿])")
+SCALES = {"万": 10_000, "亿": 100_000_000}
+
+
 def _digits_for_numerals(text: str) -> str:
     def replace(match: re.Match[str]) -> str:
         spelled = match.group(1)
@@ -90,7 +95,11 @@ def _digits_for_numerals(text: str) -> str:
         value = chinese_number(spelled)
         return spelled if value is None else f" {value} "
 
-    return NUMERAL_RE.sub(replace, text)
+    def scale(match: re.Match[str]) -> str:
+        value = float(match.group(1)) * SCALES[match.group(2)]
+        return f" {int(value) if value.is_integer() else value} "
+
+    return SCALED_DIGITS_RE.sub(scale, NUMERAL_RE.sub(replace, text))
 
 
 _converter_lock = threading.Lock()
@@ -171,16 +180,24 @@ class ChineseTokenizer:
             elif CJK_RE.fullmatch(term) and dictionary is None:
                 self._jieba.add_word(term, freq=max(self._jieba.suggest_freq(term), 2000))
 
-    def export_dictionary(self, characters: set[str]) -> tuple[dict[str, int], int]:
-        """The part of jieba's dictionary made only of ``characters`` (those of the corpus).
+    def restrict_to(self, characters: set[str]) -> None:
+        """Keep only the part of jieba's dictionary made of ``characters`` (the corpus's).
 
         A dictionary word with any other character can never be an index token, and the
-        corpus is segmented exactly as with the full dictionary, since its text holds no such
-        word; a question is segmented the same wherever it shares the corpus's characters.
+        corpus segments exactly as with the full dictionary, since its text holds no such
+        word. The library restricts its tokenizer right after indexing, so that questions
+        are segmented the same whether the index was just built or loaded from its cache.
         """
         self._jieba.check_initialized()
-        kept = {w: f for w, f in self._jieba.FREQ.items() if characters.issuperset(w)}
-        return kept, self._jieba.total
+        self._jieba.FREQ = {
+            w: f for w, f in self._jieba.FREQ.items() if characters.issuperset(w)
+        }
+
+    @property
+    def dictionary(self) -> tuple[dict[str, int], int]:
+        """jieba's word frequencies and total, for the index cache (see ``dictionary=``)."""
+        self._jieba.check_initialized()
+        return self._jieba.FREQ, self._jieba.total
 
     def words(self, text: str) -> list[tuple[str, list[str]]]:
         """A question's words, each with the index tokens that match it.

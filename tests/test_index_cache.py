@@ -22,6 +22,10 @@ QUESTIONS = [
     "赛艇队的笑话",
     "What does Karpathy think about scale?",
     "今天北京天气怎么样?",
+    # Characters the interview never uses: segmented with the corpus's slice of jieba's
+    # dictionary either way, so a fresh build and a cache load must agree on these too.
+    "世界杯冠军是谁?",
+    "马斯克偏好多大规模的团队?",
 ]
 LOADED = "loaded index"
 
@@ -161,8 +165,11 @@ def test_corrupted_cache_is_rebuilt_not_trusted(built, fresh_copy, damaged, capl
     assert loaded_from_cache(caplog)
 
 
-def test_results_are_identical_with_and_without_the_cache(built, tmp_path):
-    data, _, cached = built
+def test_results_are_identical_with_and_without_the_cache(built, tmp_path, caplog):
+    data, cache, _ = built
+    with caplog.at_level(logging.INFO, logger="bot.index_cache"):
+        cached = Library.load(data, cache_dir=cache)
+    assert loaded_from_cache(caplog)
     uncached = Library.load(data, cache_dir=tmp_path / "unused", use_cache=False)
     assert not (tmp_path / "unused").exists()
     assert uncached.passages == cached.passages
