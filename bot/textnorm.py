@@ -17,12 +17,34 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
 import unicodedata
 from collections.abc import Iterable
 
-import jieba
 import opencc
+
+
+def _import_jieba():
+    """Import jieba without letting it import ``pkg_resources``.
+
+    jieba only uses pkg_resources to locate its own data files and falls back to a plain
+    path when it is missing; importing it costs ~0.15 s of every `quotebot ask` (and a
+    deprecation warning on current setuptools). Hidden only during this import.
+    """
+    if "pkg_resources" in sys.modules:
+        import jieba
+
+        return jieba
+    sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # ImportError on import
+    try:
+        import jieba
+    finally:
+        del sys.modules["pkg_resources"]
+    return jieba
+
+
+jieba = _import_jieba()
 
 log = logging.getLogger(__name__)
 
