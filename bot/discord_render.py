@@ -329,9 +329,11 @@ def timestamp(quote: Any) -> str:
 
 def quote_line(quote: Any, width: int = 250) -> str:
     text = limits.truncate(escape(quote.text), width)
+    video = video_line(quote.link, start_of_link(quote.link))
     return (
-        f"**#{quote.number}** “{text}” — {escape(quote.speaker)}\n"
-        f"  saved by {escape(quote.saved_by_name)} {timestamp(quote)}"
+        f"**#{quote.number}** “{text}” — {escape(quote.speaker)}"
+        + (f" · {video}" if video else "")
+        + f"\n  saved by {escape(quote.saved_by_name)} {timestamp(quote)}"
     )
 
 

@@ -54,6 +54,7 @@ async def test_quote_lifecycle(make_bot, fake_discord):
     description = embed["description"]
     assert description.index("**#2**") < description.index("**#1**")  # newest first
     assert "saved by user111" in description and "saved by user222" in description
+    assert "[▶ 16:10](https://www.youtube.com/watch?v=c3b-JASoPi0&t=970s)" in description
     assert "<t:" in description and ":R>" in description
     assert "page 1 of 1" in embed["title"]
 
