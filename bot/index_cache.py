@@ -3,7 +3,7 @@
 Tokenising 100,000 passages with jieba takes minutes; loading the finished arrays takes well
 under a second. The cache sits beside the data (``<data dir>/.index/``) or, when the data dir
 is read-only (an installed package), in the user's cache dir. It is keyed by every input that
-changes the result — each transcript and metadata file (name, size, modification time), the
+changes the result — each transcript and metadata file (name and content hash), the
 pipeline version and library versions — and rebuilt whenever one differs. A cache that fails
 to load is rebuilt, never trusted.
 """
@@ -55,11 +55,14 @@ def _fingerprint(files: list[Path]) -> str:
     digest.update(f"cedict={cedict_path()}".encode())
     for path in files:
         for item in (path, meta_path_for(path)):
+            # Contents, not modification times: an edit within the clock's resolution that
+            # keeps the size must still rebuild, and hashing even a 100,000-passage library
+            # takes only tens of milliseconds.
             try:
-                stat = item.stat()
-                digest.update(f"{item.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+                content = hashlib.sha256(item.read_bytes()).hexdigest()
             except FileNotFoundError:
-                digest.update(f"{item.name}:absent".encode())
+                content = "absent"
+            digest.update(f"{item.name}:{content}".encode())
     return digest.hexdigest()
 
 
