@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "14"
+PIPELINE_VERSION = "15"
 FIELDS = ("text", "context", "turn")
 
 

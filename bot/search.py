@@ -11,7 +11,7 @@ passage is scored on three fields, each a BM25 index of its own:
 
 ``bm25 = text + CONTEXT_WEIGHT * context + TURN_WEIGHT * turn``, over passages whose text
 matches at least one query word, or which open the answer to a matching host question; the
-best BM25 candidates are then ordered by ``bm25 × coverage``.
+best BM25 candidates are then ordered by ``bm25 × coverage × (1 + share said in the passage)``.
 
 *Coverage* is the share of the question's IDF mass that a passage (with its context)
 matches; it also decides whether to answer at all. A question about the weather matches at
@@ -35,6 +35,7 @@ CONTEXT_DECAY = 0.7
 TURN_WEIGHT = 0.3
 MIN_COVERAGE = 0.42
 SINGLE_CHARACTER_SHARE = 0.5
+PASSAGE_SHARE_BASE = 1.0
 SYNONYM_CREDIT = 0.5
 TRANSLATION_CREDIT = 0.75
 SYNONYM_WEIGHT = 0.6
@@ -139,20 +140,25 @@ def rank(
     turn_rows = index.turn_of_row[order]
     in_text: dict[str, np.ndarray] = {}
     covered = np.zeros((len(units), order.size), dtype=bool)
+    said = np.zeros((len(units), order.size), dtype=bool)
     for u, unit in enumerate(units):
         for token in unit.tokens:
             here = np.isin(order, index.text.postings(token))
             in_text[token] = here
+            said[u] |= here
             covered[u] |= here | np.isin(order, index.context.postings(token))
             covered[u] |= np.isin(turn_rows, index.turn.postings(token))
     unit_credit = np.array([unit.idf * unit.credit for unit in units])
     ranked = []
     for position, row in enumerate(order):
         coverage = float(unit_credit[covered[:, position]].sum() / total_idf)
+        in_passage = float(unit_credit[said[:, position]].sum() / total_idf)
         matched = tuple(t for t, here in in_text.items() if here[position])
-        ranked.append(Ranked(int(row), float(combined[row]) * coverage, coverage, matched))
-    # BM25 says how strongly a passage matches; coverage says how much of the question it
-    # answers. Their product prefers the passage that answers all of it.
+        score = float(combined[row]) * coverage * (PASSAGE_SHARE_BASE + in_passage)
+        ranked.append(Ranked(int(row), score, coverage, matched))
+    # BM25 says how strongly a passage matches; coverage says how much of the question it and
+    # its context answer; the share said in the passage itself separates paragraphs of one
+    # answer, which all share the same context.
     ranked.sort(key=lambda r: (-r.score, r.row))
     return ranked[:limit]
 
