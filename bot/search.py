@@ -11,7 +11,9 @@ passage is scored on three fields, each a BM25 index of its own:
 
 ``bm25 = text + CONTEXT_WEIGHT * context + TURN_WEIGHT * turn``, over passages whose text
 matches at least one query word, or which open the answer to a matching host question; the
-best BM25 candidates are then ordered by ``bm25 × coverage × (1 + share said in the passage)``.
+best BM25 candidates are then ordered by ``bm25 × coverage × (2 + the share of the question
+said in the passage itself)`` — the last factor is a gentle tie-breaker between paragraphs of
+one answer, which share their context and so their coverage.
 
 *Coverage* is the share of the question's IDF mass that a passage (with its context)
 matches; it also decides whether to answer at all. A question about the weather matches at
@@ -35,7 +37,7 @@ CONTEXT_DECAY = 0.7
 TURN_WEIGHT = 0.3
 MIN_COVERAGE = 0.42
 SINGLE_CHARACTER_SHARE = 0.5
-PASSAGE_SHARE_BASE = 1.0
+PASSAGE_SHARE_BASE = 2.0
 SYNONYM_CREDIT = 0.5
 TRANSLATION_CREDIT = 0.75
 SYNONYM_WEIGHT = 0.6
