@@ -23,9 +23,8 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Self
 
 log = logging.getLogger(__name__)
 
@@ -111,13 +110,13 @@ _LIVE = "removed_at IS NULL"
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(timezone.utc)
 
 
 def _row_to_quote(row: tuple) -> StoredQuote:
     saved_at = datetime.fromisoformat(row[10])
     if saved_at.tzinfo is None:
-        saved_at = saved_at.replace(tzinfo=UTC)
+        saved_at = saved_at.replace(tzinfo=timezone.utc)
     return StoredQuote(
         number=row[0],
         guild_id=row[1],
@@ -454,7 +453,7 @@ class QuoteStore:
                 self._conn.close()
                 self._conn = None
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> QuoteStore:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

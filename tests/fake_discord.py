@@ -23,7 +23,7 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
@@ -276,7 +276,7 @@ class FakeDiscord:
             "channel_id": str(channel_id),
             "author": BOT_USER,
             "content": data.get("content") or "",
-            "timestamp": datetime.now(UTC).isoformat(),
+            "timestamp": datetime.now(timezone.utc).isoformat(),
             "edited_timestamp": None,
             "tts": False,
             "mention_everyone": False,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -42,7 +42,7 @@ def store(db_path: Path):
 
 
 def test_add_then_get_returns_every_field(store: QuoteStore) -> None:
-    before = datetime.now(UTC)
+    before = datetime.now(timezone.utc)
     quote, created = save(store, 42, "我必须恳求他允许我招人")
     assert created
     assert quote.number == 1
