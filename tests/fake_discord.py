@@ -329,8 +329,29 @@ class FakeDiscord:
         return int(payload["id"])
 
     async def interact(self, client: Any, payload: dict, timeout: float = 10.0) -> dict:
-        """Deliver ``payload`` and return the bot's callback body for it."""
-        return await self.callback_for(self.deliver(client, payload), timeout)
+        """Deliver ``payload`` and return the bot's callback body for it.
+
+        When the reply carries buttons, also wait until discord.py has registered them: it
+        does so only after our HTTP response reaches it, and a test that clicks at once
+        would otherwise race it (a person cannot click a message that has not arrived).
+        """
+        body = await self.callback_for(self.deliver(client, payload), timeout)
+        custom_ids = {
+            component["custom_id"]
+            for row in (body.get("data") or {}).get("components") or []
+            for component in row.get("components", [])
+            if "custom_id" in component
+        }
+        if custom_ids:
+            store = client._connection._view_store
+            deadline = asyncio.get_running_loop().time() + timeout
+            while not any(
+                key[1] in custom_ids for items in store._views.values() for key in items
+            ):
+                if asyncio.get_running_loop().time() > deadline:
+                    raise AssertionError("the bot never registered its buttons")
+                await asyncio.sleep(0.001)
+        return body
 
 
 # ---- Discord's validation rules, applied to what the bot sends ---------------------------
