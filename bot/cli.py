@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.datadir import default_data_dir, load_transcript
 from bot.library import Library, LibraryError, QueryError
-from bot.metadata import load_meta, meta_path_for
+from bot.metadata import meta_path_for
 from bot.model import GUEST, HOST, UNKNOWN
 from bot.quote_store import QuoteStoreError
 from bot.text_render import render_answer, render_topics
@@ -194,7 +194,6 @@ def _add_to_data_dir(path: Path, data_dir: Path) -> Path:
         for _, target in targets:
             target.unlink(missing_ok=True)
         raise CliError(f"not added: the data dir would not load: {exc}") from None
-    load_meta(data_dir / path.name)
     return data_dir / path.name
 
 

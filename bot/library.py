@@ -35,7 +35,7 @@ from bot.search import (
     units_for,
 )
 from bot.snippet import best_window
-from bot.textnorm import ChineseTokenizer, normalize, script_of
+from bot.textnorm import ChineseTokenizer, normalize, normalize_with_map, script_of
 from bot.topics import TopicTranscript, table_of_contents
 
 log = logging.getLogger(__name__)
@@ -349,14 +349,6 @@ class Library:
 
 def compact(text: str) -> tuple[str, list[int]]:
     """Normalised text without punctuation or spaces, mapped back to original positions."""
-    chars: list[str] = []
-    mapping: list[int] = []
-    normalized = normalize(text)
-    same_length = len(normalized) == len(text)
-    for index, char in enumerate(text):
-        converted = normalized[index] if same_length else normalize(char)
-        for c in converted:
-            if unicodedata.category(c)[0] in "LN":
-                chars.append(c)
-                mapping.append(index)
-    return "".join(chars), mapping
+    normalized, positions = normalize_with_map(text)
+    kept = [i for i, c in enumerate(normalized) if unicodedata.category(c)[0] in "LN"]
+    return "".join(normalized[i] for i in kept), [positions[i] for i in kept]

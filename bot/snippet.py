@@ -7,10 +7,9 @@ The core returns plain text plus highlight spans; each adapter decides how to sh
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 
-from bot.textnorm import normalize
+from bot.textnorm import normalize, normalize_with_map
 
 ELLIPSIS = "…"
 
@@ -28,23 +27,9 @@ def split_sentences(text: str) -> list[str]:
     return [p for p in parts if p]
 
 
-def _normalized_with_map(text: str) -> tuple[str, list[int]]:
-    """Normalise ``text`` and map each normalised character back to an original index."""
-    whole = normalize(text)
-    if len(whole) == len(text):
-        return whole, list(range(len(text)))
-    chars: list[str] = []
-    mapping: list[int] = []
-    for index, char in enumerate(text):
-        converted = normalize(unicodedata.normalize("NFKC", char))
-        chars.append(converted)
-        mapping.extend([index] * len(converted))
-    return "".join(chars), mapping
-
-
 def find_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
     """Non-overlapping (start, end) spans in ``text`` where normalised ``terms`` occur."""
-    normalized, mapping = _normalized_with_map(text)
+    normalized, mapping = normalize_with_map(text)
     spans: list[tuple[int, int]] = []
     for term in sorted({t for t in terms if t}, key=len, reverse=True):
         needle = term.replace("_", " ")

@@ -69,7 +69,6 @@ CHINESE_STOP_WORDS = frozenset(
     """.split()
 )
 
-ENGLISH_TERM_RE = re.compile(r"[a-z0-9]+(?:[.\-+][a-z0-9]+)*")
 CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 TOKEN_SPLIT_RE = re.compile(
     r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+(?:[.\-+][a-z0-9]+)*)"
@@ -160,6 +159,24 @@ def normalize(text: str) -> str:
     for wrong, right in CONVERSION_ARTEFACTS.items():
         simplified = simplified.replace(wrong, right)
     return simplified
+
+
+def normalize_with_map(text: str) -> tuple[str, list[int]]:
+    """`normalize` ``text`` and map each normalised character back to its original index.
+
+    Highlighting matched words and checking quotes both find things in normalised text
+    and must point back at the speaker's own characters.
+    """
+    whole = normalize(text)
+    if len(whole) == len(text):
+        return whole, list(range(len(text)))
+    chars: list[str] = []
+    mapping: list[int] = []
+    for index, char in enumerate(text):
+        converted = normalize(char)
+        chars.append(converted)
+        mapping.extend([index] * len(converted))
+    return "".join(chars), mapping
 
 
 def script_of(text: str) -> str:
