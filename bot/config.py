@@ -42,7 +42,7 @@ def default_db_path() -> Path:
 def default_data_dir() -> Path | None:
     """The bundled transcripts, as the core library defines them (None: let it decide)."""
     try:
-        from bot.datadir import default_data_dir as library_default
+        from bot.formats.datadir import default_data_dir as library_default
     except ImportError:  # the core is not importable: Library.load(None) picks the default
         return None
     return Path(library_default())

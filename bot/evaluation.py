@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.library import Library, QueryError
-from bot.textnorm import normalize
+from bot.text.normalize import normalize
 
 OUT_OF_SCOPE = "oos"
 

@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import platformdirs
 
-from bot.bm25 import BM25Index
-from bot.crosslingual import cedict_path
-from bot.datadir import load_transcript
-from bot.metadata import load_meta, meta_path_for
+from bot.formats.datadir import load_transcript
+from bot.formats.metadata import load_meta, meta_path_for
 from bot.model import Passage, Section, Transcript, Turn
-from bot.search import FieldIndex
-from bot.textnorm import ChineseTokenizer
+from bot.search.bm25 import BM25Index
+from bot.search.rank import FieldIndex
+from bot.text.crosslingual import cedict_path
+from bot.text.normalize import ChineseTokenizer
 
 if TYPE_CHECKING:
     from bot.library import Library

@@ -18,12 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from bot import index_cache
-from bot.crosslingual import Lexicon, translate
-from bot.datadir import default_data_dir, transcript_files
-from bot.english import english_words, tokenize_english
-from bot.metadata import TranscriptMeta
+from bot.formats.datadir import default_data_dir, transcript_files
+from bot.formats.metadata import TranscriptMeta
 from bot.model import HOST, Answer, Hit, Passage, Transcript
-from bot.search import (
+from bot.search.rank import (
     MIN_COVERAGE,
     SYNONYM_CREDIT,
     SYNONYM_WEIGHT,
@@ -34,8 +32,10 @@ from bot.search import (
     rank,
     units_for,
 )
-from bot.snippet import best_window
-from bot.textnorm import ChineseTokenizer, normalize, normalize_with_map, script_of
+from bot.search.snippet import best_window
+from bot.text.crosslingual import Lexicon, translate
+from bot.text.english import english_words, tokenize_english
+from bot.text.normalize import ChineseTokenizer, normalize, normalize_with_map, script_of
 from bot.topics import TopicTranscript, table_of_contents
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ class Library:
         data_dir: Path | None = None,
     ) -> Library:
         """Build every field from parsed transcripts (the cache calls this on a miss)."""
-        from bot.crosslingual import build_lexicon, build_synonyms
+        from bot.text.crosslingual import build_lexicon, build_synonyms
 
         ids = [t.id for t in transcripts]
         duplicates = {i for i in ids if ids.count(i) > 1}

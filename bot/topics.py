@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.model import GUEST, HOST, Transcript, timestamped_url
-from bot.snippet import split_sentences
+from bot.search.snippet import split_sentences
 
 KEYWORDS_PER_SECTION = 6
 

@@ -59,8 +59,8 @@ async def make_bot(fake_discord: FakeDiscord, library, bot_config) -> AsyncItera
     SQLite store in tmp_path; every bot made is closed at the end of the test."""
     from dataclasses import replace
 
-    from bot.discord_app import create_bot
-    from bot.quote_store import QuoteStore
+    from bot.frontends.discord.client import create_bot
+    from bot.quotes.store import QuoteStore
 
     bots = []
     stores = []

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from bot.bench import main as bench_main
-from bot.bench import rankings_agree, synthetic_corpus, synthetic_queries
-from bot.bm25 import BM25Index
-from bot.textnorm import tokenize
+from benchmarks.bench import main as bench_main
+from benchmarks.bench import rankings_agree, synthetic_corpus, synthetic_queries
+from bot.search.bm25 import BM25Index
+from bot.text.normalize import tokenize
 
 TRANSCRIPT = Path(__file__).resolve().parent.parent / "data"
 TRANSCRIPT = TRANSCRIPT / "karpathy-sequoia-ai-ascent-2024.zh.txt"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.captions import (
+from bot.formats.captions import (
     CaptionError,
     CaptionPassage,
     Cue,

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.formats.metadata import meta_path_for
+from bot.frontends.cli import main
 from bot.library import Library
-from bot.metadata import meta_path_for
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 SEED = DATA_DIR / "karpathy-sequoia-ai-ascent-2024.zh.txt"

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot import discord_limits as limits
+from bot.frontends.discord import limits
 from tests import fake_discord as fd
 from tests.fake_discord import EPHEMERAL, buttons_of
 

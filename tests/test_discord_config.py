@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, ConfigError, default_db_path, load_config
-from bot.discord_app import run_bot, sync_commands
+from bot.frontends.discord.client import run_bot, sync_commands
 
 SECRET = "MTIz.secret-token-value.XYZ"
 

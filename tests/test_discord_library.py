@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import discord_limits as limits
+from bot.frontends.discord import limits
 from tests import fake_discord as fd
 from tests.fake_discord import EPHEMERAL, buttons_of, command_problems
 
@@ -373,7 +373,7 @@ def big_library_topics(interviews: int = 12, sections: int = 30):
 
 
 async def test_a_big_library_fits_one_topics_message():
-    from bot import discord_render as render
+    from bot.frontends.discord import render
 
     topics = big_library_topics()
     content = render.interviews_text(topics)
@@ -386,8 +386,8 @@ async def test_a_big_library_fits_one_topics_message():
 
 
 async def test_section_choices_of_a_big_library_fit_and_resolve():
-    from bot import discord_render as render
-    from bot.discord_app import find_section
+    from bot.frontends.discord import render
+    from bot.frontends.discord.client import find_section
 
     topics = big_library_topics()
     choices = render.section_choices(topics, "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import discord
 import pytest
 
-from bot import discord_limits as limits
+from bot.frontends.discord import limits
 from tests.fake_discord import embed_problems, embed_total
 
 

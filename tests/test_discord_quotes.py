@@ -139,11 +139,11 @@ async def test_mentions_inside_a_saved_quote_ping_nobody(make_bot, fake_discord,
 async def test_internal_failure_is_logged_and_still_answered(make_bot, fake_discord, caplog):
     bot = await make_bot()
     bot.quotes.store.close()  # a real failure: the database is gone
-    with caplog.at_level(logging.ERROR, logger="bot.discord_app"):
+    with caplog.at_level(logging.ERROR, logger="bot.frontends.discord.client"):
         body = await quote(fake_discord, bot, "list")
     assert ephemeral(body)
     assert "something went wrong on our side" in body["data"]["content"]
-    [record] = [r for r in caplog.records if r.name == "bot.discord_app"]
+    [record] = [r for r in caplog.records if r.name == "bot.frontends.discord.client"]
     assert record.exc_info is not None
     assert "/quote list failed" in record.getMessage()
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.discord_app import sync_commands_async
+from bot.frontends.discord.client import sync_commands_async
 from tests import fake_discord as fd
 from tests.fake_discord import command_problems
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import snowballstemmer
 
-from bot.english import ENGLISH_STOP_WORDS, stem, tokenize_english
+from bot.text.english import ENGLISH_STOP_WORDS, stem, tokenize_english
 
 
 def test_question_and_answer_share_the_content_word() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.frontends.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "data"
@@ -120,7 +120,7 @@ def test_topics_lists_both_interviews(capsys: pytest.CaptureFixture[str], data_d
 
 
 def test_without_turn_table_speech_is_unknown_speaker(tmp_path: Path) -> None:
-    from bot.datadir import load_transcript
+    from bot.formats.datadir import load_transcript
 
     source = tmp_path / "talk.en.txt"
     shutil.copy2(_whisper(), source)

@@ -12,7 +12,7 @@ import pytest
 
 from bot.library import Library, LibraryError, QueryError, clean_query
 from bot.model import GUEST, HOST
-from bot.textnorm import normalize
+from bot.text.normalize import normalize
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 VIDEO_URL = "https://www.youtube.com/watch?v=c3b-JASoPi0"

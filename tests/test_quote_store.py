@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.quote_store import SCHEMA_VERSION, QuoteStore, QuoteStoreError, StoredQuote
+from bot.quotes.store import SCHEMA_VERSION, QuoteStore, QuoteStoreError, StoredQuote
 
 
 def save(store: QuoteStore, guild_id: int, text: str, *, user: int = 7) -> tuple[StoredQuote, bool]:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.model import GUEST, HOST, Passage
-from bot.quote_store import QuoteStore
-from bot.quotes import MAX_QUOTE_CHARS, QuoteService
-from bot.textnorm import normalize
+from bot.quotes.service import MAX_QUOTE_CHARS, QuoteService
+from bot.quotes.store import QuoteStore
+from bot.text.normalize import normalize
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.datadir import load_transcript
-from bot.snippet import ELLIPSIS, best_window, find_spans, mark, split_sentences
-from bot.textnorm import normalize
+from bot.formats.datadir import load_transcript
+from bot.search.snippet import ELLIPSIS, best_window, find_spans, mark, split_sentences
+from bot.text.normalize import normalize
 
 SEED = Path(__file__).resolve().parents[1] / "data" / "karpathy-sequoia-ai-ascent-2024.zh.txt"
 

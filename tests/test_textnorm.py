@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.metadata import load_meta
-from bot.textnorm import CHINESE_STOP_WORDS, ChineseTokenizer, normalize, script_of, tokenize
+from bot.formats.metadata import load_meta
+from bot.text.normalize import CHINESE_STOP_WORDS, ChineseTokenizer, normalize, script_of, tokenize
 
 SEED = Path(__file__).resolve().parents[1] / "data" / "karpathy-sequoia-ai-ascent-2024.zh.txt"
 

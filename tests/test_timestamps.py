@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.alignment import line_at, text_near
-from bot.captions import Cue, read_captions
-from bot.metadata import load_meta
-from bot.transcript import parse_article, read_text
+from benchmarks.alignment import line_at, text_near
+from bot.formats.article import parse_article, read_text
+from bot.formats.captions import Cue, read_captions
+from bot.formats.metadata import load_meta
 
 REPO = Path(__file__).resolve().parents[1]
 ARTICLE = REPO / "data" / "karpathy-sequoia-ai-ascent-2024.zh.txt"

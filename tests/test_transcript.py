@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.datadir import load_transcript
-from bot.metadata import load_meta, meta_path_for
+from bot.formats.article import TranscriptError, short_question
+from bot.formats.datadir import load_transcript
+from bot.formats.metadata import load_meta, meta_path_for
 from bot.model import GUEST, HOST
-from bot.transcript import TranscriptError, short_question
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 SEED = DATA_DIR / "karpathy-sequoia-ai-ascent-2024.zh.txt"

@@ -14,15 +14,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.datadir import default_data_dir, load_transcript
+from bot.formats.article import TranscriptError
+from bot.formats.datadir import default_data_dir, load_transcript
+from bot.formats.metadata import meta_path_for
+from bot.frontends.text_render import render_answer, render_topics
 from bot.library import Library, LibraryError, QueryError
-from bot.metadata import meta_path_for
 from bot.model import GUEST, HOST, UNKNOWN
-from bot.quote_store import QuoteStoreError
-from bot.text_render import render_answer, render_topics
-from bot.transcript import TranscriptError
+from bot.quotes.store import QuoteStoreError
 
-log = logging.getLogger("bot.cli")
+log = logging.getLogger("bot.frontends.cli")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -243,7 +243,7 @@ TOKEN_REFUSED = (
 def cmd_run(args: argparse.Namespace) -> int:
     import discord
 
-    from bot.discord_app import run_bot
+    from bot.frontends.discord.client import run_bot
 
     try:
         run_bot(_config_with_token())
@@ -257,7 +257,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     import discord
 
-    from bot.discord_app import sync_commands
+    from bot.frontends.discord.client import sync_commands
 
     try:
         names = sync_commands(_config_with_token())
@@ -270,7 +270,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
-    from bot.console import run_console
+    from bot.frontends.console import run_console
 
     return run_console(_library(args))
 

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.bm25 import BM25Index
-from bot.english import tokenize_english
 from bot.model import HOST, Transcript
-from bot.textnorm import ChineseTokenizer
+from bot.search.bm25 import BM25Index
+from bot.text.english import tokenize_english
+from bot.text.normalize import ChineseTokenizer
 
 CONTEXT_WEIGHT = 0.6
 CONTEXT_DECAY = 0.7

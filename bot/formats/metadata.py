@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.transcript import SpeakerLabels, TranscriptError
+from bot.formats.article import SpeakerLabels, TranscriptError
 
 META_SUFFIX = ".meta.json"
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 
-from bot.captions import Cue
+from bot.formats.captions import Cue
 
 
 def line_at(cues: Sequence[Cue], seconds: float) -> int:

@@ -23,12 +23,11 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot import discord_limits as limits
-from bot import discord_render as render
 from bot.config import Config, ConfigError, load_config
-from bot.discord_views import INTERNAL_ERROR, NO_MENTIONS, AskView, add_result_text, reply
-from bot.quote_store import QuoteStore
-from bot.quotes import QuoteService
+from bot.frontends.discord import limits, render
+from bot.frontends.discord.views import INTERNAL_ERROR, NO_MENTIONS, AskView, add_result_text, reply
+from bot.quotes.service import QuoteService
+from bot.quotes.store import QuoteStore
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
+from bot.frontends.text_render import render_answer, render_topics
 from bot.library import Library, QueryError
 from bot.model import format_time, start_of_link
-from bot.quote_store import QuoteStore, QuoteStoreError, StoredQuote
-from bot.quotes import QuoteService
-from bot.text_render import render_answer, render_topics
+from bot.quotes.service import QuoteService
+from bot.quotes.store import QuoteStore, QuoteStoreError, StoredQuote
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.model import Answer, Hit, format_time
-from bot.snippet import mark
+from bot.search.snippet import mark
 from bot.topics import TopicTranscript
 
 NOT_COVERED = "The interview does not cover that (这次访谈没有谈到这个问题)."

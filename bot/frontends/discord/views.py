@@ -13,11 +13,10 @@ from typing import Any
 
 import discord
 
-from bot import discord_limits as limits
-from bot import discord_render as render
+from bot.frontends.discord import limits, render
 from bot.model import Answer, Hit
-from bot.quotes import MAX_QUOTE_CHARS, AddResult, QuoteService
-from bot.snippet import split_sentences
+from bot.quotes.service import MAX_QUOTE_CHARS, AddResult, QuoteService
+from bot.search.snippet import split_sentences
 
 log = logging.getLogger(__name__)
 

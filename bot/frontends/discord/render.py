@@ -12,9 +12,9 @@ from typing import Any
 
 import discord
 
-from bot import discord_limits as limits
+from bot.frontends.discord import limits
 from bot.model import Answer, Hit, format_time, start_of_link
-from bot.snippet import mark
+from bot.search.snippet import mark
 
 ACCENT = discord.Colour.blurple()
 QUOTE_COLOUR = discord.Colour.gold()

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from bot.model import Passage
-from bot.quote_store import QuoteStore, StoredQuote
-from bot.textnorm import normalize
+from bot.quotes.store import QuoteStore, StoredQuote
+from bot.text.normalize import normalize
 
 log = logging.getLogger(__name__)
 

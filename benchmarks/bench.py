@@ -5,7 +5,7 @@ behaves once many interviews are loaded. Passages are therefore sampled from the
 token distribution (Zipf-like word frequencies, real paragraph lengths) and queries from the
 host's real questions, so the postings are as skewed as real Chinese text would make them.
 
-    python -m bot.bench [--passages N] [--queries Q] [--seed S] [--json]
+    python -m benchmarks.bench [--passages N] [--queries Q] [--seed S] [--json]
 
 Progress goes to ``logging`` (stderr); only the result is printed.
 """
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.bm25 import BM25Index
+from bot.search.bm25 import BM25Index
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ TOP = 10
 def _tokenizer() -> Callable[[str], list[str]]:
     """The project tokenizer when present; meanwhile jieba minus punctuation and spaces."""
     try:
-        from bot.textnorm import tokenize
+        from bot.text.normalize import tokenize
     except ImportError:
         import jieba
 
@@ -99,15 +99,15 @@ def english_sentences() -> tuple[tuple[str, ...], str]:
     dependency, so the benchmark runs anywhere.
     """
     if SHARED_WHISPER.exists():
-        from bot.captions import read_captions
-        from bot.snippet import split_sentences
+        from bot.formats.captions import read_captions
+        from bot.search.snippet import split_sentences
 
         text = " ".join(c.text for c in read_captions(SHARED_WHISPER))
         sentences = tuple(s.strip() for s in split_sentences(text) if len(s.split()) >= 3)
         return sentences, "English Whisper transcript in ../shared"
     import gzip
 
-    from bot.crosslingual import _senses, cedict_path
+    from bot.text.crosslingual import _senses, cedict_path
 
     path = cedict_path()
     if path is None:
@@ -124,7 +124,7 @@ def english_sentences() -> tuple[tuple[str, ...], str]:
 @cache
 def _english_documents() -> tuple[tuple[str, ...], ...]:
     """Tokenised English passages of about four sentences each."""
-    from bot.english import tokenize_english
+    from bot.text.english import tokenize_english
 
     sentences, _ = english_sentences()
     return tuple(
@@ -366,7 +366,7 @@ def synthetic_data_dir(
     Paragraphs recombine the interview's real sentences, so jieba, OpenCC and the index see
     real Chinese; each file is a separate interview with its own id.
     """
-    from bot.snippet import split_sentences
+    from bot.search.snippet import split_sentences
 
     rng = np.random.default_rng(seed)
     lines = [SPEAKER_LABEL_RE.sub("", line.strip())
@@ -439,7 +439,7 @@ def cold_start(
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = synthetic_data_dir(Path(tmp) / "data", passages, seed,
                                       english_share=english_share)
-        command = [sys.executable, "-m", "bot.cli", "ask", "规模重要吗?", "--json",
+        command = [sys.executable, "-m", "bot.frontends.cli", "ask", "规模重要吗?", "--json",
                    "--data-dir", str(data_dir)]
         started = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True)
@@ -478,7 +478,7 @@ def _positive(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bot.bench", description="BM25 index speed and fidelity vs rank-bm25."
+        prog="python -m benchmarks.bench", description="BM25 index speed and fidelity vs rank-bm25."
     )
     parser.add_argument("--passages", type=_positive, default=100_000)
     parser.add_argument("--queries", type=_positive, default=1000)

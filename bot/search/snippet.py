@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 
-from bot.textnorm import normalize, normalize_with_map
+from bot.text.normalize import normalize, normalize_with_map
 
 ELLIPSIS = "…"
 

@@ -9,26 +9,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.captions import (
+from bot.formats.article import TranscriptError, parse_article, read_text, short_question
+from bot.formats.captions import (
     CaptionError,
     CaptionPassage,
     detect_format,
     merge_into_passages,
     read_captions,
 )
-from bot.metadata import META_SUFFIX, TranscriptMeta, load_meta
+from bot.formats.metadata import META_SUFFIX, TranscriptMeta, load_meta
 from bot.model import GUEST, HOST, UNKNOWN, Passage, Section, Transcript, Turn
-from bot.transcript import TranscriptError, parse_article, read_text, short_question
 
 TRANSCRIPT_SUFFIXES = (".txt", ".srt", ".vtt")
 
 
 def default_data_dir() -> Path:
     """The bundled interviews: ``data/`` of a checkout, else the copy installed with the package."""
-    checkout = Path(__file__).resolve().parent.parent / "data"
+    package = Path(__file__).resolve().parent.parent  # bot/
+    checkout = package.parent / "data"
     if any(checkout.glob("*.meta.json")):
         return checkout
-    return Path(__file__).resolve().parent / "_data"
+    return package / "_data"
 
 
 def transcript_files(data_dir: Path) -> list[Path]:

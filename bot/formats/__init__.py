@@ -1,0 +1,1 @@
+"""Reading interviews from disk: the article format, captions, metadata, data dirs."""

@@ -1,0 +1,1 @@
+"""Front ends over the core: CLI, terminal console, Discord. The core never imports these."""

@@ -1,0 +1,1 @@
+"""The saved-quote collection: SQLite store and the rules every front end shares."""

@@ -1,0 +1,1 @@
+"""Text shared by passages and questions: normalisation, tokenisers, sentences, translation."""
