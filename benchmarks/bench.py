@@ -46,7 +46,7 @@ TOP = 10
 def _tokenizer() -> Callable[[str], list[str]]:
     """The project tokenizer when present; meanwhile jieba minus punctuation and spaces."""
     try:
-        from bot.text.normalize import tokenize
+        from bot.text.chinese import tokenize
     except ImportError:
         import jieba
 
@@ -100,7 +100,7 @@ def english_sentences() -> tuple[tuple[str, ...], str]:
     """
     if SHARED_WHISPER.exists():
         from bot.formats.captions import read_captions
-        from bot.search.snippet import split_sentences
+        from bot.text.sentences import split_sentences
 
         text = " ".join(c.text for c in read_captions(SHARED_WHISPER))
         sentences = tuple(s.strip() for s in split_sentences(text) if len(s.split()) >= 3)
@@ -366,7 +366,7 @@ def synthetic_data_dir(
     Paragraphs recombine the interview's real sentences, so jieba, OpenCC and the index see
     real Chinese; each file is a separate interview with its own id.
     """
-    from bot.search.snippet import split_sentences
+    from bot.text.sentences import split_sentences
 
     rng = np.random.default_rng(seed)
     lines = [SPEAKER_LABEL_RE.sub("", line.strip())

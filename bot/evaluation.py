@@ -13,7 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.library import Library, QueryError
+from bot.library import Library
+from bot.model import QueryError
 from bot.text.normalize import normalize
 
 OUT_OF_SCOPE = "oos"

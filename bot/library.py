@@ -1,16 +1,15 @@
-"""A folder of interviews, indexed for search: the one object every adapter talks to.
+"""A folder of interviews, indexed for search: the one object every front end talks to.
 
 `Library.load` parses every transcript in the data dir (all-or-nothing: one bad file stops
 the load with its file and line), builds per-language BM25 fields, and keeps them in an
-on-disk cache beside the data so a large library starts in a second. `Library.ask` is the
-path of every question, from `/ask` and `quotebot ask` alike.
+on-disk cache (`bot.index_cache`) so a large library starts in a second. `Library.ask` is the
+path of every question, from `/ask` and `quotebot ask` alike: `bot.search.query` turns it into
+units, `bot.search.rank` orders passages, `bot.search.snippet` cuts the shown text.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,39 +17,41 @@ from pathlib import Path
 import numpy as np
 
 from bot import index_cache
-from bot.formats.datadir import default_data_dir, transcript_files
-from bot.formats.metadata import TranscriptMeta
-from bot.model import HOST, Answer, Hit, Passage, Transcript
-from bot.search.rank import (
-    MIN_COVERAGE,
-    SYNONYM_CREDIT,
-    SYNONYM_WEIGHT,
-    TRANSLATION_CREDIT,
-    FieldIndex,
-    QueryUnit,
-    build_fields,
-    rank,
-    units_for,
+from bot.formats.datadir import default_data_dir, load_transcript, transcript_files
+from bot.formats.metadata import TranscriptMeta, load_meta
+from bot.index_cache import LibraryParts
+from bot.model import (
+    ELLIPSIS,
+    HOST,
+    Answer,
+    Hit,
+    LibraryError,
+    Passage,
+    QueryError,
+    Transcript,
 )
+from bot.search.fields import FieldIndex, build_fields
+from bot.search.query import MAX_QUERY_CHARS, QueryAnalyzer, clean_query, speaker_tokens
+from bot.search.rank import MIN_COVERAGE, rank
 from bot.search.snippet import best_window
-from bot.text.crosslingual import Lexicon, translate
-from bot.text.english import english_words, tokenize_english
-from bot.text.normalize import ChineseTokenizer, normalize, normalize_with_map, script_of
-from bot.topics import TopicTranscript, table_of_contents
+from bot.text.chinese import ChineseTokenizer
+from bot.text.crosslingual import Lexicon, build_lexicon, build_synonyms
+from bot.text.english import tokenize_english
+from bot.text.normalize import matching_form_with_map, normalize, script_of
+from bot.topics import TopicSection, TopicTranscript, find_section, table_of_contents
 
 log = logging.getLogger(__name__)
 
-MAX_QUERY_CHARS = 500
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f]")
 SPEAKERS = ("guest", "any")
+MAX_INTERVIEW_INPUT = 100  # an interview option holds an id or a title, like a choice value
 
-
-class LibraryError(Exception):
-    """The data dir cannot be served; the message is one line for an operator."""
-
-
-class QueryError(ValueError):
-    """A question we refuse before searching; the message is for the person who asked."""
+__all__ = [
+    "Library",
+    "LibraryError",
+    "QueryError",
+    "QuoteMatch",
+    "clean_query",
+]
 
 
 @dataclass(frozen=True)
@@ -68,62 +69,57 @@ class QuoteMatch:
     suggestion: Passage | None
 
 
-def clean_query(query: str) -> str:
-    """Refuse what cannot be a question; drop invisible control characters."""
-    if query is None or not query.strip():
-        raise QueryError("Please type a question, e.g. 规模重要吗?")
-    if len(query) > MAX_QUERY_CHARS:
-        raise QueryError(
-            f"That question is {len(query)} characters long; please keep it under "
-            f"{MAX_QUERY_CHARS}."
+def build_parts(
+    transcripts: Sequence[Transcript], metas: Sequence[TranscriptMeta]
+) -> LibraryParts:
+    """Build every field from parsed transcripts (what the cache stores)."""
+    ids = [t.id for t in transcripts]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise LibraryError(f"two transcripts share the id {sorted(duplicates)[0]!r}")
+    tokenizer = ChineseTokenizer(term for m in metas for term in m.terms)
+    passages = [p for t in transcripts for p in t.passages]
+    fields: dict[str, FieldIndex] = {}
+    for language in sorted({p.language for p in passages}):
+        fields[language] = build_fields(transcripts, language, tokenizer)
+    tokenizer.restrict_to(
+        {c for p in passages for c in normalize(f"{p.text}{p.question}{p.section}")}
+        | {c for term in tokenizer.terms for c in term}
+    )
+    lexicons: dict[str, Lexicon] = {}
+    synonyms: Lexicon = {}
+    if "zh" in fields:
+        synonyms = build_synonyms(fields["zh"].vocabulary, english_tokens=tokenize_english)
+        lexicons["zh"] = build_lexicon(
+            fields["zh"].vocabulary,
+            glossaries=[m.glossary for m in metas],
+            english_tokens=tokenize_english,
+            chinese_tokens=tokenizer.tokens,
         )
-    cleaned = " ".join(CONTROL_RE.sub(" ", query).split())
-    if not cleaned:
-        raise QueryError("That question has only invisible characters; please type words.")
-    return cleaned
+    return LibraryParts(transcripts, tokenizer, fields, lexicons, synonyms)
 
 
 class Library:
     """Every transcript of a data dir with its search fields; immutable once loaded."""
 
-    def __init__(
-        self,
-        transcripts: Sequence[Transcript],
-        tokenizer: ChineseTokenizer,
-        fields: dict[str, FieldIndex],
-        lexicons: dict[str, Lexicon],
-        data_dir: Path | None = None,
-        synonyms: Lexicon | None = None,
-    ) -> None:
-        self.transcripts = tuple(transcripts)
+    def __init__(self, parts: LibraryParts, data_dir: Path | None = None) -> None:
+        self.transcripts = tuple(parts.transcripts)
         self.data_dir = data_dir
-        self.tokenizer = tokenizer
+        self.tokenizer = parts.tokenizer
         self.passages: list[Passage] = [p for t in self.transcripts for p in t.passages]
         self._by_id = {p.id: p for p in self.passages}
         self._transcripts_by_id = {t.id: t for t in self.transcripts}
-        self.fields = fields
-        self.lexicons = lexicons
-        self.synonyms = synonyms or {}
+        self.fields = parts.fields
+        self.lexicons = parts.lexicons
+        self.synonyms = parts.synonyms or {}
         self._roles = np.array([p.role for p in self.passages])
         self._owner = np.array([p.transcript_id for p in self.passages])
         self._topics: list[TopicTranscript] | None = None
         self._quote_haystacks: list[tuple[str, list[int]]] | None = None
-        self.speaker_tokens = self._speaker_tokens()
-
-    def _speaker_tokens(self) -> set[str]:
-        """Tokens that only name a speaker ("Karpathy", "卡帕西"): every passage of an
-        interview is by its speakers, so their names say nothing about which passage."""
-        names: set[str] = set()
-        for transcript in self.transcripts:
-            names.update([transcript.guest, transcript.host])
-        labels = {normalize(n) for n in names}
-        for name in names:
-            labels.update(re.findall(r"[\w]+", normalize(name)))
-        tokens: set[str] = set()
-        for label in labels:
-            tokens.update(self.tokenizer.tokens(label))
-            tokens.update(tokenize_english(label))
-        return tokens
+        self.speaker_tokens = speaker_tokens(self.transcripts, self.tokenizer)
+        self.query = QueryAnalyzer(
+            self.tokenizer, self.fields, self.lexicons, self.synonyms, self.speaker_tokens
+        )
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -143,96 +139,34 @@ class Library:
             raise LibraryError(f"cannot read data dir {data_dir}: {exc.strerror}") from None
         if not files:
             raise LibraryError(f"no transcripts (*.txt, *.srt, *.vtt) in {data_dir}")
-        return index_cache.load_or_build(cls, data_dir, files, cache_dir, use_cache)
+        location = index_cache.cache_location(data_dir, cache_dir)
+        key = index_cache.fingerprint(files)
+        metas = [load_meta(f) for f in files]
+        parts = index_cache.load(location, key, metas) if use_cache else None
+        if parts is None:
+            transcripts = [load_transcript(f, m) for f, m in zip(files, metas, strict=True)]
+            try:
+                parts = build_parts(transcripts, metas)
+            except ValueError as exc:
+                raise LibraryError(str(exc)) from None
+            if use_cache:
+                index_cache.save(parts, location, key)
+        return cls(parts, data_dir)
 
     @classmethod
     def from_transcripts(
         cls, transcripts: Sequence[Transcript], metas: Sequence[TranscriptMeta],
         data_dir: Path | None = None,
     ) -> Library:
-        """Build every field from parsed transcripts (the cache calls this on a miss)."""
-        from bot.text.crosslingual import build_lexicon, build_synonyms
-
-        ids = [t.id for t in transcripts]
-        duplicates = {i for i in ids if ids.count(i) > 1}
-        if duplicates:
-            raise LibraryError(f"two transcripts share the id {sorted(duplicates)[0]!r}")
-        tokenizer = ChineseTokenizer(term for m in metas for term in m.terms)
-        passages = [p for t in transcripts for p in t.passages]
-        fields: dict[str, FieldIndex] = {}
-        for language in sorted({p.language for p in passages}):
-            fields[language] = build_fields(transcripts, language, tokenizer)
-        tokenizer.restrict_to(
-            {c for p in passages for c in normalize(f"{p.text}{p.question}{p.section}")}
-            | {c for term in tokenizer.terms for c in term}
-        )
-        lexicons: dict[str, Lexicon] = {}
-        synonyms: Lexicon = {}
-        if "zh" in fields:
-            synonyms = build_synonyms(fields["zh"].vocabulary, english_tokens=tokenize_english)
-            lexicons["zh"] = build_lexicon(
-                fields["zh"].vocabulary,
-                glossaries=[m.glossary for m in metas],
-                english_tokens=tokenize_english,
-                chinese_tokens=tokenizer.tokens,
-            )
-        return cls(transcripts, tokenizer, fields, lexicons, data_dir, synonyms)
+        """A library built from parsed transcripts, without any cache."""
+        return cls(build_parts(transcripts, metas), data_dir)
 
     # ------------------------------------------------------------------ queries
     def tokens(self, text: str, language: str) -> list[str]:
         return tokenize_english(text) if language == "en" else self.tokenizer.tokens(text)
 
     def words(self, text: str, language: str) -> list[tuple[str, list[str]]]:
-        if language == "en":
-            return [(t, [t]) for t in tokenize_english(text)]
-        return self.tokenizer.words(text)
-
-    def _units(self, query: str, language: str) -> list[QueryUnit]:
-        """Query units for one language's index, translating an English question if needed."""
-        index = self.fields[language]
-        asked_in = script_of(query)
-        if asked_in == language or language not in self.lexicons:
-            units = [u for u in units_for(self.words(query, language), index)
-                     if not set(u.tokens) <= self.speaker_tokens]
-            return [self._with_synonyms(u, index) for u in units]
-        units: list[QueryUnit] = []
-        vocabulary = index.vocabulary
-        for raw, word in dict.fromkeys(english_words(query)):
-            if word in self.speaker_tokens:
-                continue
-            # An English term inside Chinese text is indexed as written: "gpus" → "gpu".
-            as_written = next(
-                (w for w in (raw, raw.removesuffix("s")) if w in vocabulary and w != word), None
-            )
-            tokens, weights = translate([word], self.lexicons[language], vocabulary)
-            if as_written is not None:
-                tokens, weights = [as_written, *tokens], [1.0, *weights]
-            if not tokens:
-                units.append(QueryUnit(word, (), (), index.text.max_idf))
-                continue
-            if any(set(u.tokens) == set(tokens) for u in units):
-                continue  # "Elon Musk": two words, one person, one ask
-            idf = max(units_for([(t, [t]) for t in tokens], index), key=lambda u: u.idf).idf
-            # A dictionary translation is a guess at the sense ("capital": 首都 or 资金?).
-            credit = 1.0 if word in vocabulary or as_written else TRANSLATION_CREDIT
-            units.append(QueryUnit(word, tuple(tokens), tuple(weights), idf, credit))
-        return units
-
-    def _with_synonyms(self, unit: QueryUnit, index: FieldIndex) -> QueryUnit:
-        """A word the interview never uses is looked for through its synonyms, for half
-        credit: 差别 finds 区别, but a near-miss must not count as a full answer."""
-        if any(index.text.doc_freq(t) or index.context.doc_freq(t) for t in unit.tokens):
-            return unit
-        targets = self.synonyms.get(unit.surface)
-        if not targets:
-            return unit
-        return QueryUnit(
-            unit.surface,
-            tuple(t for t, _ in targets),
-            tuple(SYNONYM_WEIGHT * w for _, w in targets),
-            unit.idf,
-            SYNONYM_CREDIT,
-        )
+        return self.query.words(text, language)
 
     def ask(
         self,
@@ -247,7 +181,7 @@ class Library:
         if speaker not in SPEAKERS:
             raise QueryError(f"speaker must be one of {', '.join(SPEAKERS)}")
         if interview is not None and interview not in self._transcripts_by_id:
-            raise QueryError(f"no interview called {interview!r}; see /topics for the list")
+            raise QueryError(f"no interview called {interview!r}")
         top = max(1, min(int(top), 25))
         offset = max(0, int(offset))
         hits: list[Hit] = []
@@ -268,7 +202,7 @@ class Library:
         self, query: str, language: str, limit: int, speaker: str, interview: str | None
     ) -> list[Hit]:
         index = self.fields[language]
-        units = self._units(query, language)
+        units = self.query.units(query, language)
         if not any(u.tokens for u in units):
             return []
         rows = index.passage_rows
@@ -324,12 +258,38 @@ class Library:
     def transcript(self, transcript_id: str) -> Transcript | None:
         return self._transcripts_by_id.get(transcript_id)
 
+    def resolve_interview(self, wanted: str) -> Transcript | None:
+        """The transcript meant by an ``interview`` option: its id (what autocomplete sends),
+        else its title typed out, else a unique piece of a title or id (people may not pick a
+        choice)."""
+        transcripts = self.transcripts
+        wanted = wanted.strip()
+        if not wanted or len(wanted) > MAX_INTERVIEW_INPUT:
+            return None
+        for transcript in transcripts:
+            if transcript.id == wanted:
+                return transcript
+        folded = wanted.removesuffix(ELLIPSIS).casefold()
+        for transcript in transcripts:
+            if transcript.title.casefold() == folded or transcript.id.casefold() == folded:
+                return transcript
+        if not folded:
+            return None
+        found = [
+            t for t in transcripts if folded in t.title.casefold() or folded in t.id.casefold()
+        ]
+        return found[0] if len(found) == 1 else None
+
+    def find_section(self, wanted: str) -> tuple[TopicTranscript, TopicSection] | None:
+        """The section named ``wanted`` (see `bot.topics.find_section`)."""
+        return find_section(self.topics(), wanted)
+
     # ------------------------------------------------------------------ quotes
     def find_quote(self, text: str) -> QuoteMatch:
         """Find ``text`` in the interview, ignoring punctuation, spacing and script."""
-        key, _ = compact(text)
+        key, _ = matching_form_with_map(text)
         if self._quote_haystacks is None:
-            self._quote_haystacks = [compact(p.text) for p in self.passages]
+            self._quote_haystacks = [matching_form_with_map(p.text) for p in self.passages]
         if key:
             for passage, (haystack, mapping) in zip(
                 self.passages, self._quote_haystacks, strict=True
@@ -345,10 +305,3 @@ class Library:
         except QueryError:
             pass
         return QuoteMatch(False, None, key, "", suggestion)
-
-
-def compact(text: str) -> tuple[str, list[int]]:
-    """Normalised text without punctuation or spaces, mapped back to original positions."""
-    normalized, positions = normalize_with_map(text)
-    kept = [i for i, c in enumerate(normalized) if unicodedata.category(c)[0] in "LN"]
-    return "".join(normalized[i] for i in kept), [positions[i] for i in kept]

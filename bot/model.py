@@ -15,6 +15,19 @@ GUEST = "guest"
 UNKNOWN = "unknown"
 EDITOR = "editor"
 
+ELLIPSIS = "…"  # marks text cut short, in snippets and in every front end
+MAX_INPUT_CHARS = 500  # the longest question or quote anyone may type, on every front end
+
+
+class LibraryError(Exception):
+    """The data dir cannot be served; the message is one line for an operator."""
+
+
+class QueryError(ValueError):
+    """A question we refuse before searching; the message is for the person who asked.
+
+    It never names a front end's commands: each front end adds its own hint."""
+
 
 def timestamped_url(url: str, start: float | None) -> str:
     """Return ``url`` pointing at ``start`` seconds, so a click lands on the moment quoted.
@@ -175,12 +188,16 @@ class Answer:
 
 __all__ = [
     "EDITOR",
+    "ELLIPSIS",
     "GUEST",
     "HOST",
+    "MAX_INPUT_CHARS",
     "UNKNOWN",
     "Answer",
     "Hit",
+    "LibraryError",
     "Passage",
+    "QueryError",
     "Section",
     "Transcript",
     "Turn",

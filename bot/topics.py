@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.model import GUEST, HOST, Transcript, timestamped_url
-from bot.search.snippet import split_sentences
+from bot.model import ELLIPSIS, GUEST, HOST, Transcript, timestamped_url
+from bot.text.sentences import split_sentences
 
 KEYWORDS_PER_SECTION = 6
+SECTION_KEY_SEP = "#"  # a section key is "<interview id>#<section number>"
 
 
 @dataclass(frozen=True)
@@ -126,3 +127,29 @@ def table_of_contents(
         guest=transcript.guest,
         sections=sections,
     )
+
+
+def find_section(
+    topics: Sequence[TopicTranscript], wanted: str
+) -> tuple[TopicTranscript, TopicSection] | None:
+    """The section named ``wanted``: a section key (``<interview id>#<n>``), its exact title,
+    else a unique prefix (autocomplete values are cut to 100 characters) or a unique
+    case-insensitive substring."""
+    pairs = [(t, s) for t in topics for s in t.sections]
+    wanted = wanted.strip()
+    interview_id, sep, number = wanted.rpartition(SECTION_KEY_SEP)
+    if sep and number.isdigit():
+        for topic in topics:
+            if topic.id == interview_id and int(number) < len(topic.sections):
+                return topic, topic.sections[int(number)]
+    for pair in pairs:
+        if pair[1].title == wanted:
+            return pair
+    stem = wanted.removesuffix(ELLIPSIS).casefold()
+    if not stem:
+        return None
+    for test in (str.startswith, str.__contains__):
+        found = [p for p in pairs if test(p[1].title.casefold(), stem)]
+        if len(found) == 1:
+            return found[0]
+    return None

@@ -14,7 +14,7 @@ from rank_bm25 import BM25Okapi
 from benchmarks.bench import main as bench_main
 from benchmarks.bench import rankings_agree, synthetic_corpus, synthetic_queries
 from bot.search.bm25 import BM25Index
-from bot.text.normalize import tokenize
+from bot.text.chinese import tokenize
 
 TRANSCRIPT = Path(__file__).resolve().parent.parent / "data"
 TRANSCRIPT = TRANSCRIPT / "karpathy-sequoia-ai-ascent-2024.zh.txt"

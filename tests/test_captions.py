@@ -17,8 +17,8 @@ from bot.formats.captions import (
     parse_vtt,
     parse_whisper,
     read_captions,
-    split_sentences,
 )
+from bot.text.sentences import sentence_spans
 
 WHISPER = """\
 [00:00:00.000 --> 00:00:03.120]   [MUSIC PLAYING]
@@ -295,7 +295,7 @@ def numbered_sentences(count: int, start: float = 0.0) -> list[Cue]:
 
 def test_sentences_split_on_english_and_chinese_punctuation() -> None:
     text = 'He said "no." Then? Mr. Musk left! 1.5 bits. 大模型很好。真的吗?是的!'
-    assert [text[a:b] for a, b in split_sentences(text)] == [
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
         'He said "no."', "Then?", "Mr. Musk left!", "1.5 bits.", "大模型很好。", "真的吗?", "是的!",
     ]
 
@@ -303,7 +303,7 @@ def test_sentences_split_on_english_and_chinese_punctuation() -> None:
 def test_passages_hold_two_to_five_whole_sentences() -> None:
     for count in range(2, 23):
         passages = merge_into_passages(numbered_sentences(count), None)
-        sizes = [len(split_sentences(p.text)) for p in passages]
+        sizes = [len(sentence_spans(p.text)) for p in passages]
         assert sum(sizes) == count
         assert all(2 <= size <= 5 for size in sizes), (count, sizes)
         assert all(p.text.endswith("ends here.") for p in passages)

@@ -387,7 +387,7 @@ async def test_a_big_library_fits_one_topics_message():
 
 async def test_section_choices_of_a_big_library_fit_and_resolve():
     from bot.frontends.discord import render
-    from bot.frontends.discord.client import find_section
+    from bot.topics import find_section
 
     topics = big_library_topics()
     choices = render.section_choices(topics, "")

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.formats.metadata import load_meta
-from bot.text.normalize import CHINESE_STOP_WORDS, ChineseTokenizer, normalize, script_of, tokenize
+from bot.text.chinese import CHINESE_STOP_WORDS, ChineseTokenizer, tokenize
+from bot.text.normalize import normalize, script_of
 
 SEED = Path(__file__).resolve().parents[1] / "data" / "karpathy-sequoia-ai-ascent-2024.zh.txt"
 

@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.model import GUEST, HOST, Passage, Section, Transcript, Turn
+from bot.model import ELLIPSIS, GUEST, HOST, Passage, Section, Transcript, Turn
+from bot.text.sentences import full_width_sentences
 
 MAX_HEADING_CHARS = 40
 # Written as escapes so an editor or formatter that applies NFKC cannot fold the full-width
@@ -31,7 +32,6 @@ TRAILING_CLOSERS = "\"'\u201d\u2019\u300d\u300f)\uff09]\u3011 "
 VIDEO_LINK_LABELS = ("视频链接", "視頻鏈接", "影片連結", "视频地址", "video", "video link")
 URL_RE = re.compile(r"https?://\S+")
 QUESTION_END = "?\uff1f"
-SENTENCE_RE = re.compile("[^\u3002!?\uff01\uff1f]+[\u3002!?\uff01\uff1f]*")
 LABEL_RE = re.compile("^([^:\uff1a]{1,24})\\s*[:\uff1a]\\s*(.*)$")
 VIDEO_LABEL_RE = re.compile("^([^:\uff1a]{1,16})\\s*[:\uff1a]\\s*(.*)$")
 
@@ -124,7 +124,7 @@ def short_question(text: str, limit: int = 200) -> str:
     Host turns often open with a long preamble (a joke, a bio); showing that as "the question"
     would bury what the guest was answering.
     """
-    sentences = [s.strip() for s in SENTENCE_RE.findall(text.replace("\n", "")) if s.strip()]
+    sentences = [s.strip() for s in full_width_sentences(text.replace("\n", "")) if s.strip()]
     questions = [i for i, s in enumerate(sentences) if s[-1] in QUESTION_END]
     if not questions:
         chosen = sentences[-1:] if sentences else [text]
@@ -134,7 +134,7 @@ def short_question(text: str, limit: int = 200) -> str:
         if last - 1 in questions:
             chosen.insert(0, sentences[last - 1])
     result = "".join(chosen).strip()
-    return result if len(result) <= limit else result[: limit - 1] + "…"
+    return result if len(result) <= limit else result[: limit - 1] + ELLIPSIS
 
 
 def parse_article(

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.model import GUEST, HOST, UNKNOWN
+from bot.text.sentences import sentence_spans
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,6 @@ __all__ = [
     "parse_vtt",
     "parse_whisper",
     "read_captions",
-    "split_sentences",
 ]
 
 
@@ -337,40 +337,6 @@ def read_captions(path: Path) -> list[Cue]:
 
 # --------------------------------------------------------------------------- sentences
 
-# English ends a sentence with . ? ! (possibly several, possibly a closing quote) before
-# whitespace or the end; Chinese full-width 。？！ end one wherever they stand.
-_SENTENCE_END = re.compile(
-    r"(?:[.?!]+[\"'”’)\]]*(?=\s|$)|[。？！]+[”’」』）)]*|[?!]+[”’」』）]*(?=[\u3400-\u9fff]))"
-)
-# "Mr. Musk" must not end a sentence; kept short on purpose (captions rarely abbreviate).
-_ABBREVIATIONS = frozenset({"mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "vs.", "e.g.", "i.e."})
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` character spans of the sentences in ``text``; the last may lack
-    final punctuation (captions often trail off)."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        end = match.end()
-        word = text[text.rfind(" ", 0, end) + 1 : end].lower()
-        if word in _ABBREVIATIONS:
-            continue
-        _append_span(text, start, end, spans)
-        start = end
-    _append_span(text, start, len(text), spans)
-    return spans
-
-
-def _append_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if start < end:
-        spans.append((start, end))
-
-
 # --------------------------------------------------------------------------- passages
 
 @dataclass(frozen=True)
@@ -416,7 +382,7 @@ def _join_cues(cues: Sequence[Cue]) -> tuple[str, list[int]]:
 def _sentences(cues: Sequence[Cue]) -> list[_Sentence]:
     text, offsets = _join_cues(cues)
     sentences = []
-    for start, end in split_sentences(text):
+    for start, end in sentence_spans(text):
         first = bisect.bisect_right(offsets, start) - 1
         last = bisect.bisect_right(offsets, end - 1) - 1
         sentences.append(

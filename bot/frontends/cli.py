@@ -18,8 +18,8 @@ from bot.formats.article import TranscriptError
 from bot.formats.datadir import default_data_dir, load_transcript
 from bot.formats.metadata import meta_path_for
 from bot.frontends.text_render import render_answer, render_topics
-from bot.library import Library, LibraryError, QueryError
-from bot.model import GUEST, HOST, UNKNOWN
+from bot.library import Library
+from bot.model import GUEST, HOST, UNKNOWN, LibraryError, QueryError
 from bot.quotes.store import QuoteStoreError
 
 log = logging.getLogger("bot.frontends.cli")
@@ -114,7 +114,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
             args.question, top=args.top, speaker=args.speaker, interview=args.interview
         )
     except QueryError as exc:
-        raise CliError(str(exc)) from None
+        message = str(exc)
+        if args.interview and library.transcript(args.interview) is None:
+            message += "; see `quotebot topics` for the list"
+        raise CliError(message) from None
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:

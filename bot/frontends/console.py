@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from bot.frontends.text_render import render_answer, render_topics
-from bot.library import Library, QueryError
-from bot.model import format_time, start_of_link
+from bot.library import Library
+from bot.model import QueryError, format_time, start_of_link
 from bot.quotes.service import QuoteService
 from bot.quotes.store import QuoteStore, QuoteStoreError, StoredQuote
 
@@ -101,11 +101,11 @@ class Console:
         topics = self.library.topics()
         if not rest:
             return render_topics(topics)
-        titles = [s.title for t in topics for s in t.sections]
-        wanted = next((t for t in titles if rest.casefold() in t.casefold()), None)
-        if wanted is None:
+        found = self.library.find_section(rest)  # the same match as Discord's /topics
+        if found is None:
+            titles = [s.title for t in topics for s in t.sections]
             return f"No section matches {rest!r}. Sections: " + "; ".join(titles)
-        return render_topics(topics, section=wanted)
+        return render_topics(topics, section=found[1].title)
 
     def quote(self, rest: str) -> str:
         if self.quotes is None:

@@ -14,13 +14,13 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bot.model import Passage
+from bot.model import MAX_INPUT_CHARS, Passage
 from bot.quotes.store import QuoteStore, StoredQuote
-from bot.text.normalize import normalize
+from bot.text.normalize import matching_form, normalize
 
 log = logging.getLogger(__name__)
 
-MAX_QUOTE_CHARS = 500
+MAX_QUOTE_CHARS = MAX_INPUT_CHARS
 MIN_QUOTE_CONTENT_CHARS = 2
 MAX_SEARCH_CHARS = 100
 DEFAULT_PER_PAGE = 10
@@ -92,11 +92,6 @@ class RemoveResult:
 def _content_chars(text: str) -> int:
     """Letters, digits and ideographs — what is left once spaces, punctuation, emoji are gone."""
     return sum(1 for ch in text if unicodedata.category(ch)[0] in "LN")
-
-
-def _loose_form(text: str) -> str:
-    """Script-, width-, case- and punctuation-insensitive form, to match keys with any typing."""
-    return "".join(ch for ch in normalize(text) if unicodedata.category(ch)[0] in "LN")
 
 
 def validate_quote_text(text: str) -> str | None:
@@ -181,7 +176,7 @@ class QuoteService:
             )
         found: dict[int, StoredQuote] = {}
         # The typed words, then the forms keys are stored in (simplified, folded, bare).
-        for form in dict.fromkeys((query, normalize(query), _loose_form(query))):
+        for form in dict.fromkeys((query, normalize(query), matching_form(query))):
             if form:
                 for quote in self.store.search(guild_id, form, limit):
                     found.setdefault(quote.number, quote)

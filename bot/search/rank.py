@@ -22,56 +22,19 @@ best a stray 今天, far below the bar.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from bot.model import HOST, Transcript
-from bot.search.bm25 import BM25Index
-from bot.text.english import tokenize_english
-from bot.text.normalize import ChineseTokenizer
+from bot.search.fields import FieldIndex
+from bot.search.query import QueryUnit
 
 CONTEXT_WEIGHT = 0.6
 CONTEXT_DECAY = 0.7
 TURN_WEIGHT = 0.3
 MIN_COVERAGE = 0.42
-SINGLE_CHARACTER_SHARE = 0.5
 PASSAGE_SHARE_BASE = 2.0
-SYNONYM_CREDIT = 0.5
-TRANSLATION_CREDIT = 0.75
-SYNONYM_WEIGHT = 0.6
-
-
-@dataclass(frozen=True)
-class QueryUnit:
-    """One thing the question asks for: a word, with the index tokens that would match it.
-
-    A Chinese word is its own single token; an English word asked of a Chinese index becomes
-    its translations. Coverage counts units, so a word with six translations counts once.
-    """
-
-    surface: str
-    tokens: tuple[str, ...]
-    weights: tuple[float, ...]
-    idf: float
-    credit: float = 1.0  # share of ``idf`` counted as covered when matched (synonyms: less)
-
-
-@dataclass
-class FieldIndex:
-    """The three BM25 fields of one language's passages; row i of text/context is passage i."""
-
-    passage_rows: np.ndarray  # global passage index of each row
-    text: BM25Index
-    context: BM25Index
-    turn: BM25Index
-    turn_of_row: np.ndarray  # row → row of ``turn``
-    position: np.ndarray  # row → paragraph number within its turn (0 = opens the answer)
-
-    @property
-    def vocabulary(self) -> set[str]:
-        return set(self.text.vocabulary) | set(self.context.vocabulary)
 
 
 @dataclass(frozen=True)
@@ -80,35 +43,6 @@ class Ranked:
     score: float
     coverage: float
     matched: tuple[str, ...]
-
-
-def units_for(
-    words: Sequence[tuple[str, Sequence[str]]], index: FieldIndex
-) -> list[QueryUnit]:
-    """Units of a same-language question: each distinct word, weighted by its rarest token.
-
-    A single Chinese character (人, 大) says little on its own, so it counts half.
-    """
-    units: list[QueryUnit] = []
-    seen: set[str] = set()
-    for word, tokens in words:
-        if word in seen:
-            continue
-        seen.add(word)
-        idf = max(_idf(index, token) for token in tokens)
-        if len(word) == 1 and not word.isascii():
-            idf *= SINGLE_CHARACTER_SHARE
-        units.append(QueryUnit(word, tuple(tokens), (1.0,) * len(tokens), idf))
-    return units
-
-
-def _idf(index: FieldIndex, token: str) -> float:
-    """IDF from the passage text, else the context field, else as rare as a word can be."""
-    for field in (index.text, index.context):
-        value = field.idf(token)
-        if value is not None:
-            return max(value, 0.0)
-    return index.text.max_idf
 
 
 def rank(
@@ -163,53 +97,3 @@ def rank(
     # answer, which all share the same context.
     ranked.sort(key=lambda r: (-r.score, r.row))
     return ranked[:limit]
-
-
-def build_fields(
-    transcripts: Iterable[Transcript], language: str, tokenizer: ChineseTokenizer
-) -> FieldIndex:
-    """Tokenise one language's passages into the three search fields."""
-    def tokens(text: str) -> list[str]:
-        return tokenize_english(text) if language == "en" else tokenizer.tokens(text)
-
-    rows: list[int] = []
-    text_docs: list[list[str]] = []
-    context_docs: list[list[str]] = []
-    turn_docs: list[list[str]] = []
-    turn_of_row: list[int] = []
-    position: list[int] = []
-    offset = 0
-    for transcript in transcripts:
-        host_text: dict[int, str] = {}
-        last_host = ""
-        for turn in transcript.turns:
-            if turn.role == HOST:
-                last_host = " ".join(transcript.passages[i].text for i in turn.passage_indices)
-            host_text[turn.index] = last_host if turn.role != HOST else ""
-        turn_rows: dict[int, int] = {}
-        context_cache: dict[tuple[int, str], list[str]] = {}
-        for passage in transcript.passages:
-            if passage.language != language:
-                continue
-            if passage.turn not in turn_rows:
-                turn_rows[passage.turn] = len(turn_docs)
-                turn_docs.append([])
-            rows.append(offset + passage.index)
-            text_docs.append(tokens(passage.text))
-            # A turn's tokens are its paragraphs' tokens: no need to segment the text twice.
-            turn_docs[turn_rows[passage.turn]].extend(text_docs[-1])
-            key = (passage.turn, passage.section)
-            if key not in context_cache:  # every paragraph of a turn shares its question
-                context_cache[key] = tokens(host_text[passage.turn] + " " + passage.section)
-            context_docs.append(context_cache[key])
-            turn_of_row.append(turn_rows[passage.turn])
-            position.append(transcript.turns[passage.turn].passage_indices.index(passage.index))
-        offset += len(transcript.passages)
-    return FieldIndex(
-        passage_rows=np.array(rows, dtype=np.int64),
-        text=BM25Index.build(text_docs),
-        context=BM25Index.build(context_docs),
-        turn=BM25Index.build(turn_docs),
-        turn_of_row=np.array(turn_of_row, dtype=np.int64),
-        position=np.array(position, dtype=np.int64),
-    )

@@ -9,22 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 
+from bot.model import ELLIPSIS
 from bot.text.normalize import normalize, normalize_with_map
-
-ELLIPSIS = "…"
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences with their closing punctuation, concatenating back to ``text``."""
-    parts: list[str] = []
-    start = 0
-    for match in re.finditer(r"[\u3002!?\uff01\uff1f;\uff1b\u2026]+|[.!?]+(?=\s|$)", text):
-        end = match.end()
-        parts.append(text[start:end])
-        start = end
-    if start < len(text):
-        parts.append(text[start:])
-    return [p for p in parts if p]
+from bot.text.sentences import split_sentences
 
 
 def find_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:

@@ -1,127 +1,27 @@
-"""One text pipeline for passages and questions alike: normalise, segment, drop stop words.
-
-Search only works if a question and a passage that say the same thing end up as the same
-tokens, so both go through exactly this code:
+"""One normalisation for passages and questions alike, so the same words compare equal.
 
 1. Unicode NFKC and case folding (full-width ``GPU`` and ``gpu`` are one token),
 2. OpenCC Taiwan-phrase → mainland simplified (``作業系統`` → ``操作系统``, ``硬體`` → ``硬件``),
-   because the bundled article itself mixes Taiwan vocabulary into simplified text,
-3. jieba in search mode with a user dictionary of the interview's names and terms, so
-   ``大语言模型`` also yields ``语言`` and ``模型`` and a name like ``卡帕西`` stays whole,
-4. stop words and punctuation removed; embedded English terms (GPU, LLM OS, SVD) kept.
+   because the bundled article itself mixes Taiwan vocabulary into simplified text.
 
-English passages and questions use `bot.english` instead (stemming, English stop words).
+Tokenising is `bot.text.chinese` (jieba) and `bot.text.english` (stems); both start here.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-import sys
 import threading
 import unicodedata
-from collections.abc import Iterable
 
 import opencc
-
-
-def _import_jieba():
-    """Import jieba without letting it import ``pkg_resources``.
-
-    jieba only uses pkg_resources to locate its own data files and falls back to a plain
-    path when it is missing; importing it costs ~0.15 s of every `quotebot ask` (and a
-    deprecation warning on current setuptools). Hidden only during this import.
-    """
-    if "pkg_resources" in sys.modules:
-        import jieba
-
-        return jieba
-    sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # ImportError on import
-    try:
-        import jieba
-    finally:
-        del sys.modules["pkg_resources"]
-    return jieba
-
-
-jieba = _import_jieba()
-
-log = logging.getLogger(__name__)
 
 # OpenCC's mainland→Taiwan converters once turned 领域 into 領網域; some articles were
 # converted that way and back, leaving 领网域 in otherwise simplified text.
 CONVERSION_ARTEFACTS = {"领网域": "领域"}
 
-# Words that carry no meaning for retrieval: particles, pronouns, question words, fillers.
-CHINESE_STOP_WORDS = frozenset(
-    """
-    的 了 着 过 是 在 和 与 及 或 而 且 就 都 也 还 又 再 才 只 很 太 更 最 非常 比较 一些 一点
-    我 你 您 他 她 它 我们 你们 他们 她们 它们 自己 大家 咱们 这 那 这个 那个 这些 那些 这样 那样
-    这种 那种 这里 那里 此 其 之 该 某 各 每 个 位 种 件 些 把 被 给 让 对 对于 关于 向 从 到 于
-    以 为 为了 因为 所以 但 但是 然而 如果 虽然 即使 还是 或者 以及 并 并且 而且 然后 那么 吗 呢
-    吧 啊 呀 哦 嗯 么 嘛 哈 啦 呗 喔 哪 哪些 哪个 哪里 什么 啥 怎么 怎样 怎么样 如何 为什么 为何
-    多少 几 是否 是不是 能不能 会不会 有没有 要不要 可不可以 可以 能 能够 会 要 想 应该 需要 得
-    地 有 没有 没 不 也许 可能 一 一个 一种 上 下 中 里 内 外 前 后 时 时候 当 等 等等 之类
-    说 看 讲 谈 认为 觉得 问 问题 请问 一下 吗? 呢? 到底 究竟 其实 真的 真正 具体 一般 通常
-    所 则 即 便 若 由 就是 都是 也是 还有 没有 不是 已经 曾经 正在 目前 现在 今后
-    什么样 什么样的 怎么办 咋 咋样 多大 多久 多长 多么 哪儿 谁 何 几个 有何 如何看待 看法 态度
-    只有 只是 仅仅 而已 之间 有关 方面 情况 各种 各种各样 所有 很多 许多 这么 那么 一样
-    """.split()
-)
-
 CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-TOKEN_SPLIT_RE = re.compile(
-    r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+(?:[.\-+][a-z0-9]+)*)"
-)
 HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 LATIN_RE = re.compile(r"[A-Za-z]")
-
-# Transcripts write numbers in digits ("10 年", "6 个月", "50 个人"); questions often spell
-# them out ("十年", "六个月"). A spelled number before a measure word becomes digits.
-NUMERAL_RE = re.compile(
-    r"([零〇一二两三四五六七八九十百千万]+)(?=\s*[年个月倍位瓦人次层名天周岁家件%])"
-)
-DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-          "七": 7, "八": 8, "九": 9}
-UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
-
-
-def chinese_number(text: str) -> int | None:
-    """Value of a spelled-out Chinese number (十五, 二十, 一百, 两千, 三万); None if malformed."""
-    total = section = digit = 0
-    for char in text:
-        if char in DIGITS:
-            digit = DIGITS[char]
-        elif char == "万":
-            total += (section + digit) * 10000
-            section = digit = 0
-        elif char in UNITS:
-            section += (digit or 1) * UNITS[char]
-            digit = 0
-        else:
-            return None
-    return total + section + digit
-
-
-# "1 万个 GPU", "100 万倍": digits times a Chinese unit, written as one number.
-SCALED_DIGITS_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([万亿])")
-SCALES = {"万": 10_000, "亿": 100_000_000}
-
-
-def _digits_for_numerals(text: str) -> str:
-    def replace(match: re.Match[str]) -> str:
-        spelled = match.group(1)
-        if spelled == "一" or spelled[0] in "百千万":
-            # 一个 is an article, not a count; a bare unit follows digits ("100 万倍").
-            return spelled
-        value = chinese_number(spelled)
-        return spelled if value is None else f" {value} "
-
-    def scale(match: re.Match[str]) -> str:
-        value = float(match.group(1)) * SCALES[match.group(2)]
-        return f" {int(value) if value.is_integer() else value} "
-
-    return SCALED_DIGITS_RE.sub(scale, NUMERAL_RE.sub(replace, text))
 
 
 _converter_lock = threading.Lock()
@@ -188,110 +88,19 @@ def script_of(text: str) -> str:
     return "zh"
 
 
-class ChineseTokenizer:
-    """jieba with the interview's terms, isolated from jieba's global default instance.
-
-    A private `jieba.Tokenizer` keeps user words of one library from leaking into another
-    (tests build several) and lets start-up chatter be silenced once.
-    """
-
-    def __init__(
-        self,
-        terms: Iterable[str] = (),
-        *,
-        dictionary: tuple[dict[str, int], int] | None = None,
-    ) -> None:
-        """``dictionary`` is a saved `export_dictionary` result: when given, jieba's 500,000
-        word dictionary (over a second to load) is not read at all."""
-        jieba.setLogLevel(logging.WARNING)
-        logging.getLogger("jieba").setLevel(logging.WARNING)
-        self._jieba = jieba.Tokenizer()
-        self.compounds: list[tuple[str, str]] = []
-        self.terms = tuple(sorted({normalize(t).strip() for t in terms if t.strip()}))
-        if dictionary is not None:
-            self._jieba.FREQ, self._jieba.total = dictionary
-            self._jieba.initialized = True
-        else:
-            self._jieba.initialize()
-        for term in self.terms:
-            if " " in term:
-                # Multi-word English terms ("llm os") become one extra token "llm_os".
-                self.compounds.append((term, term.replace(" ", "_")))
-            elif CJK_RE.fullmatch(term) and dictionary is None:
-                self._jieba.add_word(term, freq=max(self._jieba.suggest_freq(term), 2000))
-
-    def restrict_to(self, characters: set[str]) -> None:
-        """Keep only the part of jieba's dictionary made of ``characters`` (the corpus's).
-
-        A dictionary word with any other character can never be an index token, and the
-        corpus segments exactly as with the full dictionary, since its text holds no such
-        word. The library restricts its tokenizer right after indexing, so that questions
-        are segmented the same whether the index was just built or loaded from its cache.
-        """
-        self._jieba.check_initialized()
-        self._jieba.FREQ = {
-            w: f for w, f in self._jieba.FREQ.items() if characters.issuperset(w)
-        }
-
-    @property
-    def dictionary(self) -> tuple[dict[str, int], int]:
-        """jieba's word frequencies and total, for the index cache (see ``dictionary=``)."""
-        self._jieba.check_initialized()
-        return self._jieba.FREQ, self._jieba.total
-
-    def words(self, text: str) -> list[tuple[str, list[str]]]:
-        """A question's words, each with the index tokens that match it.
-
-        Search mode splits ``大规模`` into ``大规模, 规模, 大规``; counting those as three
-        separate asks would let one long word dominate, so coverage is judged per word.
-        """
-        text = _digits_for_numerals(normalize(text))
-        out: list[tuple[str, list[str]]] = []
-        for compound, token in self.compounds:
-            if compound in text:
-                out.append((token, [token]))
-        for piece in TOKEN_SPLIT_RE.findall(text):
-            if not CJK_RE.fullmatch(piece):
-                if piece not in CHINESE_STOP_WORDS:
-                    out.append((piece, [piece]))
-                continue
-            for word in self._jieba.cut(piece, HMM=True):
-                if word in CHINESE_STOP_WORDS or not word.strip():
-                    continue
-                grams = [g for g in self._jieba.cut_for_search(word, HMM=True)
-                         if g not in CHINESE_STOP_WORDS and g.strip()]
-                out.append((word, list(dict.fromkeys([word, *grams]))))
-        return out
-
-    def tokens(self, text: str, *, normalized: bool = False) -> list[str]:
-        text = _digits_for_numerals(text if normalized else normalize(text))
-        out: list[str] = []
-        for compound, token in self.compounds:
-            if compound in text:
-                out.extend([token] * text.count(compound))
-        for piece in TOKEN_SPLIT_RE.findall(text):
-            if CJK_RE.fullmatch(piece):
-                out.extend(
-                    w for w in self._jieba.cut_for_search(piece, HMM=True)
-                    if w not in CHINESE_STOP_WORDS and w.strip()
-                )
-            elif piece not in CHINESE_STOP_WORDS:
-                out.append(piece)
-        return out
+def _letter_or_digit(char: str) -> bool:
+    return unicodedata.category(char)[0] in "LN"
 
 
-_default_lock = threading.Lock()
-_default: ChineseTokenizer | None = None
+def matching_form(text: str) -> str:
+    """Normalised letters and digits only: script-, width-, case-, space- and
+    punctuation-insensitive, so typed words match stored ones however they were typed."""
+    return "".join(ch for ch in normalize(text) if _letter_or_digit(ch))
 
 
-def default_tokenizer() -> ChineseTokenizer:
-    """A tokenizer without interview terms, for callers that have no library at hand."""
-    global _default
-    with _default_lock:
-        if _default is None:
-            _default = ChineseTokenizer()
-        return _default
-
-
-def tokenize(text: str) -> list[str]:
-    return default_tokenizer().tokens(text)
+def matching_form_with_map(text: str) -> tuple[str, list[int]]:
+    """`matching_form` with each kept character mapped back to its index in ``text``
+    (normalised character by character where the whole-text form changes length)."""
+    normalized, positions = normalize_with_map(text)
+    kept = [i for i, c in enumerate(normalized) if _letter_or_digit(c)]
+    return "".join(normalized[i] for i in kept), [positions[i] for i in kept]

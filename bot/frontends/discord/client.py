@@ -16,9 +16,7 @@ import gc
 import logging
 import math
 import os
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import discord
 from discord import app_commands
@@ -26,6 +24,8 @@ from discord import app_commands
 from bot.config import Config, ConfigError, load_config
 from bot.frontends.discord import limits, render
 from bot.frontends.discord.views import INTERNAL_ERROR, NO_MENTIONS, AskView, add_result_text, reply
+from bot.library import Library, QuoteMatch
+from bot.model import LibraryError, QueryError
 from bot.quotes.service import QuoteService
 from bot.quotes.store import QuoteStore
 
@@ -56,10 +56,10 @@ class LibraryHolder:
     a stale library captured at start-up. Work already running keeps the object it started with.
     """
 
-    def __init__(self, library: Any) -> None:
+    def __init__(self, library: Library) -> None:
         self.current = library
 
-    def find_quote(self, text: str) -> Any:
+    def find_quote(self, text: str) -> QuoteMatch:
         return self.current.find_quote(text)
 
 
@@ -94,12 +94,12 @@ class QuoteBot(discord.Client):
         _register_commands(self)
 
     @property
-    def library(self) -> Any:
+    def library(self) -> Library:
         """The library to use *now*; read it at call time, never keep it past one request."""
         return self.holder.current
 
     @library.setter
-    def library(self, library: Any) -> None:
+    def library(self, library: Library) -> None:
         self.holder.current = library
 
     async def on_app_command_error(
@@ -326,14 +326,12 @@ async def _ask(
     if not 1 <= results <= MAX_RESULTS:
         await reply(interaction, f"results must be between 1 and {MAX_RESULTS}.", ephemeral=True)
         return
-    from bot.library import QueryError
-
     # This question (and its More button) keeps the library it started with, so a /reload in
     # between cannot shift its pages or drop the interview it was restricted to.
     library = bot.library
     scope = ""
     if interview is not None and interview.strip():
-        transcript = resolve_interview(library.transcripts, interview)
+        transcript = library.resolve_interview(interview)
         if transcript is None:
             await reply(interaction, unknown_interview_text(library, interview), ephemeral=True)
             return
@@ -364,28 +362,7 @@ async def _ask(
     await reply(interaction, message["content"], embeds=message["embeds"], view=view)
 
 
-def resolve_interview(transcripts: Sequence[Any], wanted: str) -> Any | None:
-    """The transcript meant by an ``interview`` option: its id (what autocomplete sends), else
-    its title typed out, else a unique piece of a title or id (people may not pick a choice)."""
-    wanted = wanted.strip()
-    if not wanted or len(wanted) > MAX_INTERVIEW_INPUT:
-        return None
-    for transcript in transcripts:
-        if transcript.id == wanted:
-            return transcript
-    folded = wanted.removesuffix(limits.ELLIPSIS).casefold()
-    for transcript in transcripts:
-        if transcript.title.casefold() == folded or transcript.id.casefold() == folded:
-            return transcript
-    if not folded:
-        return None
-    found = [
-        t for t in transcripts if folded in t.title.casefold() or folded in t.id.casefold()
-    ]
-    return found[0] if len(found) == 1 else None
-
-
-def unknown_interview_text(library: Any, wanted: str) -> str:
+def unknown_interview_text(library: Library, wanted: str) -> str:
     shown = limits.truncate(render.escape(wanted.strip()), 100)
     listing = "\n".join(
         f"• {limits.truncate(render.escape(t.title), 150)}" for t in library.transcripts[:20]
@@ -394,30 +371,6 @@ def unknown_interview_text(library: Any, wanted: str) -> str:
         f"There is no interview called “{shown}”. Pick one from the list as you type, or "
         f"leave the option empty to search them all. Interviews:\n{listing}"
     )
-
-
-def find_section(topics: list[Any], wanted: str) -> tuple[Any, Any] | None:
-    """The section named ``wanted``: an autocomplete key (``<interview id>#<n>``), its exact
-    title, else a unique prefix (autocomplete values are cut to 100 characters) or a unique
-    case-insensitive substring."""
-    pairs = [(t, s) for t in topics for s in t.sections]
-    wanted = wanted.strip()
-    interview_id, sep, number = wanted.rpartition(render.SECTION_KEY_SEP)
-    if sep and number.isdigit():
-        for topic in topics:
-            if topic.id == interview_id and int(number) < len(topic.sections):
-                return topic, topic.sections[int(number)]
-    for pair in pairs:
-        if pair[1].title == wanted:
-            return pair
-    stem = wanted.removesuffix(limits.ELLIPSIS).casefold()
-    if not stem:
-        return None
-    for test in (str.startswith, str.__contains__):
-        found = [p for p in pairs if test(p[1].title.casefold(), stem)]
-        if len(found) == 1:
-            return found[0]
-    return None
 
 
 async def _topics(bot: QuoteBot, interaction: discord.Interaction, section: str | None) -> None:
@@ -433,7 +386,7 @@ async def _topics(bot: QuoteBot, interaction: discord.Interaction, section: str 
     if len(section) > limits.MAX_INPUT:
         await reply(interaction, "That section name is too long.", ephemeral=True)
         return
-    found = find_section(topics, section)
+    found = bot.library.find_section(section)
     if found is None:
         names = [render.section_choice_name(t, s, len(topics) > 1)
                  for t in topics for s in t.sections]
@@ -476,7 +429,7 @@ async def _reload(bot: QuoteBot, interaction: discord.Interaction) -> None:
         try:
             new = await asyncio.to_thread(load_library, bot.config.data_dir)
         except Exception as exc:  # noqa: BLE001 - any failure must leave the old library serving
-            expected = isinstance(exc, ValueError | OSError) or _is_library_error(exc)
+            expected = isinstance(exc, ValueError | OSError) or isinstance(exc, LibraryError)
             if expected:
                 log.warning("/reload failed: %s", exc)
                 problem = render.one_line(_without_data_dir(str(exc), bot.config.data_dir))
@@ -499,16 +452,8 @@ def _without_data_dir(message: str, data_dir: Path | None) -> str:
     return message.replace(f"{data_dir}{os.sep}", "")
 
 
-def _is_library_error(exc: Exception) -> bool:
-    from bot.library import LibraryError
-
-    return isinstance(exc, LibraryError)
-
-
-def load_library(data_dir: Path | None) -> Any:
+def load_library(data_dir: Path | None) -> Library:
     """A fully loaded, warmed-up library (blocking: call it in a worker thread)."""
-    from bot.library import Library
-
     library = Library.load(data_dir)
     _warm_up(library)
     return library
@@ -517,7 +462,7 @@ def load_library(data_dir: Path | None) -> Any:
 # ---- building and running -------------------------------------------------------------------
 
 
-def _warm_up(library: Any) -> None:
+def _warm_up(library: Library) -> None:
     """Pay one-off costs (tokenizer dictionary, table of contents, quote index) at startup,
     not inside the first interaction, where they would stall the event loop."""
     try:
@@ -539,7 +484,7 @@ def _settle_heap() -> None:
 def create_bot(
     config: Config | None = None,
     *,
-    library: Any = None,
+    library: Library | None = None,
     store: QuoteStore | None = None,
     button_timeout: float = BUTTON_TIMEOUT,
 ) -> QuoteBot:
@@ -547,8 +492,6 @@ def create_bot(
     environment). Does not connect and needs no token."""
     config = config or load_config()
     if library is None:
-        from bot.library import Library
-
         library = Library.load(config.data_dir)
     if store is None:
         store = QuoteStore(config.db_path)

@@ -12,7 +12,7 @@ from typing import Any
 
 import discord
 
-ELLIPSIS = "…"
+from bot.model import ELLIPSIS, MAX_INPUT_CHARS
 
 CONTENT = 2000
 EMBED_TITLE = 256
@@ -27,7 +27,7 @@ EMBEDS_PER_MESSAGE = 10
 CHOICES = 25
 CHOICE_NAME = 100
 CHOICE_VALUE = 100
-MAX_INPUT = 500  # our own limit on questions and quotes people type
+MAX_INPUT = MAX_INPUT_CHARS  # our own limit on questions and quotes people type
 
 
 def truncate(text: str | None, limit: int) -> str:

@@ -15,10 +15,10 @@ import discord
 from bot.frontends.discord import limits
 from bot.model import Answer, Hit, format_time, start_of_link
 from bot.search.snippet import mark
+from bot.topics import SECTION_KEY_SEP
 
 ACCENT = discord.Colour.blurple()
 QUOTE_COLOUR = discord.Colour.gold()
-SECTION_KEY_SEP = "#"  # section autocomplete values are "<interview id>#<section number>"
 CHOICE_INTERVIEW_CHARS = 40  # room left for the section title in "Interview › Section"
 LISTED_INTERVIEWS = 20
 

@@ -16,7 +16,7 @@ import discord
 from bot.frontends.discord import limits, render
 from bot.model import Answer, Hit
 from bot.quotes.service import MAX_QUOTE_CHARS, AddResult, QuoteService
-from bot.search.snippet import split_sentences
+from bot.text.sentences import split_sentences
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,171 @@
+"""From a question to query units: what the question asks for, in one language's index words.
+
+A same-language question becomes its words (each with the index tokens that match it); an
+English question of a Chinese index becomes translations; a word the interview never uses is
+looked for through its synonyms. Speaker names are dropped: every passage of an interview is
+by its speakers, so their names say nothing about which passage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.model import MAX_INPUT_CHARS, QueryError, Transcript
+from bot.search.fields import FieldIndex
+from bot.text.chinese import ChineseTokenizer
+from bot.text.crosslingual import Lexicon, translate
+from bot.text.english import english_words, tokenize_english
+from bot.text.normalize import normalize, script_of
+
+MAX_QUERY_CHARS = MAX_INPUT_CHARS
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f]")
+SINGLE_CHARACTER_SHARE = 0.5
+SYNONYM_CREDIT = 0.5
+TRANSLATION_CREDIT = 0.75
+SYNONYM_WEIGHT = 0.6
+
+
+@dataclass(frozen=True)
+class QueryUnit:
+    """One thing the question asks for: a word, with the index tokens that would match it.
+
+    A Chinese word is its own single token; an English word asked of a Chinese index becomes
+    its translations. Coverage counts units, so a word with six translations counts once.
+    """
+
+    surface: str
+    tokens: tuple[str, ...]
+    weights: tuple[float, ...]
+    idf: float
+    credit: float = 1.0  # share of ``idf`` counted as covered when matched (synonyms: less)
+
+
+def clean_query(query: str) -> str:
+    """Refuse what cannot be a question; drop invisible control characters."""
+    if query is None or not query.strip():
+        raise QueryError("Please type a question, e.g. 规模重要吗?")
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(
+            f"That question is {len(query)} characters long; please keep it under "
+            f"{MAX_QUERY_CHARS}."
+        )
+    cleaned = " ".join(CONTROL_RE.sub(" ", query).split())
+    if not cleaned:
+        raise QueryError("That question has only invisible characters; please type words.")
+    return cleaned
+
+
+def units_for(
+    words: Sequence[tuple[str, Sequence[str]]], index: FieldIndex
+) -> list[QueryUnit]:
+    """Units of a same-language question: each distinct word, weighted by its rarest token.
+
+    A single Chinese character (人, 大) says little on its own, so it counts half.
+    """
+    units: list[QueryUnit] = []
+    seen: set[str] = set()
+    for word, tokens in words:
+        if word in seen:
+            continue
+        seen.add(word)
+        idf = max(_idf(index, token) for token in tokens)
+        if len(word) == 1 and not word.isascii():
+            idf *= SINGLE_CHARACTER_SHARE
+        units.append(QueryUnit(word, tuple(tokens), (1.0,) * len(tokens), idf))
+    return units
+
+
+def _idf(index: FieldIndex, token: str) -> float:
+    """IDF from the passage text, else the context field, else as rare as a word can be."""
+    for field in (index.text, index.context):
+        value = field.idf(token)
+        if value is not None:
+            return max(value, 0.0)
+    return index.text.max_idf
+
+
+def speaker_tokens(transcripts: Iterable[Transcript], tokenizer: ChineseTokenizer) -> set[str]:
+    """Tokens that only name a speaker ("Karpathy", "卡帕西")."""
+    names: set[str] = set()
+    for transcript in transcripts:
+        names.update([transcript.guest, transcript.host])
+    labels = {normalize(n) for n in names}
+    for name in names:
+        labels.update(re.findall(r"[\w]+", normalize(name)))
+    tokens: set[str] = set()
+    for label in labels:
+        tokens.update(tokenizer.tokens(label))
+        tokens.update(tokenize_english(label))
+    return tokens
+
+
+class QueryAnalyzer:
+    """Turns a question into `QueryUnit`s for one language's index of a library."""
+
+    def __init__(
+        self,
+        tokenizer: ChineseTokenizer,
+        fields: Mapping[str, FieldIndex],
+        lexicons: Mapping[str, Lexicon],
+        synonyms: Lexicon,
+        speaker_tokens: set[str],
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.fields = fields
+        self.lexicons = lexicons
+        self.synonyms = synonyms
+        self.speaker_tokens = speaker_tokens
+
+    def words(self, text: str, language: str) -> list[tuple[str, list[str]]]:
+        if language == "en":
+            return [(t, [t]) for t in tokenize_english(text)]
+        return self.tokenizer.words(text)
+
+    def units(self, query: str, language: str) -> list[QueryUnit]:
+        """Query units for one language's index, translating an English question if needed."""
+        index = self.fields[language]
+        asked_in = script_of(query)
+        if asked_in == language or language not in self.lexicons:
+            units = [u for u in units_for(self.words(query, language), index)
+                     if not set(u.tokens) <= self.speaker_tokens]
+            return [self._with_synonyms(u, index) for u in units]
+        units: list[QueryUnit] = []
+        vocabulary = index.vocabulary
+        for raw, word in dict.fromkeys(english_words(query)):
+            if word in self.speaker_tokens:
+                continue
+            # An English term inside Chinese text is indexed as written: "gpus" → "gpu".
+            as_written = next(
+                (w for w in (raw, raw.removesuffix("s")) if w in vocabulary and w != word), None
+            )
+            tokens, weights = translate([word], self.lexicons[language], vocabulary)
+            if as_written is not None:
+                tokens, weights = [as_written, *tokens], [1.0, *weights]
+            if not tokens:
+                units.append(QueryUnit(word, (), (), index.text.max_idf))
+                continue
+            if any(set(u.tokens) == set(tokens) for u in units):
+                continue  # "Elon Musk": two words, one person, one ask
+            idf = max(units_for([(t, [t]) for t in tokens], index), key=lambda u: u.idf).idf
+            # A dictionary translation is a guess at the sense ("capital": 首都 or 资金?).
+            credit = 1.0 if word in vocabulary or as_written else TRANSLATION_CREDIT
+            units.append(QueryUnit(word, tuple(tokens), tuple(weights), idf, credit))
+        return units
+
+    def _with_synonyms(self, unit: QueryUnit, index: FieldIndex) -> QueryUnit:
+        """A word the interview never uses is looked for through its synonyms, for half
+        credit: 差别 finds 区别, but a near-miss must not count as a full answer."""
+        if any(index.text.doc_freq(t) or index.context.doc_freq(t) for t in unit.tokens):
+            return unit
+        targets = self.synonyms.get(unit.surface)
+        if not targets:
+            return unit
+        return QueryUnit(
+            unit.surface,
+            tuple(t for t, _ in targets),
+            tuple(SYNONYM_WEIGHT * w for _, w in targets),
+            unit.idf,
+            SYNONYM_CREDIT,
+        )
