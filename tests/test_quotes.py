@@ -13,8 +13,6 @@ from bot.quotes.service import MAX_QUOTE_CHARS, QuoteService
 from bot.quotes.store import QuoteStore
 from bot.text.normalize import normalize
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-
 # --- a tiny verifier over model passages ------------------------------------------------------
 
 
@@ -251,15 +249,10 @@ def test_remove_in_another_guild_is_not_found(service: QuoteService) -> None:
 # --- with the real bundled library -----------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def real_library():
-    library_module = pytest.importorskip("bot.library", reason="bot.library not written yet")
-    return library_module.Library.load(DATA_DIR)
-
-
 @pytest.fixture
-def real_service(real_library, store: QuoteStore) -> QuoteService:
-    return QuoteService(real_library, store)
+def real_service(library, store: QuoteStore) -> QuoteService:
+    """The session's real library (its index lives in the session's temp dir, never in data/)."""
+    return QuoteService(library, store)
 
 
 def test_real_quote_is_saved_with_its_speaker(real_service: QuoteService) -> None:
