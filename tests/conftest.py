@@ -16,6 +16,19 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 
 @pytest.fixture(scope="session")
+def data_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled transcripts copied once per session, for tests whose code would otherwise
+    write an index cache beside the checkout's data/ (treat it as read-only)."""
+    import shutil
+
+    target = tmp_path_factory.mktemp("bundled-data")
+    for item in DATA_DIR.iterdir():
+        if item.is_file() and item.suffix in (".txt", ".json"):
+            shutil.copy2(item, target / item.name)
+    return target
+
+
+@pytest.fixture(scope="session")
 def library(tmp_path_factory: pytest.TempPathFactory):
     """The bundled interview, indexed once per test session (the index is read-only).
 

@@ -27,7 +27,8 @@ def test_without_token_exits_2_and_points_to_console(
 
 
 def test_corrupt_quote_database_stops_run_and_is_left_untouched(
-    clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    clean_env: Path, data_copy: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     secret = "not-a-real-token.abc"
     database = clean_env / "quotes.sqlite3"
@@ -35,6 +36,7 @@ def test_corrupt_quote_database_stops_run_and_is_left_untouched(
     database.write_bytes(garbage)
     monkeypatch.setenv("DISCORD_TOKEN", secret)
     monkeypatch.setenv("QUOTEBOT_DB", str(database))
+    monkeypatch.setenv("QUOTEBOT_DATA_DIR", str(data_copy))  # no index cache in the checkout
     assert main(["run"]) == 1
     captured = capsys.readouterr()
     assert str(database) in captured.err and captured.err.count("\n") == 1
