@@ -377,6 +377,7 @@ def synthetic_data_dir(
     ]
     meta = json.loads((DATA_DIR / "karpathy-sequoia-ai-ascent-2024.zh.meta.json").read_text())
     meta["turn_starts"] = None
+    meta.pop("passage_starts", None)  # keyed by lines of the real article, not these files
     target.mkdir(parents=True, exist_ok=True)
     english = round(passages * english_share)
     number = 0

@@ -54,15 +54,18 @@ async def test_quote_lifecycle(make_bot, fake_discord):
     description = embed["description"]
     assert description.index("**#2**") < description.index("**#1**")  # newest first
     assert "saved by user111" in description and "saved by user222" in description
-    assert "[▶ 16:10](https://www.youtube.com/watch?v=c3b-JASoPi0&t=970s)" in description
+    # Each quote links to the moment its own paragraph is said, not to its turn's start (16:10).
+    assert "[▶ 17:10](https://www.youtube.com/watch?v=c3b-JASoPi0&t=1030s)" in description
+    assert "[▶ 16:44](https://www.youtube.com/watch?v=c3b-JASoPi0&t=1004s)" in description
     assert "<t:" in description and ":R>" in description
     assert "page 1 of 1" in embed["title"]
 
     shown = await quote(fake_discord, bot, "show", {"number": 1})
     assert SMALL_TEAM in shown["data"]["embeds"][0]["description"]
-    # The saved quote links to the moment its answer starts (the Musk answer, 16:10).
+    # The saved quote links to the moment its paragraph is said (17:10 in the Musk answer,
+    # which starts at 16:10).
     video = {f["name"]: f["value"] for f in shown["data"]["embeds"][0]["fields"]}["Video"]
-    assert video == "[▶ 16:10](https://www.youtube.com/watch?v=c3b-JASoPi0&t=970s)"
+    assert video == "[▶ 17:10](https://www.youtube.com/watch?v=c3b-JASoPi0&t=1030s)"
     missing = await quote(fake_discord, bot, "show", {"number": 99})
     assert ephemeral(missing) and "no quote #99" in missing["data"]["content"]
 

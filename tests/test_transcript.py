@@ -153,10 +153,46 @@ def test_turn_starts_from_the_metadata_are_attached(seed):
     starts = seed_meta()["turn_starts"]
     assert [t.start for t in seed.turns] == [float(s) for s in starts]
     for turn in seed.turns:
+        first = seed.passages[turn.passage_indices[0]]
+        assert first.start == turn.start
+    musk = seed.turns[-1]
+    assert seed.passages[musk.passage_indices[0]].link == f"{VIDEO_URL}&t=970s"
+
+
+def test_passage_starts_from_the_metadata_override_the_turn_start(seed):
+    """A paragraph with its own time in ``passage_starts`` starts there; others keep the
+    turn's start (not a guess), and the own times never run backwards inside a turn."""
+    own = {int(k): v for k, v in seed_meta()["passage_starts"].items()}
+    assert own, "the bundled metadata has passage_starts"
+    for turn in seed.turns:
+        timed = []
         for index in turn.passage_indices:
-            assert seed.passages[index].start == turn.start
+            passage = seed.passages[index]
+            assert passage.start == own.get(passage.line, turn.start)
+            if passage.line in own:
+                timed.append(passage.start)
+        assert timed == sorted(timed)
     last = seed.passages[-1]
-    assert last.link == f"{VIDEO_URL}&t=970s"
+    assert last.link == f"{VIDEO_URL}&t={int(own[last.line])}s"
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"3": 10.0}, "not a paragraph of an interview turn"),  # an intro line
+        ({"18": 50.0}, "must be at or after 97.3s and before 135.5s"),  # before its turn
+        ({"18": 200.0}, "must be at or after 97.3s and before 135.5s"),  # in the next turn
+        ({"18": 110.0, "19": 105.0}, "must be at or after 110s"),  # runs backwards
+    ],
+)
+def test_bad_passage_starts_are_refused_with_the_paragraph_line(change, problem, tmp_path):
+    meta = seed_meta()
+    meta["passage_starts"] = change
+    path = write_copy(tmp_path, SEED_TEXT, meta=meta)
+    with pytest.raises(TranscriptError, match=problem) as caught:
+        load_transcript(path)
+    assert caught.value.line == max(int(k) for k in change)
+    assert "passage_starts" in str(caught.value)
 
 
 def test_short_question_keeps_the_last_questions_not_the_preamble():
@@ -184,14 +220,23 @@ VARIANTS = {
 }
 
 
+# Variants that move paragraphs to other lines: where seed line n ends up.
+VARIANT_LINES = {"blank_lines_between_paragraphs": lambda n: 2 * n - 1}
+
+
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_format_variants_parse_like_the_seed(variant, seed, tmp_path):
     content = VARIANTS[variant]()
     assert content != SEED_TEXT.encode("utf-8")
-    parsed = load_transcript(write_copy(tmp_path, content))
+    meta = seed_meta()
+    moved = VARIANT_LINES.get(variant, lambda n: n)
+    # passage_starts is keyed by line, so a copy with other line numbers needs its own keys.
+    meta["passage_starts"] = {str(moved(int(k))): v for k, v in meta["passage_starts"].items()}
+    parsed = load_transcript(write_copy(tmp_path, content, meta=meta))
     assert shape(parsed) == (SECTION_TITLES, 9, 9, VIDEO_URL)
     assert [p.text for p in parsed.passages] == [p.text for p in seed.passages]
     assert [p.role for p in parsed.passages] == [p.role for p in seed.passages]
+    assert [p.start for p in parsed.passages] == [p.start for p in seed.passages]
 
 
 def test_swapped_colon_styles_are_equivalent(seed, tmp_path):
@@ -342,6 +387,10 @@ def test_metadata_that_is_not_an_object_is_refused(tmp_path):
         ("terms", "卡帕西", "'terms'"),
         ("glossary", ["musk"], "'glossary'"),
         ("turns", [{"start": 1}], "'turns'"),
+        ("passage_starts", [12.5], "'passage_starts'"),
+        ("passage_starts", {"line 17": 12.5}, "'passage_starts'"),
+        ("passage_starts", {"17": -1}, "'passage_starts'"),
+        ("passage_starts", {"17": "soon"}, "'passage_starts'"),
     ],
 )
 def test_bad_metadata_values_name_the_meta_file_and_the_key_line(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,8 +147,13 @@ def parse_article(
     video_url: str | None = None,
     language: str = "zh",
     turn_starts: Sequence[float] | None = None,
+    passage_starts: Mapping[int, float] | None = None,
 ) -> Transcript:
-    """Parse article text; ``path`` is only used to name the file in errors."""
+    """Parse article text; ``path`` is only used to name the file in errors.
+
+    ``passage_starts`` maps a paragraph's line number to the second it is said; paragraphs
+    without one start at their turn's start.
+    """
     if "\x00" in text:
         raise TranscriptError(path, 1 + text[: text.index("\x00")].count("\n"), "binary data")
     raw_lines = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -252,6 +257,8 @@ def parse_article(
             f"{meta_name} has {len(turn_starts)} turn_starts but the transcript has "
             f"{len(builder.turns)} turns; they must correspond one to one",
         )
+    if passage_starts:
+        _check_passage_starts(builder, passage_starts, turn_starts, path)
     url = video_url or found_url
     return _freeze(
         builder,
@@ -262,7 +269,43 @@ def parse_article(
         language=language,
         intro="\n".join(intro_lines),
         turn_starts=turn_starts,
+        passage_starts=passage_starts or {},
     )
+
+
+def _check_passage_starts(
+    builder: _Builder,
+    passage_starts: Mapping[int, float],
+    turn_starts: Sequence[float] | None,
+    path: str,
+) -> None:
+    """Every entry names a paragraph's line, lies inside its turn, and times go forward."""
+    meta_name = Path(path).stem + ".meta.json"
+    owner: dict[int, int] = {}
+    for index, turn in enumerate(builder.turns):
+        for _, line in turn["paras"]:
+            owner[line] = index
+    for line in sorted(passage_starts):
+        if line not in owner:
+            raise TranscriptError(
+                path, line, f"{meta_name} passage_starts names line {line}, which is not a "
+                "paragraph of an interview turn"
+            )
+    for index, turn in enumerate(builder.turns):
+        low = turn_starts[index] if turn_starts is not None else 0.0
+        high = turn_starts[index + 1] if turn_starts and index + 1 < len(turn_starts) else None
+        previous = low
+        for _, line in turn["paras"]:
+            seconds = passage_starts.get(line)
+            if seconds is None:
+                continue
+            if seconds < previous or (high is not None and seconds >= high):
+                bound = f"{previous:g}s" + (f" and before {high:g}s" if high is not None else "")
+                raise TranscriptError(
+                    path, line, f"{meta_name} passage_starts[\"{line}\"] = {seconds:g}s must "
+                    f"be at or after {bound} (its turn's span, in paragraph order)"
+                )
+            previous = seconds
 
 
 def _opens_section(body: list[tuple[int, str]], position: int, labels: SpeakerLabels) -> bool:
@@ -303,6 +346,7 @@ def _freeze(
     language: str,
     intro: str,
     turn_starts: Sequence[float] | None,
+    passage_starts: Mapping[int, float],
 ) -> Transcript:
     labels = builder.labels
     passages: list[Passage] = []
@@ -333,7 +377,7 @@ def _freeze(
                     turn=turn_index,
                     question=question if role == GUEST else short_question(turn_text),
                     video_url=video_url,
-                    start=start,
+                    start=passage_starts.get(line, start),
                     line=line,
                     language=language,
                 )

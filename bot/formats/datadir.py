@@ -56,6 +56,7 @@ def load_transcript(path: Path, meta: TranscriptMeta | None = None) -> Transcrip
             video_url=meta.video_url,
             language=meta.language,
             turn_starts=meta.turn_starts,
+            passage_starts=meta.passage_starts,
         )
     try:
         cues = read_captions(path)

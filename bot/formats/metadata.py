@@ -2,8 +2,9 @@
 
 The transcript text says *what* was said; the metadata says what the text cannot: display
 names, which labels mark host and guest, the video URL when the text lacks one, the terms
-the segmenter must keep whole, English glosses for cross-language questions, and the
-second each turn starts in the video.
+the segmenter must keep whole, English glosses for cross-language questions, the second
+each turn starts in the video, and (``passage_starts``) the second individual paragraphs
+start, keyed by the paragraph's line number in the transcript.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class TranscriptMeta:
     glossary: dict[str, tuple[str, ...]] = field(default_factory=dict)
     turn_starts: tuple[float, ...] | None = None
     turns: tuple[tuple[float, str], ...] | None = None
+    passage_starts: dict[int, float] | None = None
 
     @property
     def labels(self) -> SpeakerLabels:
@@ -116,6 +118,16 @@ def parse_meta(raw: dict, path: Path, fallback_id: str, source: str = "") -> Tra
                           "\"host\"|\"guest\"}", "turns") from None
         if any(role not in ("host", "guest") for _, role in turns):
             raise problem("a turn's 'speaker' must be \"host\" or \"guest\"", "turns")
+    passage_starts = raw.get("passage_starts")
+    if passage_starts is not None:
+        if not isinstance(passage_starts, dict) or not all(
+            isinstance(k, str) and k.isdigit() and int(k) > 0
+            and isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+            for k, v in passage_starts.items()
+        ):
+            raise problem("'passage_starts' must map a paragraph's line number to seconds, "
+                          "like {\"17\": 104.9}", "passage_starts")
+        passage_starts = {int(k): float(v) for k, v in passage_starts.items()}
     glossary = raw.get("glossary") or {}
     if not isinstance(glossary, dict):
         raise problem("'glossary' must map English words to lists of transcript terms",
@@ -137,4 +149,5 @@ def parse_meta(raw: dict, path: Path, fallback_id: str, source: str = "") -> Tra
         },
         turn_starts=turn_starts,
         turns=turns,
+        passage_starts=passage_starts,
     )
