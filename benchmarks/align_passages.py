@@ -49,12 +49,12 @@ from pathlib import Path
 
 import jieba
 
-from bot.captions import Cue, read_captions
-from bot.crosslingual import build_lexicon
-from bot.english import tokenize_english
-from bot.metadata import load_meta, meta_path_for
+from bot.formats.article import parse_article, read_text
+from bot.formats.captions import Cue, read_captions
+from bot.formats.metadata import load_meta, meta_path_for
 from bot.model import Transcript
-from bot.transcript import parse_article, read_text
+from bot.text.crosslingual import build_lexicon
+from bot.text.english import tokenize_english
 
 log = logging.getLogger("align_passages")
 

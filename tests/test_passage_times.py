@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.datadir import load_transcript
-from bot.metadata import load_meta
+from bot.formats.datadir import load_transcript
+from bot.formats.metadata import load_meta
 
 REPO = Path(__file__).resolve().parents[1]
 ARTICLE = REPO / "data" / "karpathy-sequoia-ai-ascent-2024.zh.txt"
