@@ -1,0 +1,117 @@
+"""/ask: a question answered in the speaker's words, with More and Save buttons under it."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import Config
+from bot.frontends.discord import limits, render
+from bot.frontends.discord.state import LibraryHolder, add_cooldown
+from bot.frontends.discord.views import AskView, reply
+from bot.library import Library
+from bot.model import QueryError
+from bot.quotes.service import QuoteService
+
+MAX_RESULTS = 5
+
+
+class AskCog(commands.Cog):
+    """/ask over the library being served; its buttons save through the quote service."""
+
+    def __init__(
+        self,
+        holder: LibraryHolder,
+        quotes: QuoteService,
+        config: Config,
+        *,
+        button_timeout: float,
+    ) -> None:
+        self.holder = holder
+        self.quotes = quotes
+        self.button_timeout = button_timeout
+        add_cooldown(self.ask, config)
+
+    @app_commands.command(
+        name="ask", description="Ask about the interviews; the answer is the speaker's own words"
+    )
+    @app_commands.describe(
+        question="What you want to know (up to 500 characters)",
+        results="How many answers to show, 1-5 (default 1)",
+        interview="Only search this interview (default: all of them)",
+    )
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        question: app_commands.Range[str, 1, limits.MAX_INPUT],
+        results: app_commands.Range[int, 1, MAX_RESULTS] = 1,
+        interview: str | None = None,
+    ) -> None:
+        # Discord enforces the option limits in its client; a raw or stale request may not.
+        if len(question) > limits.MAX_INPUT:
+            await reply(
+                interaction,
+                f"That question is {len(question)} characters long; please keep it to "
+                f"{limits.MAX_INPUT} or fewer.",
+                ephemeral=True,
+            )
+            return
+        if not 1 <= results <= MAX_RESULTS:
+            await reply(
+                interaction, f"results must be between 1 and {MAX_RESULTS}.", ephemeral=True
+            )
+            return
+        # This question (and its More button) keeps the library it started with, so a /reload
+        # in between cannot shift its pages or drop the interview it was restricted to.
+        library = self.holder.current
+        scope = ""
+        if interview is not None and interview.strip():
+            transcript = library.resolve_interview(interview)
+            if transcript is None:
+                await reply(
+                    interaction, unknown_interview_text(library, interview), ephemeral=True
+                )
+                return
+            interview, scope = transcript.id, transcript.title
+        else:
+            interview = None
+        try:
+            answer = library.ask(question, top=results, interview=interview)
+        except QueryError as exc:
+            await reply(interaction, str(exc), ephemeral=True)
+            return
+        message = render.answer_message(answer, scope=scope, interviews=len(library.transcripts))
+        if not answer.answered:
+            await reply(interaction, message["content"])
+            return
+        view = AskView(
+            ask=lambda offset: library.ask(
+                question, top=results, interview=interview, offset=offset
+            ),
+            quotes=self.quotes,
+            asker_id=interaction.user.id,
+            answer=answer,
+            per_page=results,
+            timeout=self.button_timeout,
+            scope=scope,
+        )
+        view.origin = interaction
+        await reply(interaction, message["content"], embeds=message["embeds"], view=view)
+
+    @ask.autocomplete("interview")
+    async def ask_interview(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return render.interview_choices(self.holder.current.transcripts, current)
+
+
+def unknown_interview_text(library: Library, wanted: str) -> str:
+    shown = limits.truncate(render.escape(wanted.strip()), 100)
+    listing = "\n".join(
+        f"• {limits.truncate(render.escape(t.title), 150)}" for t in library.transcripts[:20]
+    )
+    return (
+        f"There is no interview called “{shown}”. Pick one from the list as you type, or "
+        f"leave the option empty to search them all. Interviews:\n{listing}"
+    )

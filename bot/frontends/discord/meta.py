@@ -1,0 +1,128 @@
+"""/topics, /help and /reload: what the bot covers, and serving a fresh copy of it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import Config
+from bot.frontends.discord import limits, render
+from bot.frontends.discord.state import LibraryHolder, load_library
+from bot.frontends.discord.views import reply
+from bot.model import LibraryError
+
+log = logging.getLogger(__name__)
+
+
+class MetaCog(commands.Cog):
+    """The table of contents, the command list, and the one command that swaps the library."""
+
+    def __init__(self, holder: LibraryHolder, config: Config) -> None:
+        self.holder = holder
+        self.config = config
+        self.reload_lock = asyncio.Lock()  # one /reload at a time
+
+    @app_commands.command(
+        name="topics", description="What the interviews cover, or one section's questions"
+    )
+    @app_commands.describe(section="A section to show its questions (leave empty for all)")
+    async def topics(self, interaction: discord.Interaction, section: str | None = None) -> None:
+        library = self.holder.current
+        topics = library.topics()
+        if not section:
+            if len(topics) > 1:
+                await reply(
+                    interaction,
+                    render.interviews_text(topics),
+                    embeds=render.library_embeds(topics),
+                )
+            else:
+                await reply(interaction, embeds=render.topics_embeds(topics))
+            return
+        if len(section) > limits.MAX_INPUT:
+            await reply(interaction, "That section name is too long.", ephemeral=True)
+            return
+        found = library.find_section(section)
+        if found is None:
+            names = [render.section_choice_name(t, s, len(topics) > 1)
+                     for t in topics for s in t.sections]
+            listing = "\n".join(f"• {render.escape(n)}" for n in names[:20])
+            shown = limits.truncate(render.escape(section), 100)
+            await reply(
+                interaction,
+                f"There is no section called “{shown}”. Sections:\n{listing}",
+                ephemeral=True,
+            )
+            return
+        await reply(interaction, embeds=[render.section_embed(*found)])
+
+    @topics.autocomplete("section")
+    async def topics_section(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return render.section_choices(self.holder.current.topics(), current)
+
+    @app_commands.command(name="reload", description="Reload the interviews from the data folder")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    @app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
+    async def reload(self, interaction: discord.Interaction) -> None:
+        """Load the data dir afresh and serve it, or change nothing and say why.
+
+        The load runs in a worker thread (it may tokenise for seconds); the swap is one
+        assignment on the event loop, made only after the new library is complete and warmed up.
+        """
+        if interaction.guild_id is None:
+            await reply(interaction, "That command only works in a server, not in DMs.",
+                        ephemeral=True)
+            return
+        permissions = interaction.permissions
+        if not (permissions.manage_guild or permissions.administrator):
+            await reply(
+                interaction,
+                "Sorry, only members with the Manage Server permission can reload the interviews.",
+                ephemeral=True,
+            )
+            return
+        if self.reload_lock.locked():
+            await reply(interaction, "A reload is already running; try again when it has finished.",
+                        ephemeral=True)
+            return
+        async with self.reload_lock:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            old = self.holder.current
+            data_dir = self.config.data_dir
+            try:
+                new = await asyncio.to_thread(load_library, data_dir)
+            except Exception as exc:  # noqa: BLE001 - any failure must leave the old library serving
+                expected = isinstance(exc, ValueError | OSError) or isinstance(exc, LibraryError)
+                if expected:
+                    log.warning("/reload failed: %s", exc)
+                    problem = render.one_line(_without_data_dir(str(exc), data_dir))
+                else:
+                    log.exception("/reload failed unexpectedly")
+                    problem = "An unexpected error happened (it has been logged)."
+                await reply(interaction, render.reload_failed_text(problem, old), ephemeral=True)
+                return
+            self.holder.current = new
+            log.info("reloaded the library: %d interviews, %d passages",
+                     len(new.transcripts), len(new.passages))
+            await reply(interaction, render.reload_text(new), ephemeral=True)
+
+    @app_commands.command(name="help", description="List the bot's commands")
+    async def help_command(self, interaction: discord.Interaction) -> None:
+        await reply(interaction, embeds=[render.help_embed()], ephemeral=True)
+
+
+def _without_data_dir(message: str, data_dir: Path | None) -> str:
+    """File names relative to the data dir: server admins need the file and line, not the
+    host's directory layout (the log keeps the full path for the operator)."""
+    if data_dir is None:
+        return message
+    return message.replace(f"{data_dir}{os.sep}", "")
