@@ -1,8 +1,9 @@
-"""Shared fixtures: the real library (loaded once) and a real discord.py bot wired to a fake
-Discord REST API on 127.0.0.1 (see tests/fake_discord.py)."""
+"""Shared fixtures: the real library (built once per session) and a real discord.py bot
+wired to a fake Discord REST API on 127.0.0.1 (see tests/fake_discord.py)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -10,34 +11,39 @@ import discord
 import pytest
 import pytest_asyncio
 
+from bot.library import Library
 from tests.fake_discord import FakeDiscord
-
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+from tests.paths import DATA_DIR, copy_bundled
 
 
 @pytest.fixture(scope="session")
-def data_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled transcripts copied once per session, for tests whose code would otherwise
-    write an index cache beside the checkout's data/ (treat it as read-only)."""
-    import shutil
+def seed_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Library, Path]:
+    """The bundled interview, built once per session (a fresh build, never a cache load), and
+    the index cache that build wrote (in the session's temp dir, never the checkout's data/)."""
+    cache = tmp_path_factory.getbasetemp() / "seed-index"
+    return Library.load(DATA_DIR, cache_dir=cache), cache
 
-    target = tmp_path_factory.mktemp("bundled-data")
-    for item in DATA_DIR.iterdir():
-        if item.is_file() and item.suffix in (".txt", ".json"):
-            shutil.copy2(item, target / item.name)
+
+@pytest.fixture(scope="session")
+def library(seed_build: tuple[Library, Path]) -> Library:
+    """The bundled interview's library, shared by every test that only reads it."""
+    return seed_build[0]
+
+
+@pytest.fixture(scope="session")
+def seed_index(seed_build: tuple[Library, Path]) -> Path:
+    """The session build's index cache (read-only: copy it before changing anything)."""
+    return seed_build[1]
+
+
+@pytest.fixture(scope="session")
+def data_copy(tmp_path_factory: pytest.TempPathFactory, seed_index: Path) -> Path:
+    """The bundled data copied once per session, with its warm ``.index``: code that loads a
+    data dir (the CLI, `quotebot run`) only reads the cache and writes nothing beside the
+    checkout's data/. Treat it as read-only."""
+    target = copy_bundled(tmp_path_factory.mktemp("bundled-data"))
+    shutil.copytree(seed_index, target / ".index")
     return target
-
-
-@pytest.fixture(scope="session")
-def library(tmp_path_factory: pytest.TempPathFactory):
-    """The bundled interview, indexed once per test session (the index is read-only).
-
-    The index cache goes to the session's temp dir (shared with the core tests), never into
-    the checkout's data/.
-    """
-    from bot.library import Library
-
-    return Library.load(DATA_DIR, cache_dir=tmp_path_factory.getbasetemp() / "seed-index")
 
 
 @pytest_asyncio.fixture
@@ -60,10 +66,11 @@ async def fake_discord() -> AsyncIterator[FakeDiscord]:
 
 
 @pytest.fixture
-def bot_config(tmp_path: Path):
+def bot_config(tmp_path: Path, data_copy: Path):
+    """A /reload reads the session's data copy (its cache is warm), never the checkout."""
     from bot.config import Config
 
-    return Config(token="fake-token", data_dir=DATA_DIR, db_path=tmp_path / "quotes.sqlite3")
+    return Config(token="fake-token", data_dir=data_copy, db_path=tmp_path / "quotes.sqlite3")
 
 
 @pytest_asyncio.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,9 +14,8 @@ from benchmarks.bench import main as bench_main
 from benchmarks.bench import rankings_agree, synthetic_corpus, synthetic_queries
 from bot.search.bm25 import BM25Index
 from bot.text.chinese import tokenize
+from tests.paths import SEED as TRANSCRIPT
 
-TRANSCRIPT = Path(__file__).resolve().parent.parent / "data"
-TRANSCRIPT = TRANSCRIPT / "karpathy-sequoia-ai-ascent-2024.zh.txt"
 TOLERANCE = 1e-9
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from bot.formats.captions import (
     read_captions,
 )
 from bot.text.sentences import sentence_spans
+from tests.paths import WHISPER_NAME, shared_dir
 
 WHISPER = """\
 [00:00:00.000 --> 00:00:03.120]   [MUSIC PLAYING]
@@ -381,9 +381,7 @@ def test_chinese_caption_lines_join_without_spaces() -> None:
 
 
 def shared_whisper_file() -> Path:
-    shared = os.environ.get("QUOTEBOT_SHARED_DIR")
-    root = Path(shared) if shared else Path(__file__).resolve().parents[2] / "shared"
-    return root / "data" / "c3b-JASoPi0.en.whisper.txt"
+    return shared_dir() / "data" / WHISPER_NAME
 
 
 def test_real_whisper_transcript_keeps_the_time_of_the_scale_answer() -> None:

@@ -15,32 +15,17 @@ import pytest
 
 from bot.formats.metadata import meta_path_for
 from bot.frontends.cli import main
-from bot.library import Library
+from tests.paths import SEED, shared_dir
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
-SEED = DATA_DIR / "karpathy-sequoia-ai-ascent-2024.zh.txt"
 VIDEO_URL = "https://www.youtube.com/watch?v=c3b-JASoPi0"
 GUEST_NAME = "Andrej Karpathy (卡帕西)"
 MUSK_SECTION = '马斯克 " 在管理世界上最大的创业公司 "'
 
 
-def shared_dir() -> Path:
-    return Path(
-        os.environ.get("QUOTEBOT_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared"
-    )
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    """A copy of data/ whose ``.index`` is already warm, so each command only loads it."""
-    target = tmp_path_factory.mktemp("cli-data")
-    for item in DATA_DIR.iterdir():
-        if item.is_file() and item.suffix in (".txt", ".json"):
-            shutil.copy2(item, target / item.name)  # keeps mtimes: the cache key uses them
-    seed_cache = tmp_path_factory.getbasetemp() / "seed-index"
-    Library.load(DATA_DIR, cache_dir=seed_cache)  # builds it unless another module did
-    shutil.copytree(seed_cache, target / ".index")
-    return target
+@pytest.fixture
+def data_dir(data_copy: Path) -> Path:
+    """The session's copy of data/ with a warm ``.index``: each command only loads it."""
+    return data_copy
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

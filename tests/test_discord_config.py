@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pytest
 
 from bot.config import Config, ConfigError, default_db_path, load_config
 from bot.frontends.discord.client import run_bot, sync_commands
+from tests.paths import REPO
 
 SECRET = "MTIz.secret-token-value.XYZ"
 
@@ -19,7 +19,7 @@ def test_defaults_need_no_token():
     assert config.guild_id is None
     assert config.db_path == default_db_path()
     assert "interview-quote-bot" in str(config.db_path)
-    assert not str(config.db_path).startswith(str(Path(__file__).resolve().parent.parent / "bot"))
+    assert not str(config.db_path).startswith(str(REPO / "bot"))
     assert config.cooldown_rate == 3 and config.cooldown_per == 10.0
 
 

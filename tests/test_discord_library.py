@@ -17,10 +17,10 @@ import pytest
 from bot.frontends.discord import limits
 from tests import fake_discord as fd
 from tests.fake_discord import EPHEMERAL, buttons_of, command_problems
+from tests.paths import copy_bundled
 
 pytestmark = pytest.mark.asyncio  # harmless under asyncio_mode = "auto"
 
-BUNDLED = Path(__file__).resolve().parent.parent / "data"
 ADMIN = fd.MEMBER_PERMISSIONS | fd.MANAGE_GUILD
 RELOAD_TIMEOUT = 60.0  # a reload re-indexes in a worker thread; generous, not a speed test
 
@@ -83,10 +83,7 @@ def write_transcript(folder: Path, name: str, text: str, meta: dict) -> None:
 
 @pytest.fixture(scope="module")
 def library_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("two-interviews")
-    for item in BUNDLED.iterdir():
-        if item.is_file() and item.suffix in (".txt", ".json"):
-            shutil.copy2(item, folder / item.name)
+    folder = copy_bundled(tmp_path_factory.mktemp("two-interviews"))
     write_transcript(folder, "beekeeper-2023.zh", BEES, BEES_META)
     return folder
 

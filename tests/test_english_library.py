@@ -8,22 +8,17 @@ as an operator would.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from bot.frontends.cli import main
-
-REPO = Path(__file__).resolve().parents[1]
-BUNDLED = REPO / "data"
-WHISPER_NAME = "c3b-JASoPi0.en.whisper.txt"
+from tests.paths import DATA_DIR, WHISPER_NAME, copy_bundled, shared_dir
 
 
 def _whisper() -> Path:
-    shared = Path(os.environ.get("QUOTEBOT_SHARED_DIR", REPO.parent / "shared"))
-    path = shared / "data" / WHISPER_NAME
+    path = shared_dir() / "data" / WHISPER_NAME
     if not path.exists():
         pytest.skip(f"English Whisper transcript not found at {path}: English library not tested")
     return path
@@ -32,13 +27,10 @@ def _whisper() -> Path:
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     whisper = _whisper()
-    target = tmp_path_factory.mktemp("library")
-    for item in BUNDLED.iterdir():
-        if item.is_file() and item.suffix in (".txt", ".json"):
-            shutil.copy2(item, target / item.name)
+    target = copy_bundled(tmp_path_factory.mktemp("library"))
     # The operator's metadata for the English transcript: who speaks when. The times are the
     # bundled article's turn starts (host, guest, host, …); before the first, "unknown".
-    zh_meta = json.loads((BUNDLED / "karpathy-sequoia-ai-ascent-2024.zh.meta.json").read_text())
+    zh_meta = json.loads((DATA_DIR / "karpathy-sequoia-ai-ascent-2024.zh.meta.json").read_text())
     staging = tmp_path_factory.mktemp("incoming")
     source = staging / "karpathy-sequoia-ai-ascent-2024.en.txt"
     shutil.copy2(whisper, source)

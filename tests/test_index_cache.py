@@ -3,6 +3,7 @@ the data changes or the cache is damaged, and never a source of different answer
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -11,10 +12,8 @@ import numpy as np
 import pytest
 
 from bot.library import Library
+from tests.paths import copy_bundled
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
-SEED_NAME = "karpathy-sequoia-ai-ascent-2024.zh.txt"
-LAST_GUEST_LINE = "老实说,离开这样的环境去一家普通公司,你真的会想念这些独特的地方。"
 QUESTIONS = [
     "马斯克对开会是什么态度?",
     "规模重要吗?",
@@ -29,24 +28,42 @@ QUESTIONS = [
 ]
 LOADED = "loaded index"
 
-
-def copy_data(target: Path) -> Path:
-    """Copy the bundled transcripts, keeping modification times (the cache key uses them)."""
-    target.mkdir(parents=True, exist_ok=True)
-    for item in DATA_DIR.iterdir():
-        if item.is_file() and item.suffix in (".txt", ".json"):
-            shutil.copy2(item, target / item.name)
-    return target
+# The rebuild tests need a build of their own each; a small English interview keeps that
+# under a second (the bundled one reads all of CC-CEDICT, seconds per build). What a rebuild
+# produces is checked on the bundled data by the identical-results test below.
+SMALL_NAME = "garden.en.txt"
+SMALL = """A year in the garden: an interview
+A short talk with a gardener.
+Spring
+Q: What do you plant first?
+Mara: Peas, as soon as the soil can be worked. They like the cold.
+Q: And tomatoes?
+Mara: Not before the last frost. I start them indoors in March.
+Autumn
+Q: What happens to the beds in autumn?
+Mara: I cover them with leaves, so the worms have something to eat all winter.
+"""
+SMALL_LAST_GUEST_LINE = SMALL.splitlines()[-1]
+SMALL_META = {
+    "id": "garden",
+    "title": "A year in the garden",
+    "language": "en",
+    "format": "article",
+    "host": {"name": "Interviewer", "labels": ["Q"]},
+    "guest": {"name": "Mara", "labels": ["Mara"]},
+    "video_url": None,
+}
+SMALL_QUESTIONS = ["What do you plant first?", "tomatoes", "worms in winter", "weather in Paris"]
 
 
 def cache_files(cache: Path) -> dict[str, int]:
     return {p.name: p.stat().st_mtime_ns for p in sorted(cache.iterdir())}
 
 
-def answers(library: Library) -> list:
-    """Everything a user would see for QUESTIONS, in a comparable form."""
+def answers(library: Library, questions: list[str] = QUESTIONS) -> list:
+    """Everything a user would see for ``questions``, in a comparable form."""
     out = []
-    for question in QUESTIONS:
+    for question in questions:
         for speaker in ("guest", "any"):
             answer = library.ask(question, top=5, speaker=speaker)
             out.append(
@@ -59,27 +76,50 @@ def loaded_from_cache(caplog) -> bool:
     return any(LOADED in r.getMessage() for r in caplog.records if r.name == "bot.index_cache")
 
 
+def private_copy(data: Path, cache: Path, target: Path) -> tuple[Path, Path]:
+    """A copy of a data dir and its cache under ``target``, free to change or damage."""
+    data_copy = target / "data"
+    data_copy.mkdir()
+    for item in data.iterdir():
+        if item.is_file():
+            shutil.copy2(item, data_copy / item.name)
+    cache_copy = target / "index"
+    shutil.copytree(cache, cache_copy)
+    return data_copy, cache_copy
+
+
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, Path, Library]:
-    """A data copy whose cache was written by a first load (data, cache, library)."""
-    data = copy_data(tmp_path_factory.mktemp("cache-data"))
+def built(tmp_path_factory, seed_index: Path, library: Library) -> tuple[Path, Path, Library]:
+    """The bundled data, the cache its first load (the session's build) wrote, and the
+    library that build made: (data, cache, library). Copies, so tests may load freely."""
+    data = copy_bundled(tmp_path_factory.mktemp("cache-data"))
     cache = tmp_path_factory.mktemp("cache") / "index"
-    library = Library.load(data, cache_dir=cache)
+    shutil.copytree(seed_index, cache)
     return data, cache, library
 
 
 @pytest.fixture
 def fresh_copy(built, tmp_path) -> tuple[Path, Path]:
-    """A private copy of the data and its valid cache, for tests that damage either."""
+    """A private copy of the bundled data and its valid cache."""
     data, cache, _ = built
-    data_copy = tmp_path / "data"
-    data_copy.mkdir()
-    for item in data.iterdir():
-        if item.is_file():
-            shutil.copy2(item, data_copy / item.name)
-    cache_copy = tmp_path / "index"
-    shutil.copytree(cache, cache_copy)
-    return data_copy, cache_copy
+    return private_copy(data, cache, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def small_built(tmp_path_factory) -> tuple[Path, Path, Library]:
+    """The small interview, built once: (data, cache, library)."""
+    data = tmp_path_factory.mktemp("small-data")
+    (data / SMALL_NAME).write_text(SMALL, encoding="utf-8")
+    (data / SMALL_NAME.replace(".txt", ".meta.json")).write_text(json.dumps(SMALL_META))
+    cache = tmp_path_factory.mktemp("small-cache") / "index"
+    return data, cache, Library.load(data, cache_dir=cache)
+
+
+@pytest.fixture
+def small_copy(small_built, tmp_path) -> tuple[Path, Path]:
+    """A private copy of the small data and its valid cache, for tests that change either."""
+    data, cache, _ = small_built
+    return private_copy(data, cache, tmp_path)
 
 
 def test_first_load_writes_the_cache(built):
@@ -108,33 +148,34 @@ def test_copied_cache_is_valid_for_a_copy_with_the_same_files(fresh_copy, caplog
     assert loaded_from_cache(caplog)
 
 
-def test_changed_transcript_triggers_a_rebuild_and_new_text_is_searchable(fresh_copy, caplog):
-    data, cache = fresh_copy
-    transcript = data / SEED_NAME
+def test_changed_transcript_triggers_a_rebuild_and_new_text_is_searchable(small_copy, caplog):
+    data, cache = small_copy
+    transcript = data / SMALL_NAME
     text = transcript.read_text(encoding="utf-8")
-    added = "另外,我家里还养了一只叫皮皮的柯基犬,它每天早上都叫我起床。"
+    added = "Mara: Also, my corgi Pip digs up the carrots every morning."
     transcript.write_text(
-        text.replace(LAST_GUEST_LINE, LAST_GUEST_LINE + "\n" + added), encoding="utf-8"
+        text.replace(SMALL_LAST_GUEST_LINE, SMALL_LAST_GUEST_LINE + "\n" + added),
+        encoding="utf-8",
     )
     manifest_before = (cache / "manifest.json").read_text()
     with caplog.at_level(logging.INFO, logger="bot.index_cache"):
         library = Library.load(data, cache_dir=cache)
     assert not loaded_from_cache(caplog)
     assert (cache / "manifest.json").read_text() != manifest_before
-    assert len(library.passages) == 77
-    hit = library.ask("柯基犬叫什么名字?").hits[0]
-    assert hit.passage.text == added
+    assert len(library.passages) == 7
+    hit = library.ask("Which dog digs up the carrots?").hits[0]
+    assert hit.passage.text == added.removeprefix("Mara: ")
     assert hit.passage.role == "guest"
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="bot.index_cache"):
         again = Library.load(data, cache_dir=cache)
     assert loaded_from_cache(caplog)
-    assert again.ask("柯基犬叫什么名字?").hits[0].passage.text == added
+    assert again.ask("Which dog digs up the carrots?").hits[0].passage.text == hit.passage.text
 
 
-def test_changed_metadata_triggers_a_rebuild(fresh_copy, caplog):
-    data, cache = fresh_copy
-    meta = data / SEED_NAME.replace(".txt", ".meta.json")
+def test_changed_metadata_triggers_a_rebuild(small_copy, caplog):
+    data, cache = small_copy
+    meta = data / SMALL_NAME.replace(".txt", ".meta.json")
     meta.write_text(
         meta.read_text(encoding="utf-8").replace(
             '"video_url": null', '"video_url": "https://example.com/v"'
@@ -147,15 +188,15 @@ def test_changed_metadata_triggers_a_rebuild(fresh_copy, caplog):
     assert library.transcripts[0].video_url == "https://example.com/v"
 
 
-@pytest.mark.parametrize("damaged", ["zh.text.npz", "library.json"])
-def test_corrupted_cache_is_rebuilt_not_trusted(built, fresh_copy, damaged, caplog):
-    data, cache = fresh_copy
+@pytest.mark.parametrize("damaged", ["en.text.npz", "library.json"])
+def test_corrupted_cache_is_rebuilt_not_trusted(small_built, small_copy, damaged, caplog):
+    data, cache = small_copy
     (cache / damaged).write_bytes(b"this is not an index \x00\xff" * 8)
     with caplog.at_level(logging.INFO, logger="bot.index_cache"):
         library = Library.load(data, cache_dir=cache)
     assert not loaded_from_cache(caplog)
     assert any("unusable" in r.getMessage() for r in caplog.records)
-    assert answers(library) == answers(built[2])
+    assert answers(library, SMALL_QUESTIONS) == answers(small_built[2], SMALL_QUESTIONS)
     if damaged.endswith(".npz"):
         with np.load(cache / damaged) as repaired:  # rewritten, valid again
             assert repaired.files
@@ -165,19 +206,27 @@ def test_corrupted_cache_is_rebuilt_not_trusted(built, fresh_copy, damaged, capl
     assert loaded_from_cache(caplog)
 
 
-def test_results_are_identical_with_and_without_the_cache(built, tmp_path, caplog):
-    data, cache, _ = built
+def test_results_are_identical_with_and_without_the_cache(built, caplog):
+    """The session's library was built, not loaded: a load from its cache must equal it."""
+    data, cache, uncached = built
     with caplog.at_level(logging.INFO, logger="bot.index_cache"):
         cached = Library.load(data, cache_dir=cache)
     assert loaded_from_cache(caplog)
-    uncached = Library.load(data, cache_dir=tmp_path / "unused", use_cache=False)
-    assert not (tmp_path / "unused").exists()
     assert uncached.passages == cached.passages
     assert uncached.transcripts == cached.transcripts
     assert answers(uncached) == answers(cached)
     assert [t.to_json() for t in uncached.topics()] == [t.to_json() for t in cached.topics()]
     typed = "我必須懇求他允許我招人"
     assert uncached.find_quote(typed) == cached.find_quote(typed)
+
+
+def test_use_cache_false_builds_without_reading_or_writing_a_cache(small_built, tmp_path, caplog):
+    data, _, cached = small_built
+    with caplog.at_level(logging.INFO, logger="bot.index_cache"):
+        uncached = Library.load(data, cache_dir=tmp_path / "unused", use_cache=False)
+    assert not loaded_from_cache(caplog)
+    assert not (tmp_path / "unused").exists()
+    assert answers(uncached, SMALL_QUESTIONS) == answers(cached, SMALL_QUESTIONS)
 
 
 def test_default_cache_sits_beside_a_writable_data_dir(fresh_copy, caplog):

@@ -1,12 +1,10 @@
 """`Library` on the bundled interview: answers, refusals, quotes and the table of contents.
 
-The library is built once per module with its index cache under pytest's temp dir, so the
-repository's ``data/.index`` is never written by these tests.
+The library is the session's (tests/conftest.py): built once, its index cache under pytest's
+temp dir, so the repository's ``data/.index`` is never written by these tests.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +12,6 @@ from bot.library import Library, LibraryError, QueryError, clean_query
 from bot.model import GUEST, HOST
 from bot.text.normalize import normalize
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 VIDEO_URL = "https://www.youtube.com/watch?v=c3b-JASoPi0"
 GUEST_NAME = "Andrej Karpathy (卡帕西)"
 MUSK_SECTION = '马斯克 " 在管理世界上最大的创业公司 "'
@@ -59,11 +56,6 @@ VARIED_QUESTIONS = [
     "今天北京天气怎么样?",
     "谁是中层管理?",
 ]
-
-
-@pytest.fixture(scope="module")
-def library(tmp_path_factory) -> Library:
-    return Library.load(DATA_DIR, cache_dir=tmp_path_factory.getbasetemp() / "seed-index")
 
 
 @pytest.fixture(scope="module")

@@ -11,17 +11,15 @@ without a time keeps its turn's start.
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from bot.formats.datadir import load_transcript
 from bot.formats.metadata import load_meta
+from tests.paths import SEED, TEST_DATA, WHISPER_NAME, shared_dir
 
-REPO = Path(__file__).resolve().parents[1]
-ARTICLE = REPO / "data" / "karpathy-sequoia-ai-ascent-2024.zh.txt"
-CHECKED = Path(__file__).resolve().parent / "data" / "passage_times_checked.json"
+ARTICLE = SEED
+CHECKED = TEST_DATA / "passage_times_checked.json"
 TOLERANCE = 10.0
 # The alignment may leave a few paragraphs at their turn start, but not most of them.
 MIN_OWN_TIMES = 45
@@ -96,8 +94,7 @@ def test_musk_answer_passages_link_to_their_own_moment(transcript, opens, said_a
 def test_the_alignment_script_reproduces_the_stored_times(own_times):
     """Re-running ``benchmarks/align_passages.py`` gives exactly the stored table (skipped
     when the English transcript, which is shared material, is not at hand)."""
-    shared = Path(os.environ.get("QUOTEBOT_SHARED_DIR") or REPO.parent / "shared")
-    captions = shared / "data" / "c3b-JASoPi0.en.whisper.txt"
+    captions = shared_dir() / "data" / WHISPER_NAME
     if not captions.is_file():
         pytest.skip(f"English Whisper transcript not found at {captions}")
     from benchmarks.align_passages import align, load_article, passage_starts, read_captions

@@ -7,11 +7,10 @@ sentences copied from the transcript.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bot.evaluation import evaluate, read_questions
+from tests.paths import TEST_DATA
 
-QUESTIONS = Path(__file__).resolve().parent / "data" / "paraphrase_questions.jsonl"
+QUESTIONS = TEST_DATA / "paraphrase_questions.jsonl"
 
 
 def test_paraphrase_questions_meet_the_quality_bar(library) -> None:

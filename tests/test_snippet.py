@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 import pytest
 
 from bot.formats.datadir import load_transcript
 from bot.search.snippet import ELLIPSIS, best_window, find_spans, mark, split_sentences
 from bot.text.normalize import normalize
-
-SEED = Path(__file__).resolve().parents[1] / "data" / "karpathy-sequoia-ai-ascent-2024.zh.txt"
+from tests.paths import SEED
 
 
 @pytest.fixture(scope="module")

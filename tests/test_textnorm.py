@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.formats.metadata import load_meta
 from bot.text.chinese import CHINESE_STOP_WORDS, ChineseTokenizer, tokenize
 from bot.text.normalize import normalize, script_of
-
-SEED = Path(__file__).resolve().parents[1] / "data" / "karpathy-sequoia-ai-ascent-2024.zh.txt"
+from tests.paths import SEED
 
 # Traditional script (or Taiwan vocabulary) → what the mainland says for the same thing.
 TAIWAN_TO_MAINLAND = [

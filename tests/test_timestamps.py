@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from benchmarks.alignment import line_at, text_near
 from bot.formats.article import parse_article, read_text
 from bot.formats.captions import Cue, read_captions
-from bot.formats.metadata import load_meta
+from bot.formats.metadata import load_meta, meta_path_for
+from tests.paths import SEED, WHISPER_NAME, shared_dir
 
-REPO = Path(__file__).resolve().parents[1]
-ARTICLE = REPO / "data" / "karpathy-sequoia-ai-ascent-2024.zh.txt"
-META = REPO / "data" / "karpathy-sequoia-ai-ascent-2024.zh.meta.json"
-WHISPER_NAME = "c3b-JASoPi0.en.whisper.txt"
+ARTICLE = SEED
+META = meta_path_for(SEED)
 
 # Seconds either side of a stored time in which the turn's keywords must be heard.
 TOLERANCE = 5.0
@@ -53,15 +50,9 @@ EXPECTED_TURNS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
-def _shared_dir() -> Path:
-    """The read-only shared material: ``$QUOTEBOT_SHARED_DIR``, else ``../shared`` of the repo."""
-    override = os.environ.get("QUOTEBOT_SHARED_DIR")
-    return Path(override) if override else Path(__file__).resolve().parents[2] / "shared"
-
-
 @pytest.fixture(scope="module")
 def cues():
-    path = _shared_dir() / "data" / WHISPER_NAME
+    path = shared_dir() / "data" / WHISPER_NAME
     if not path.is_file():
         pytest.skip(
             f"English Whisper transcript not found at {path}: timestamp alignment not checked"

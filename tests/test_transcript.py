@@ -16,9 +16,8 @@ from bot.formats.article import TranscriptError, short_question
 from bot.formats.datadir import load_transcript
 from bot.formats.metadata import load_meta, meta_path_for
 from bot.model import GUEST, HOST
+from tests.paths import SEED
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
-SEED = DATA_DIR / "karpathy-sequoia-ai-ascent-2024.zh.txt"
 SEED_META = meta_path_for(SEED)
 SEED_TEXT = SEED.read_text(encoding="utf-8")
 SEED_LINES = SEED_TEXT.split("\n")
