@@ -2,7 +2,7 @@
 
 The Chinese article carries no times, so the start of each turn was found by reading it
 beside an English Whisper transcript. These helpers let that choice be re-checked
-mechanically (see ``tests/test_timestamps.py``) without the English text ever being copied
+mechanically (see ``tests/formats/test_timestamps.py``) without the English text ever being copied
 into the project. Reading caption files is ``bot.captions``' job (``read_captions`` /
 ``parse_whisper``); this module only answers "which cue is at this second" and "what was
 said around it".

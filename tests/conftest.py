@@ -1,5 +1,5 @@
 """Shared fixtures: the real library (built once per session) and a real discord.py bot
-wired to a fake Discord REST API on 127.0.0.1 (see tests/fake_discord.py)."""
+wired to a fake Discord REST API on 127.0.0.1 (see tests/frontends/discord/fake_discord.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 
 from bot.library import Library
-from tests.fake_discord import FakeDiscord
+from tests.frontends.discord.fake_discord import FakeDiscord
 from tests.paths import DATA_DIR, copy_bundled
 
 

@@ -1,6 +1,6 @@
 """Answer quality floors on the project's own paraphrase questions (tests/data).
 
-The shared dev set is checked in tests/test_cli.py when it is present; this set ships with
+The shared dev set is checked in tests/frontends/test_cli.py when it is present; this set ships with
 the project, so CI always measures quality. Questions are paraphrases written by hand, never
 sentences copied from the transcript.
 """

@@ -6,7 +6,7 @@ import discord
 import pytest
 
 from bot.frontends.discord import limits
-from tests.fake_discord import embed_problems, embed_total
+from tests.frontends.discord.fake_discord import embed_problems, embed_total
 
 
 @pytest.mark.parametrize("limit", [1, 2, 10, 100, 2000])

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from bot.model import GUEST
-from tests import fake_discord as fd
+from tests.frontends.discord import fake_discord as fd
 
 pytestmark = pytest.mark.asyncio  # harmless under asyncio_mode = "auto"
 

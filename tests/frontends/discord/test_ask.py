@@ -8,8 +8,8 @@ import re
 import pytest
 
 from bot.frontends.discord import limits
-from tests import fake_discord as fd
-from tests.fake_discord import EPHEMERAL, buttons_of
+from tests.frontends.discord import fake_discord as fd
+from tests.frontends.discord.fake_discord import EPHEMERAL, buttons_of
 
 pytestmark = pytest.mark.asyncio  # harmless under asyncio_mode = "auto"
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from bot.frontends.discord.client import sync_commands_async
-from tests import fake_discord as fd
-from tests.fake_discord import command_problems
+from tests.frontends.discord import fake_discord as fd
+from tests.frontends.discord.fake_discord import command_problems
 
 pytestmark = pytest.mark.asyncio  # harmless under asyncio_mode = "auto"
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from bot.frontends.discord import limits
-from tests import fake_discord as fd
-from tests.fake_discord import EPHEMERAL, buttons_of, command_problems
+from tests.frontends.discord import fake_discord as fd
+from tests.frontends.discord.fake_discord import EPHEMERAL, buttons_of, command_problems
 from tests.paths import copy_bundled
 
 pytestmark = pytest.mark.asyncio  # harmless under asyncio_mode = "auto"

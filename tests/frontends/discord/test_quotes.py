@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from tests import fake_discord as fd
-from tests.fake_discord import EPHEMERAL, MANAGE_MESSAGES, MEMBER_PERMISSIONS
+from tests.frontends.discord import fake_discord as fd
+from tests.frontends.discord.fake_discord import EPHEMERAL, MANAGE_MESSAGES, MEMBER_PERMISSIONS
 
 pytestmark = pytest.mark.asyncio  # harmless under asyncio_mode = "auto"
 
