@@ -1,10 +1,11 @@
 """Where sentences end — the one home of sentence splitting.
 
 Three callers need different cuts of the same idea, kept side by side here so they stay in
-step: snippets and quotes cut a passage into pieces that concatenate back to it
-(`split_sentences`); captions re-join timed lines into whole sentences and must not end one
-at "Mr." (`sentence_spans`); a host turn's question is found among its full-width-punctuated
-sentences (`full_width_sentences`). Changing any of them changes ranking or display figures.
+step: snippets, saved quotes and the first answer line of /topics cut a passage into pieces
+that concatenate back to it (`split_sentences`); captions re-join timed lines into whole
+sentences and must not end one at "Mr." (`sentence_spans`); the article parser finds a host
+turn's question among its full-width-punctuated sentences (`full_width_sentences`). Merging
+them would change ranking or display figures, so each keeps its own cut.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ def split_sentences(text: str) -> list[str]:
     return [p for p in parts if p]
 
 
-
 def full_width_sentences(text: str) -> list[str]:
-    """Runs of text each closed by 。！？ (or ASCII ! ?); the last may lack one."""
+    """Runs of text each closed by 。！？ (or ASCII ! ?); the last may lack one. The article
+    parser finds a host turn's question among these."""
     return _FULL_WIDTH_SENTENCE.findall(text)
 
 

@@ -7,8 +7,9 @@ import html
 import pytest
 
 from bot.formats.datadir import load_transcript
-from bot.search.snippet import ELLIPSIS, best_window, find_spans, mark, split_sentences
+from bot.search.snippet import ELLIPSIS, best_window, find_spans, mark
 from bot.text.normalize import normalize
+from bot.text.sentences import split_sentences
 from tests.paths import SEED
 
 

@@ -8,14 +8,16 @@ command handlers only decide *what* to say.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TypedDict
 
 import discord
 
 from bot.frontends.discord import limits
-from bot.model import Answer, Hit, format_time, start_of_link
+from bot.library import Library
+from bot.model import Answer, Hit, Transcript, format_time, start_of_link
+from bot.quotes.store import StoredQuote
 from bot.search.snippet import mark
-from bot.topics import SECTION_KEY_SEP
+from bot.topics import SECTION_KEY_SEP, TopicSection, TopicTranscript
 
 ACCENT = discord.Colour.blurple()
 QUOTE_COLOUR = discord.Colour.gold()
@@ -35,6 +37,13 @@ HELP_LINES = (
     ("/reload", "Reload the interviews from the data folder (Manage Server only)."),
     ("/help", "This list."),
 )
+
+
+class AnswerMessage(TypedDict):
+    """The parts of an /ask reply, as ``reply`` and ``edit_message`` take them."""
+
+    content: str
+    embeds: list[discord.Embed]
 
 
 def escape(text: str | None) -> str:
@@ -81,7 +90,7 @@ def hit_embed(hit: Hit, number: int) -> discord.Embed:
 
 def answer_message(
     answer: Answer, offset: int = 0, scope: str = "", interviews: int = 1
-) -> dict[str, Any]:
+) -> AnswerMessage:
     """``content`` and ``embeds`` for an /ask reply (or the next page of it); ``scope`` is the
     title of the one interview searched, when the question was restricted to it, and
     ``interviews`` how many the library holds (to say what was searched)."""
@@ -120,14 +129,14 @@ def not_covered_text(
 # ---- topics ---------------------------------------------------------------------------------
 
 
-def _section_summary(section: Any) -> str:
+def _section_summary(section: TopicSection) -> str:
     keywords = ", ".join(escape(k) for k in list(section.keywords)[:8])
     lines = [f"*{keywords}*"] if keywords else []
     lines.extend(f"• {escape(q.short)}" for q in section.questions)
     return limits.truncate("\n".join(lines) or "—", limits.FIELD_VALUE)
 
 
-def topics_embeds(topics: Sequence[Any]) -> list[discord.Embed]:
+def topics_embeds(topics: Sequence[TopicTranscript]) -> list[discord.Embed]:
     """A table of contents per interview: each section with its questions and keywords."""
     embeds = []
     for topic in topics[: limits.EMBEDS_PER_MESSAGE]:
@@ -147,11 +156,11 @@ def topics_embeds(topics: Sequence[Any]) -> list[discord.Embed]:
     return limits.fit_embeds(embeds)
 
 
-def _passage_count(topic: Any) -> int:
+def _passage_count(topic: TopicTranscript) -> int:
     return sum(section.passages for section in topic.sections)
 
 
-def interviews_text(topics: Sequence[Any]) -> str:
+def interviews_text(topics: Sequence[TopicTranscript]) -> str:
     """The list of interviews that heads /topics when the library holds several; lines that
     do not fit in one message are counted, never cut, so the closing hint always shows."""
     head = f"**{len(topics)} interviews** — ask about one with `/ask interview:`"
@@ -176,7 +185,7 @@ def interviews_text(topics: Sequence[Any]) -> str:
     return limits.fit_content("\n".join([head, *lines, *([tail] if tail else [])]))
 
 
-def library_embeds(topics: Sequence[Any]) -> list[discord.Embed]:
+def library_embeds(topics: Sequence[TopicTranscript]) -> list[discord.Embed]:
     """One compact embed per interview (up to 10): a line per section with its keywords.
 
     The 6000 characters of a message are shared out evenly; sections that do not fit are
@@ -215,7 +224,7 @@ def library_embeds(topics: Sequence[Any]) -> list[discord.Embed]:
     return limits.fit_embeds(embeds)
 
 
-def section_choice_name(topic: Any, section: Any, several: bool) -> str:
+def section_choice_name(topic: TopicTranscript, section: TopicSection, several: bool) -> str:
     """``Interview › Section`` when the library has several interviews, else the section."""
     if not several:
         return section.title
@@ -223,7 +232,7 @@ def section_choice_name(topic: Any, section: Any, several: bool) -> str:
 
 
 def section_choices(
-    topics: Sequence[Any], current: str
+    topics: Sequence[TopicTranscript], current: str
 ) -> list[discord.app_commands.Choice[str]]:
     """Sections matching what is typed (in their title or their interview's title).
 
@@ -247,7 +256,7 @@ def section_choices(
 
 
 def interview_choices(
-    transcripts: Sequence[Any], current: str
+    transcripts: Sequence[Transcript], current: str
 ) -> list[discord.app_commands.Choice[str]]:
     """Interviews whose title or id contains what is typed; the value is the id, which the
     core needs (ids longer than a choice value allows cannot be offered)."""
@@ -261,7 +270,7 @@ def interview_choices(
     return limits.fit_choices(pairs)
 
 
-def section_embed(topic: Any, section: Any) -> discord.Embed:
+def section_embed(topic: TopicTranscript, section: TopicSection) -> discord.Embed:
     """One section: each host question with the first line of the answer and its moment."""
     embed = discord.Embed(title=escape(section.title), url=topic.video_url or None, colour=ACCENT)
     for question in list(section.questions)[: limits.EMBED_FIELDS]:
@@ -286,7 +295,7 @@ def one_line(text: str, limit: int = 600) -> str:
     return limits.truncate(escape(first), limit)
 
 
-def library_lines(library: Any) -> list[str]:
+def library_lines(library: Library) -> list[str]:
     lines = []
     for transcript in list(library.transcripts)[:LISTED_INTERVIEWS]:
         lines.append(
@@ -302,7 +311,7 @@ def _interviews(count: int) -> str:
     return f"{count} interview" + ("" if count == 1 else "s")
 
 
-def reload_text(library: Any) -> str:
+def reload_text(library: Library) -> str:
     """What /reload installed."""
     head = (
         f"Reloaded: {_interviews(len(library.transcripts))}, "
@@ -311,7 +320,7 @@ def reload_text(library: Any) -> str:
     return limits.fit_content("\n".join([head, *library_lines(library)]))
 
 
-def reload_failed_text(problem: str, library: Any) -> str:
+def reload_failed_text(problem: str, library: Library) -> str:
     """Why /reload failed, and that the previous library is still the one answering."""
     return limits.fit_content(
         f"Reload failed, nothing changed: {problem}\n"
@@ -323,11 +332,11 @@ def reload_failed_text(problem: str, library: Any) -> str:
 # ---- quotes ---------------------------------------------------------------------------------
 
 
-def timestamp(quote: Any) -> str:
+def timestamp(quote: StoredQuote) -> str:
     return f"<t:{int(quote.saved_at.timestamp())}:R>"
 
 
-def quote_line(quote: Any, width: int = 250) -> str:
+def quote_line(quote: StoredQuote, width: int = 250) -> str:
     text = limits.truncate(escape(quote.text), width)
     video = video_line(quote.link, start_of_link(quote.link))
     return (
@@ -337,7 +346,7 @@ def quote_line(quote: Any, width: int = 250) -> str:
     )
 
 
-def quote_embed(quote: Any, title: str | None = None) -> discord.Embed:
+def quote_embed(quote: StoredQuote, title: str | None = None) -> discord.Embed:
     embed = discord.Embed(
         title=title or f"Quote #{quote.number}",
         description=blockquote(escape(quote.text)),
@@ -357,7 +366,7 @@ def quote_embed(quote: Any, title: str | None = None) -> discord.Embed:
     return limits.fit_embed(embed)
 
 
-def quote_list_embed(title: str, quotes: Sequence[Any], footer: str = "") -> discord.Embed:
+def quote_list_embed(title: str, quotes: Sequence[StoredQuote], footer: str = "") -> discord.Embed:
     lines = [quote_line(q) for q in quotes]
     embed = discord.Embed(title=title, description="\n".join(lines), colour=QUOTE_COLOUR)
     if footer:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TypedDict
 
 import discord
 
@@ -21,11 +21,20 @@ from bot.text.sentences import split_sentences
 log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
-MISSING: Any = discord.utils.MISSING
 INTERNAL_ERROR = (
     "Sorry, something went wrong on our side while handling that. It has been logged; "
     "please try again in a moment."
 )
+
+
+class _Send(TypedDict, total=False):
+    """What ``reply`` passes to discord.py's send (``content`` and ``view`` only when given)."""
+
+    content: str
+    embeds: list[discord.Embed]
+    ephemeral: bool
+    allowed_mentions: discord.AllowedMentions
+    view: discord.ui.View
 
 
 async def reply(
@@ -37,7 +46,7 @@ async def reply(
     ephemeral: bool = False,
 ) -> None:
     """Answer ``interaction`` (or follow up if it was already answered), safely sized."""
-    kwargs: dict[str, Any] = {
+    kwargs: _Send = {
         "embeds": limits.fit_embeds(embeds),
         "ephemeral": ephemeral,
         "allowed_mentions": NO_MENTIONS,
@@ -190,7 +199,7 @@ class AskView(discord.ui.View):
             log.warning("could not disable expired buttons", exc_info=True)
 
     async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[AskView]
     ) -> None:
         log.error("button %r failed", item, exc_info=error)
         try:
