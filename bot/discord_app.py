@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 MAX_RESULTS = 5
 MAX_INTERVIEW_INPUT = 100  # an interview option holds an id or a title, like a choice value
-MAX_NUMBER = 2**53  # Discord's largest integer option; SQLite overflows past 2**63
+MAX_NUMBER = 2**53 - 1  # Discord's largest integer option value (its spec: Int53Type)
 BUTTON_TIMEOUT = 300.0  # seconds the More / Save buttons keep working
 
 __all__ = [
