@@ -40,7 +40,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 SPEC_URI = "urn:discord:openapi"  # the spec has no $id; this names it in the registry
-REPO = Path(__file__).resolve().parent.parent
+# the checkout: the nearest folder above this file with a pyproject.toml (wherever tests/ puts it)
+REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 _API_PREFIX = re.compile(r"^/api(?:/v\d+)?(?=/)")
 _MAX_INSTANCE = 60  # characters of a value quoted in an error message
 
@@ -156,11 +157,6 @@ class DiscordSpec:
                 return [f"{where}: {error}"]
         validator = self._validator(operation.template, operation.method.lower(), media)
         return [_describe(error) for error in _leaves(validator.iter_errors(body))]
-
-    def errors(self, method: str, path: str, body: Any, content_type: str = JSON) -> dict | None:
-        """Discord's nested ``errors`` object for an invalid body, or None when it is valid."""
-        problems = self.validate(method, path, body, content_type)
-        return discord_errors(problems) if problems else None
 
     # ---- internals --------------------------------------------------------------------
 
