@@ -11,7 +11,7 @@ from bot.frontends.discord.state import add_cooldown
 from bot.frontends.discord.views import add_result_text, reply
 from bot.quotes.service import QuoteService
 
-MAX_NUMBER = 2**53  # Discord's largest integer option; SQLite overflows past 2**63
+MAX_NUMBER = 2**53 - 1  # Discord's largest integer option (2**53 makes it refuse the whole sync)
 
 EMPTY = "No quotes saved here yet. Save one with `/quote add` or the 📌 button under `/ask`."
 
