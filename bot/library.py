@@ -158,6 +158,7 @@ class Library:
         if duplicates:
             raise LibraryError(f"two transcripts share the id {sorted(duplicates)[0]!r}")
         tokenizer = ChineseTokenizer(term for m in metas for term in m.terms)
+        tokenizer.accelerate()  # rjieba for the bulk of the text, when installed
         passages = [p for t in transcripts for p in t.passages]
         fields: dict[str, FieldIndex] = {}
         for language in sorted({p.language for p in passages}):
