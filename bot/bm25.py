@@ -18,12 +18,11 @@ last bit (not just approximately) and rankings with ties stay identical:
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import math
-import os
-import zipfile
+import shutil
+import tempfile
 from collections.abc import KeysView, Sequence
 from itertools import chain
 from pathlib import Path
@@ -32,8 +31,8 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-_ARRAYS = ("offsets", "doc_ids", "weights", "doc_len", "idf", "doc_freq", "vocab_json", "meta")
+FORMAT_VERSION = 2  # 2: a folder of .npy arrays, memory-mapped on load
+_ARRAYS = ("offsets", "doc_ids", "weights", "doc_len", "idf", "doc_freq")
 
 
 class BM25Index:
@@ -267,7 +266,11 @@ class BM25Index:
     # ------------------------------------------------------------------ persistence
 
     def save(self, path: Path) -> None:
-        """Write one uncompressed ``.npz`` (no pickle), atomically, so a crash leaves no stub."""
+        """Write a folder of plain ``.npy`` arrays (no pickle) plus JSON, atomically.
+
+        One ``.npy`` per array so that `load` can memory-map each one: processes serving the
+        same cache then share the postings' pages instead of holding a copy each.
+        """
         path = Path(path)
         meta = {
             "format": FORMAT_VERSION,
@@ -277,39 +280,48 @@ class BM25Index:
             "avgdl": self._avgdl,
             "average_idf": self.average_idf,
         }
-        vocab = json.dumps(list(self._term_ids), ensure_ascii=False).encode("utf-8")
-        buffer = io.BytesIO()
-        np.savez(
-            buffer,
-            offsets=self._offsets,
-            doc_ids=self._doc_ids,
-            weights=self._weights,
-            doc_len=self._doc_len,
-            idf=self._idf,
-            doc_freq=self._doc_freq,
-            vocab_json=np.frombuffer(vocab, dtype=np.uint8),
-            meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
-        )
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        partial.write_bytes(buffer.getbuffer())
-        os.replace(partial, path)
+        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
+        try:
+            for name in _ARRAYS:
+                np.save(staging / f"{name}.npy", getattr(self, f"_{name}"), allow_pickle=False)
+            (staging / "vocab.json").write_text(
+                json.dumps(list(self._term_ids), ensure_ascii=False), encoding="utf-8"
+            )
+            (staging / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+            staging.rename(path)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
 
     @classmethod
-    def load(cls, path: Path) -> BM25Index:
-        """Read an index written by :meth:`save`; a foreign or damaged file raises ValueError."""
+    def load(cls, path: Path, *, mmap: bool = True) -> BM25Index:
+        """Read an index written by :meth:`save`; a foreign or damaged one raises ValueError.
+
+        With ``mmap`` (the default) the arrays are memory-mapped read-only: loading costs
+        next to nothing, and every process mapping the same files shares their pages.
+        """
         path = Path(path)
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                present = set(archive.files)
-                arrays = {name: archive[name] for name in _ARRAYS if name in present}
-            missing = [name for name in _ARRAYS if name not in arrays]
-            meta = {} if missing else json.loads(arrays["meta"].tobytes().decode("utf-8"))
-            vocab = [] if missing else json.loads(arrays["vocab_json"].tobytes().decode("utf-8"))
-        except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:
-            raise ValueError(f"cannot read BM25 index {path}: {error}") from error
+        mode = "r" if mmap else None
+        if not path.is_dir():
+            raise ValueError(f"{path} is not a BM25 index folder")
+        files = [f"{name}.npy" for name in _ARRAYS] + ["vocab.json", "meta.json"]
+        missing = [name for name in files if not (path / name).exists()]
         if missing:
             raise ValueError(f"{path} is not a BM25 index (missing {', '.join(missing)})")
+        try:
+            arrays = {
+                name: np.load(path / f"{name}.npy", mmap_mode=mode, allow_pickle=False)
+                for name in _ARRAYS
+            }
+            meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+            vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
+        except (OSError, EOFError, ValueError) as error:  # JSONDecodeError is a ValueError
+            raise ValueError(f"cannot read BM25 index {path}: {error}") from error
         if meta.get("format") != FORMAT_VERSION:
             raise ValueError(
                 f"{path} has index format {meta.get('format')!r}; expected {FORMAT_VERSION}"

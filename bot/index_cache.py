@@ -40,8 +40,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "15"
+PIPELINE_VERSION = "16"  # 16: arrays as memory-mapped .npy files
 FIELDS = ("text", "context", "turn")
+ROW_ARRAYS = ("passage_rows", "turn_of_row", "position")
 
 
 def _fingerprint(files: list[Path]) -> str:
@@ -122,13 +123,9 @@ def _save(library: Library, location: Path, key: str) -> None:
             marshal.dump([_transcript_to_row(t) for t in library.transcripts], handle)
         for language, fields in library.fields.items():
             for name in FIELDS:
-                getattr(fields, name).save(staging / f"{language}.{name}.npz")
-            np.savez(
-                staging / f"{language}.rows.npz",
-                passage_rows=fields.passage_rows,
-                turn_of_row=fields.turn_of_row,
-                position=fields.position,
-            )
+                getattr(fields, name).save(staging / f"{language}.{name}")
+            for name in ROW_ARRAYS:
+                np.save(staging / f"{language}.{name}.npy", getattr(fields, name))
         with open(staging / "jieba.marshal", "wb") as handle:
             marshal.dump(library.tokenizer.dictionary, handle)
         (staging / "manifest.json").write_text(
@@ -178,14 +175,13 @@ def _unpack(cls, location: Path, key: str, metas, data_dir: Path):
     transcripts = [_transcript_from_row(row) for row in rows]
     fields: dict[str, FieldIndex] = {}
     for language in manifest["languages"]:
-        rows = np.load(location / f"{language}.rows.npz")
-        loaded = {name: BM25Index.load(location / f"{language}.{name}.npz") for name in FIELDS}
-        fields[language] = FieldIndex(
-            passage_rows=rows["passage_rows"],
-            turn_of_row=rows["turn_of_row"],
-            position=rows["position"],
-            **loaded,
-        )
+        # Memory-mapped read-only: every process serving this cache shares these pages.
+        rows = {
+            name: np.load(location / f"{language}.{name}.npy", mmap_mode="r", allow_pickle=False)
+            for name in ROW_ARRAYS
+        }
+        loaded = {name: BM25Index.load(location / f"{language}.{name}") for name in FIELDS}
+        fields[language] = FieldIndex(**rows, **loaded)
     lexicons = {
         language: {word: [tuple(pair) for pair in targets] for word, targets in table.items()}
         for language, table in payload["lexicons"].items()
