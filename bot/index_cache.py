@@ -36,7 +36,7 @@ from bot.search import FieldIndex
 from bot.textnorm import ChineseTokenizer
 
 if TYPE_CHECKING:
-    from bot.library import Library
+    from bot.library import Library, Progress
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,7 @@ def load_or_build(
     files: list[Path],
     cache_dir: Path | None,
     use_cache: bool,
+    progress: Progress | None = None,
 ) -> Library:
     from bot.library import LibraryError
 
@@ -99,7 +100,7 @@ def load_or_build(
             log.warning("index cache at %s is unusable; rebuilding", location, exc_info=True)
     transcripts = [load_transcript(f, m) for f, m in zip(files, metas, strict=True)]
     try:
-        library = cls.from_transcripts(transcripts, metas, data_dir)
+        library = cls.from_transcripts(transcripts, metas, data_dir, progress)
     except ValueError as exc:
         raise LibraryError(str(exc)) from None
     if use_cache:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +43,11 @@ log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 500
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f]")
 SPEAKERS = ("guest", "any")
+
+
+# Told (passages tokenised so far, passages in all) while a first build runs, so a front end
+# can show progress; the core itself never prints.
+Progress = Callable[[int, int], None]
 
 
 class LibraryError(Exception):
@@ -133,7 +138,9 @@ class Library:
         *,
         cache_dir: Path | None = None,
         use_cache: bool = True,
+        progress: Progress | None = None,
     ) -> Library:
+        """``progress`` hears how far a first build has got (nothing when the cache is used)."""
         data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         if not data_dir.is_dir():
             raise LibraryError(f"data dir {data_dir} does not exist or is not a folder")
@@ -143,12 +150,13 @@ class Library:
             raise LibraryError(f"cannot read data dir {data_dir}: {exc.strerror}") from None
         if not files:
             raise LibraryError(f"no transcripts (*.txt, *.srt, *.vtt) in {data_dir}")
-        return index_cache.load_or_build(cls, data_dir, files, cache_dir, use_cache)
+        return index_cache.load_or_build(cls, data_dir, files, cache_dir, use_cache, progress)
 
     @classmethod
     def from_transcripts(
         cls, transcripts: Sequence[Transcript], metas: Sequence[TranscriptMeta],
         data_dir: Path | None = None,
+        progress: Progress | None = None,
     ) -> Library:
         """Build every field from parsed transcripts (the cache calls this on a miss)."""
         from bot.crosslingual import build_lexicon, build_synonyms
@@ -161,8 +169,14 @@ class Library:
         tokenizer.accelerate()  # rjieba for the bulk of the text, when installed
         passages = [p for t in transcripts for p in t.passages]
         fields: dict[str, FieldIndex] = {}
+        done = 0
         for language in sorted({p.language for p in passages}):
-            fields[language] = build_fields(transcripts, language, tokenizer)
+            hook = None
+            if progress is not None:
+                def hook(count: int, before: int = done) -> None:
+                    progress(before + count, len(passages))
+            fields[language] = build_fields(transcripts, language, tokenizer, hook)
+            done += len(fields[language].passage_rows)
         tokenizer.restrict_to(
             {c for p in passages for c in normalize(f"{p.text}{p.question}{p.section}")}
             | {c for term in tokenizer.terms for c in term}

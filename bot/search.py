@@ -22,7 +22,7 @@ best a stray 今天, far below the bar.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -185,10 +185,19 @@ def _contains(postings: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return postings[at] == rows
 
 
+PROGRESS_EVERY = 500  # passages between two progress reports
+
+
 def build_fields(
-    transcripts: Iterable[Transcript], language: str, tokenizer: ChineseTokenizer
+    transcripts: Iterable[Transcript],
+    language: str,
+    tokenizer: ChineseTokenizer,
+    progress: Callable[[int], None] | None = None,
 ) -> FieldIndex:
-    """Tokenise one language's passages into the three search fields."""
+    """Tokenise one language's passages into the three search fields.
+
+    ``progress`` is told how many passages are tokenised so far, every few hundred.
+    """
     def tokens(text: str) -> list[str]:
         return tokenize_english(text) if language == "en" else tokenizer.tokens(text)
 
@@ -224,7 +233,11 @@ def build_fields(
             context_docs.append(context_cache[key])
             turn_of_row.append(turn_rows[passage.turn])
             position.append(transcript.turns[passage.turn].passage_indices.index(passage.index))
+            if progress is not None and len(rows) % PROGRESS_EVERY == 0:
+                progress(len(rows))
         offset += len(transcript.passages)
+    if progress is not None:
+        progress(len(rows))
     return FieldIndex(
         passage_rows=np.array(rows, dtype=np.int64),
         text=BM25Index.build(text_docs),

@@ -189,3 +189,17 @@ def test_default_cache_sits_beside_a_writable_data_dir(fresh_copy, caplog):
     assert loaded_from_cache(caplog)  # found where it should be: <data dir>/.index
     assert any(str(data / ".index") in r.getMessage() for r in caplog.records)
     assert len(library.passages) == 76
+
+
+def test_a_first_build_reports_progress_and_a_cache_load_does_not(tmp_path):
+    data = copy_data(tmp_path / "data")
+    heard: list[tuple[int, int]] = []
+    library = Library.load(data, cache_dir=tmp_path / "cache",
+                           progress=lambda done, total: heard.append((done, total)))
+    total = len(library.passages)
+    assert heard and heard[-1] == (total, total)
+    assert [done for done, _ in heard] == sorted(done for done, _ in heard)
+    heard.clear()
+    Library.load(data, cache_dir=tmp_path / "cache",
+                 progress=lambda done, total: heard.append((done, total)))
+    assert heard == []
