@@ -22,7 +22,7 @@ best a stray 今天, far below the bar.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,8 +70,30 @@ class FieldIndex:
     position: np.ndarray  # row → paragraph number within its turn (0 = opens the answer)
 
     @property
-    def vocabulary(self) -> set[str]:
-        return set(self.text.vocabulary) | set(self.context.vocabulary)
+    def vocabulary(self) -> FieldVocabulary:
+        return FieldVocabulary(self.text, self.context)
+
+
+class FieldVocabulary(Collection[str]):
+    """Every term of the text and context fields, as a view: membership costs two dict
+    lookups, where building the union as a set cost ~50 ms per question at 100,000 passages."""
+
+    def __init__(self, *indexes: BM25Index) -> None:
+        self._indexes = indexes
+
+    def __contains__(self, token: object) -> bool:
+        return any(token in index for index in self._indexes)
+
+    def __iter__(self) -> Iterator[str]:
+        seen: set[str] = set()
+        for index in self._indexes:
+            for token in index.vocabulary:
+                if token not in seen:
+                    seen.add(token)
+                    yield token
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 @dataclass(frozen=True)
