@@ -177,9 +177,11 @@ class Library:
                     progress(before + count, len(passages))
             fields[language] = build_fields(transcripts, language, tokenizer, hook)
             done += len(fields[language].passage_rows)
+        # One normalize over every distinct text (a turn's question and a section title are
+        # shared by many passages): a tenth of the cost of one call per passage.
+        texts = dict.fromkeys(t for p in passages for t in (p.text, p.question, p.section))
         tokenizer.restrict_to(
-            {c for p in passages for c in normalize(f"{p.text}{p.question}{p.section}")}
-            | {c for term in tokenizer.terms for c in term}
+            set(normalize("\n".join(texts))) | {c for term in tokenizer.terms for c in term}
         )
         lexicons: dict[str, Lexicon] = {}
         synonyms: Lexicon = {}
