@@ -23,7 +23,7 @@ import logging
 import math
 import shutil
 import tempfile
-from collections.abc import KeysView, Sequence
+from collections.abc import Iterator, KeysView, Mapping, Sequence
 from itertools import chain
 from pathlib import Path
 
@@ -31,7 +31,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: a folder of .npy arrays, memory-mapped on load
+FORMAT_VERSION = 3  # 2: a folder of memory-mapped .npy arrays; 3: the vocabulary too
 _ARRAYS = ("offsets", "doc_ids", "weights", "doc_len", "idf", "doc_freq")
 
 
@@ -44,7 +44,7 @@ class BM25Index:
     def __init__(
         self,
         *,
-        term_ids: dict[str, int],
+        term_ids: Mapping[str, int],
         offsets: np.ndarray,
         doc_ids: np.ndarray,
         weights: np.ndarray,
@@ -285,9 +285,7 @@ class BM25Index:
         try:
             for name in _ARRAYS:
                 np.save(staging / f"{name}.npy", getattr(self, f"_{name}"), allow_pickle=False)
-            (staging / "vocab.json").write_text(
-                json.dumps(list(self._term_ids), ensure_ascii=False), encoding="utf-8"
-            )
+            TermTable.save(list(self._term_ids), staging)
             (staging / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
             if path.is_dir():
                 shutil.rmtree(path)
@@ -309,7 +307,7 @@ class BM25Index:
         mode = "r" if mmap else None
         if not path.is_dir():
             raise ValueError(f"{path} is not a BM25 index folder")
-        files = [f"{name}.npy" for name in _ARRAYS] + ["vocab.json", "meta.json"]
+        files = [f"{name}.npy" for name in _ARRAYS] + [*TermTable.FILES, "meta.json"]
         missing = [name for name in files if not (path / name).exists()]
         if missing:
             raise ValueError(f"{path} is not a BM25 index (missing {', '.join(missing)})")
@@ -319,7 +317,7 @@ class BM25Index:
                 for name in _ARRAYS
             }
             meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-            vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
+            vocab = TermTable.load(path, mmap=mmap)
         except (OSError, EOFError, ValueError) as error:  # JSONDecodeError is a ValueError
             raise ValueError(f"cannot read BM25 index {path}: {error}") from error
         if meta.get("format") != FORMAT_VERSION:
@@ -330,7 +328,7 @@ class BM25Index:
         if len(offsets) != len(vocab) + 1 or offsets[-1] != len(arrays["doc_ids"]):
             raise ValueError(f"{path} is inconsistent: postings do not match the vocabulary")
         return cls(
-            term_ids={term: position for position, term in enumerate(vocab)},
+            term_ids=vocab,
             offsets=offsets,
             doc_ids=arrays["doc_ids"],
             weights=arrays["weights"],
@@ -388,3 +386,83 @@ def _posting_weights(
     del length_norm
     weights *= idf[posting_terms]
     return weights
+
+
+class TermTable(Mapping[str, int]):
+    """Term → id without a Python dict: a sorted, memory-mapped array of the terms.
+
+    At 100,000 passages a field has ~200,000 terms, and a dict of them costs every process
+    ~30 MB of its own; the sorted fixed-width array is shared by every process mapping it, and
+    a lookup is one binary search (a few microseconds). Terms longer than the array's width
+    (rare: the width covers 99.9% of terms) sit in a small JSON side table.
+    """
+
+    FILES = ("terms.npy", "term_ids.npy", "long_terms.json")
+    MAX_WIDTH = 32
+
+    def __init__(self, terms: np.ndarray, ids: np.ndarray, long_terms: dict[str, int]) -> None:
+        self._terms = terms  # sorted
+        self._ids = ids  # id of terms[i]
+        self._long = long_terms
+        self._width = terms.dtype.itemsize // 4
+
+    @classmethod
+    def save(cls, terms: Sequence[str], directory: Path) -> None:
+        """Write ``terms`` (in id order) into ``directory``."""
+        lengths = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
+        width = int(np.percentile(lengths, 99.9)) if len(terms) else 1
+        width = max(1, min(width, cls.MAX_WIDTH))
+        # numpy's fixed-width strings drop trailing NULs, so such a term goes to the side table.
+        fits = (lengths <= width) & np.fromiter(
+            (not t.endswith("\x00") for t in terms), dtype=bool, count=len(terms)
+        )
+        ids = np.flatnonzero(fits)
+        table = np.array([terms[i] for i in ids.tolist()], dtype=f"<U{width}")
+        order = np.argsort(table, kind="stable")
+        np.save(directory / "terms.npy", table[order], allow_pickle=False)
+        np.save(directory / "term_ids.npy", ids[order].astype(np.int32), allow_pickle=False)
+        long_terms = {terms[i]: i for i in np.flatnonzero(~fits).tolist()}
+        (directory / "long_terms.json").write_text(
+            json.dumps(long_terms, ensure_ascii=False), encoding="utf-8"
+        )
+
+    @classmethod
+    def load(cls, directory: Path, *, mmap: bool = True) -> TermTable:
+        mode = "r" if mmap else None
+        terms = np.load(directory / "terms.npy", mmap_mode=mode, allow_pickle=False)
+        ids = np.load(directory / "term_ids.npy", mmap_mode=mode, allow_pickle=False)
+        long_terms = json.loads((directory / "long_terms.json").read_text(encoding="utf-8"))
+        if terms.dtype.kind != "U" or terms.shape != ids.shape:
+            raise ValueError(f"{directory} has a damaged term table")
+        return cls(terms, ids, long_terms)
+
+    def get(self, token: object, default: int | None = None) -> int | None:  # type: ignore[override]
+        if not isinstance(token, str):
+            return default
+        if len(token) > self._width or token.endswith("\x00"):
+            return self._long.get(token, default)
+        at = int(np.searchsorted(self._terms, token))
+        if at < len(self._terms) and self._terms[at] == token:
+            return int(self._ids[at])
+        return default
+
+    def __getitem__(self, token: str) -> int:
+        term = self.get(token)
+        if term is None:
+            raise KeyError(token)
+        return term
+
+    def __contains__(self, token: object) -> bool:
+        return self.get(token) is not None
+
+    def __len__(self) -> int:
+        return len(self._terms) + len(self._long)
+
+    def __iter__(self) -> Iterator[str]:
+        """Terms in id order (first appearance in the corpus), as the dict it replaces."""
+        names: list[str] = [""] * len(self)
+        for term, number in zip(self._terms.tolist(), self._ids.tolist(), strict=True):
+            names[number] = term
+        for term, number in self._long.items():
+            names[number] = term
+        return iter(names)

@@ -296,3 +296,17 @@ def test_small_benchmark_run_reports_agreement(capsys):
     assert result["passages"] == 2000 and result["queries"] == 40
     assert result["rankings_agree"] is True
     assert result["max_abs_diff"] <= TOLERANCE
+
+
+def test_term_table_round_trip_with_long_and_odd_terms(tmp_path):
+    from bot.bm25 import TermTable
+
+    terms = ["模型", "a", "x" * 100, "ends with nul\x00", "", "規模", "b" * 33, "gpu"]
+    terms += [f"t{i}" for i in range(2000)]
+    TermTable.save(terms, tmp_path)
+    table = TermTable.load(tmp_path)
+    assert list(table) == terms and len(table) == len(terms)
+    assert all(table[t] == i for i, t in enumerate(terms))
+    for absent in ("模", "x" * 99, "ends with nul", "t2000", 42, "gpus"):
+        assert absent not in table
+    assert table.get("t2000", -1) == -1

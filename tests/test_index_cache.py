@@ -148,7 +148,8 @@ def test_changed_metadata_triggers_a_rebuild(fresh_copy, caplog):
 
 
 @pytest.mark.parametrize(
-    "damaged", ["zh.text/doc_ids.npy", "zh.turn/vocab.json", "zh.position.npy", "library.json"]
+    "damaged", ["zh.text/doc_ids.npy", "zh.turn/terms.npy", "zh.context/long_terms.json",
+                "zh.position.npy", "library.json"]
 )
 def test_corrupted_cache_is_rebuilt_not_trusted(built, fresh_copy, damaged, caplog):
     data, cache = fresh_copy
