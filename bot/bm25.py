@@ -304,7 +304,6 @@ class BM25Index:
         next to nothing, and every process mapping the same files shares their pages.
         """
         path = Path(path)
-        mode = "r" if mmap else None
         if not path.is_dir():
             raise ValueError(f"{path} is not a BM25 index folder")
         files = [f"{name}.npy" for name in _ARRAYS] + [*TermTable.FILES, "meta.json"]
@@ -313,7 +312,7 @@ class BM25Index:
             raise ValueError(f"{path} is not a BM25 index (missing {', '.join(missing)})")
         try:
             arrays = {
-                name: np.load(path / f"{name}.npy", mmap_mode=mode, allow_pickle=False)
+                name: load_array(path / f"{name}.npy", mmap=mmap)
                 for name in _ARRAYS
             }
             meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
@@ -341,6 +340,16 @@ class BM25Index:
             avgdl=float(meta["avgdl"]),
             average_idf=float(meta["average_idf"]),
         )
+
+
+def load_array(path: Path, *, mmap: bool = True) -> np.ndarray:
+    """A ``.npy`` array, memory-mapped read-only, as a plain ndarray over the mapping.
+
+    ``np.memmap`` slices are memmap objects whose bookkeeping costs microseconds per slice —
+    thousands of slices per question; a plain view over the same pages costs nothing extra.
+    """
+    array = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    return array.view(np.ndarray) if isinstance(array, np.memmap) else array
 
 
 def _okapi_idf(doc_freq: np.ndarray, n_docs: int, epsilon: float) -> tuple[np.ndarray, float]:
@@ -428,9 +437,8 @@ class TermTable(Mapping[str, int]):
 
     @classmethod
     def load(cls, directory: Path, *, mmap: bool = True) -> TermTable:
-        mode = "r" if mmap else None
-        terms = np.load(directory / "terms.npy", mmap_mode=mode, allow_pickle=False)
-        ids = np.load(directory / "term_ids.npy", mmap_mode=mode, allow_pickle=False)
+        terms = load_array(directory / "terms.npy", mmap=mmap)
+        ids = load_array(directory / "term_ids.npy", mmap=mmap)
         long_terms = json.loads((directory / "long_terms.json").read_text(encoding="utf-8"))
         if terms.dtype.kind != "U" or terms.shape != ids.shape:
             raise ValueError(f"{directory} has a damaged term table")

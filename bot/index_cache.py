@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import platformdirs
 
-from bot.bm25 import BM25Index
+from bot.bm25 import BM25Index, load_array
 from bot.crosslingual import cedict_path
 from bot.datadir import load_transcript
 from bot.metadata import load_meta, meta_path_for
@@ -178,7 +178,7 @@ def _unpack(cls, location: Path, key: str, metas, data_dir: Path):
     for language in manifest["languages"]:
         # Memory-mapped read-only: every process serving this cache shares these pages.
         rows = {
-            name: np.load(location / f"{language}.{name}.npy", mmap_mode="r", allow_pickle=False)
+            name: load_array(location / f"{language}.{name}.npy")
             for name in ROW_ARRAYS
         }
         loaded = {name: BM25Index.load(location / f"{language}.{name}") for name in FIELDS}

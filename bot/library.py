@@ -111,6 +111,7 @@ class Library:
         self.synonyms = synonyms or {}
         self._roles = np.array([p.role for p in self.passages])
         self._owner = np.array([p.transcript_id for p in self.passages])
+        self._guest_rows: dict[str, np.ndarray] = {}  # language → row is not the host's
         self._topics: list[TopicTranscript] | None = None
         self._quote_haystacks: list[tuple[str, list[int]]] | None = None
         self.speaker_tokens = self._speaker_tokens()
@@ -289,7 +290,11 @@ class Library:
         if not any(u.tokens for u in units):
             return []
         rows = index.passage_rows
-        allowed = (self._roles[rows] != HOST) if speaker == "guest" else None
+        allowed = None
+        if speaker == "guest":
+            if language not in self._guest_rows:  # the same for every question: once
+                self._guest_rows[language] = self._roles[rows] != HOST
+            allowed = self._guest_rows[language]
         if interview is not None:
             mine = self._owner[rows] == interview
             allowed = mine if allowed is None else allowed & mine

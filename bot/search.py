@@ -22,6 +22,7 @@ best a stray 今天, far below the bar.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -68,6 +69,11 @@ class FieldIndex:
     turn: BM25Index
     turn_of_row: np.ndarray  # row → row of ``turn``
     position: np.ndarray  # row → paragraph number within its turn (0 = opens the answer)
+
+    @functools.cached_property
+    def context_weight(self) -> np.ndarray:
+        """Each row's weight of its context field: fixed per row, so computed once."""
+        return CONTEXT_WEIGHT * CONTEXT_DECAY ** np.minimum(self.position, 8)
 
     @property
     def vocabulary(self) -> FieldVocabulary:
@@ -148,8 +154,7 @@ def rank(
     text = index.text.get_scores(tokens, weights)
     context = index.context.get_scores(tokens, weights)
     turn = index.turn.get_scores(tokens, weights)[index.turn_of_row]
-    context_weight = CONTEXT_WEIGHT * CONTEXT_DECAY ** np.minimum(index.position, 8)
-    combined = text + context_weight * context + TURN_WEIGHT * turn
+    combined = text + index.context_weight * context + TURN_WEIGHT * turn
     # A passage must say something the question asks about — or be the opening paragraph of
     # the answer to a host question that does (the direct reply to the same question).
     eligible = (text > 0) | ((index.position == 0) & (context > 0))

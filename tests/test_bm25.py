@@ -223,7 +223,7 @@ def test_save_load_round_trip(tmp_path, transcript_corpus):
     for array in path.glob("*.npy"):  # no pickled objects inside
         np.load(array, allow_pickle=False)
     loaded = BM25Index.load(path)
-    assert isinstance(loaded._doc_ids, np.memmap) and not loaded._doc_ids.flags.writeable
+    assert isinstance(loaded._doc_ids.base, np.memmap) and not loaded._doc_ids.flags.writeable
     assert (loaded.k1, loaded.b, loaded.epsilon) == (1.2, 0.7, 0.3)
     assert loaded.n_docs == index.n_docs and loaded.avgdl == index.avgdl
     assert list(loaded.vocabulary) == list(index.vocabulary)
