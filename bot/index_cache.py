@@ -33,15 +33,16 @@ import platformdirs
 
 from bot.formats.metadata import TranscriptMeta, meta_path_for
 from bot.model import Passage, Section, Transcript, Turn
-from bot.search.bm25 import BM25Index
+from bot.search.bm25 import BM25Index, load_array
 from bot.search.fields import FieldIndex
 from bot.text.chinese import ChineseTokenizer
 from bot.text.crosslingual import Lexicon, cedict_path
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "15"
+PIPELINE_VERSION = "16"  # 16: arrays as memory-mapped .npy files
 FIELDS = ("text", "context", "turn")
+ROW_ARRAYS = ("passage_rows", "turn_of_row", "position")
 
 
 @dataclass(frozen=True)
@@ -124,13 +125,9 @@ def _save(parts: LibraryParts, location: Path, key: str) -> None:
             marshal.dump([_transcript_to_row(t) for t in parts.transcripts], handle)
         for language, fields in parts.fields.items():
             for name in FIELDS:
-                getattr(fields, name).save(staging / f"{language}.{name}.npz")
-            np.savez(
-                staging / f"{language}.rows.npz",
-                passage_rows=fields.passage_rows,
-                turn_of_row=fields.turn_of_row,
-                position=fields.position,
-            )
+                getattr(fields, name).save(staging / f"{language}.{name}")
+            for name in ROW_ARRAYS:
+                np.save(staging / f"{language}.{name}.npy", getattr(fields, name))
         with open(staging / "jieba.marshal", "wb") as handle:
             marshal.dump(parts.tokenizer.dictionary, handle)
         (staging / "manifest.json").write_text(
@@ -177,14 +174,13 @@ def _unpack(
     transcripts = [_transcript_from_row(row) for row in rows]
     fields: dict[str, FieldIndex] = {}
     for language in manifest["languages"]:
-        rows = np.load(location / f"{language}.rows.npz")
-        loaded = {name: BM25Index.load(location / f"{language}.{name}.npz") for name in FIELDS}
-        fields[language] = FieldIndex(
-            passage_rows=rows["passage_rows"],
-            turn_of_row=rows["turn_of_row"],
-            position=rows["position"],
-            **loaded,
-        )
+        # Memory-mapped read-only: every process serving this cache shares these pages.
+        rows = {
+            name: load_array(location / f"{language}.{name}.npy")
+            for name in ROW_ARRAYS
+        }
+        loaded = {name: BM25Index.load(location / f"{language}.{name}") for name in FIELDS}
+        fields[language] = FieldIndex(**rows, **loaded)
     lexicons = {
         language: {word: [tuple(pair) for pair in targets] for word, targets in table.items()}
         for language, table in payload["lexicons"].items()

@@ -10,7 +10,7 @@ units, `bot.search.rank` orders passages, `bot.search.snippet` cuts the shown te
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +53,10 @@ __all__ = [
     "clean_query",
 ]
 
+# Told (passages tokenised so far, passages in all) while a first build runs, so a front end
+# can show progress; the core itself never prints.
+Progress = Callable[[int, int], None]
+
 
 @dataclass(frozen=True)
 class QuoteMatch:
@@ -70,7 +74,9 @@ class QuoteMatch:
 
 
 def build_parts(
-    transcripts: Sequence[Transcript], metas: Sequence[TranscriptMeta]
+    transcripts: Sequence[Transcript],
+    metas: Sequence[TranscriptMeta],
+    progress: Progress | None = None,
 ) -> LibraryParts:
     """Build every field from parsed transcripts (what the cache stores)."""
     ids = [t.id for t in transcripts]
@@ -78,13 +84,22 @@ def build_parts(
     if duplicates:
         raise LibraryError(f"two transcripts share the id {sorted(duplicates)[0]!r}")
     tokenizer = ChineseTokenizer(term for m in metas for term in m.terms)
+    tokenizer.accelerate()  # rjieba for the bulk of the text, when installed
     passages = [p for t in transcripts for p in t.passages]
     fields: dict[str, FieldIndex] = {}
+    done = 0
     for language in sorted({p.language for p in passages}):
-        fields[language] = build_fields(transcripts, language, tokenizer)
+        hook = None
+        if progress is not None:
+            def hook(count: int, before: int = done) -> None:
+                progress(before + count, len(passages))
+        fields[language] = build_fields(transcripts, language, tokenizer, hook)
+        done += len(fields[language].passage_rows)
+    # One normalize over every distinct text (a turn's question and a section title are
+    # shared by many passages): a tenth of the cost of one call per passage.
+    texts = dict.fromkeys(t for p in passages for t in (p.text, p.question, p.section))
     tokenizer.restrict_to(
-        {c for p in passages for c in normalize(f"{p.text}{p.question}{p.section}")}
-        | {c for term in tokenizer.terms for c in term}
+        set(normalize("\n".join(texts))) | {c for term in tokenizer.terms for c in term}
     )
     lexicons: dict[str, Lexicon] = {}
     synonyms: Lexicon = {}
@@ -114,6 +129,7 @@ class Library:
         self.synonyms = parts.synonyms or {}
         self._roles = np.array([p.role for p in self.passages])
         self._owner = np.array([p.transcript_id for p in self.passages])
+        self._guest_rows: dict[str, np.ndarray] = {}  # language → row is not the host's
         self._topics: list[TopicTranscript] | None = None
         self._quote_haystacks: list[tuple[str, list[int]]] | None = None
         self.speaker_tokens = speaker_tokens(self.transcripts, self.tokenizer)
@@ -129,7 +145,9 @@ class Library:
         *,
         cache_dir: Path | None = None,
         use_cache: bool = True,
+        progress: Progress | None = None,
     ) -> Library:
+        """``progress`` hears how far a first build has got (nothing when the cache is used)."""
         data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         if not data_dir.is_dir():
             raise LibraryError(f"data dir {data_dir} does not exist or is not a folder")
@@ -146,7 +164,7 @@ class Library:
         if parts is None:
             transcripts = [load_transcript(f, m) for f, m in zip(files, metas, strict=True)]
             try:
-                parts = build_parts(transcripts, metas)
+                parts = build_parts(transcripts, metas, progress)
             except ValueError as exc:
                 raise LibraryError(str(exc)) from None
             if use_cache:
@@ -157,9 +175,10 @@ class Library:
     def from_transcripts(
         cls, transcripts: Sequence[Transcript], metas: Sequence[TranscriptMeta],
         data_dir: Path | None = None,
+        progress: Progress | None = None,
     ) -> Library:
         """A library built from parsed transcripts, without any cache."""
-        return cls(build_parts(transcripts, metas), data_dir)
+        return cls(build_parts(transcripts, metas, progress), data_dir)
 
     # ------------------------------------------------------------------ queries
     def tokens(self, text: str, language: str) -> list[str]:
@@ -206,7 +225,11 @@ class Library:
         if not any(u.tokens for u in units):
             return []
         rows = index.passage_rows
-        allowed = (self._roles[rows] != HOST) if speaker == "guest" else None
+        allowed = None
+        if speaker == "guest":
+            if language not in self._guest_rows:  # the same for every question: once
+                self._guest_rows[language] = self._roles[rows] != HOST
+            allowed = self._guest_rows[language]
         if interview is not None:
             mine = self._owner[rows] == interview
             allowed = mine if allowed is None else allowed & mine

@@ -125,8 +125,8 @@ def small_copy(small_built, tmp_path) -> tuple[Path, Path]:
 def test_first_load_writes_the_cache(built):
     _, cache, library = built
     names = set(cache_files(cache))
-    assert {"manifest.json", "library.json", "zh.text.npz", "zh.context.npz",
-            "zh.turn.npz", "zh.rows.npz"} <= names
+    assert {"manifest.json", "library.json", "zh.text", "zh.context",
+            "zh.turn", "zh.passage_rows.npy", "zh.turn_of_row.npy", "zh.position.npy"} <= names
     assert len(library.passages) == 76
 
 
@@ -188,7 +188,10 @@ def test_changed_metadata_triggers_a_rebuild(small_copy, caplog):
     assert library.transcripts[0].video_url == "https://example.com/v"
 
 
-@pytest.mark.parametrize("damaged", ["en.text.npz", "library.json"])
+@pytest.mark.parametrize(
+    "damaged", ["en.text/doc_ids.npy", "en.turn/terms.npy", "en.context/long_terms.json",
+                "en.position.npy", "library.json"]
+)
 def test_corrupted_cache_is_rebuilt_not_trusted(small_built, small_copy, damaged, caplog):
     data, cache = small_copy
     (cache / damaged).write_bytes(b"this is not an index \x00\xff" * 8)
@@ -197,9 +200,8 @@ def test_corrupted_cache_is_rebuilt_not_trusted(small_built, small_copy, damaged
     assert not loaded_from_cache(caplog)
     assert any("unusable" in r.getMessage() for r in caplog.records)
     assert answers(library, SMALL_QUESTIONS) == answers(small_built[2], SMALL_QUESTIONS)
-    if damaged.endswith(".npz"):
-        with np.load(cache / damaged) as repaired:  # rewritten, valid again
-            assert repaired.files
+    if damaged.endswith(".npy"):
+        assert np.load(cache / damaged).size  # rewritten, valid again
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="bot.index_cache"):
         Library.load(data, cache_dir=cache)
@@ -237,3 +239,20 @@ def test_default_cache_sits_beside_a_writable_data_dir(fresh_copy, caplog):
     assert loaded_from_cache(caplog)  # found where it should be: <data dir>/.index
     assert any(str(data / ".index") in r.getMessage() for r in caplog.records)
     assert len(library.passages) == 76
+
+
+def test_a_first_build_reports_progress_and_a_cache_load_does_not(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / SMALL_NAME).write_text(SMALL, encoding="utf-8")
+    (data / SMALL_NAME.replace(".txt", ".meta.json")).write_text(json.dumps(SMALL_META))
+    heard: list[tuple[int, int]] = []
+    library = Library.load(data, cache_dir=tmp_path / "cache",
+                           progress=lambda done, total: heard.append((done, total)))
+    total = len(library.passages)
+    assert heard and heard[-1] == (total, total)
+    assert [done for done, _ in heard] == sorted(done for done, _ in heard)
+    heard.clear()
+    Library.load(data, cache_dir=tmp_path / "cache",
+                 progress=lambda done, total: heard.append((done, total)))
+    assert heard == []

@@ -100,9 +100,46 @@ def _data_dir(args: argparse.Namespace) -> Path | None:
     return load_config().data_dir
 
 
+class _ProgressBar:
+    """A tqdm bar on stderr for a first build: passages per second and time left.
+
+    Only on a terminal and never with ``--json``; opened on the first report, so a load
+    from the cache shows nothing at all.
+    """
+
+    def __init__(self) -> None:
+        self._bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, unit=" passages", desc="indexing", leave=False,
+                             file=sys.stderr, dynamic_ncols=True)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _wants_progress(args: argparse.Namespace) -> bool:
+    return not getattr(args, "json", False) and sys.stderr.isatty()
+
+
+def _load(data_dir: Path | None, args: argparse.Namespace) -> Library:
+    if not _wants_progress(args):
+        return Library.load(data_dir)
+    bar = _ProgressBar()
+    try:
+        return Library.load(data_dir, progress=bar)
+    finally:
+        bar.close()
+
+
 def _library(args: argparse.Namespace) -> Library:
     try:
-        return Library.load(_data_dir(args))
+        return _load(_data_dir(args), args)
     except (LibraryError, TranscriptError) as exc:
         raise CliError(str(exc)) from None
 
@@ -158,7 +195,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     }
     if args.add:
         target = _data_dir(args) or default_data_dir()
-        report["added_to"] = str(_add_to_data_dir(path, target))
+        report["added_to"] = str(_add_to_data_dir(path, target, args))
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0
@@ -177,7 +214,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_to_data_dir(path: Path, data_dir: Path) -> Path:
+def _add_to_data_dir(path: Path, data_dir: Path, args: argparse.Namespace) -> Path:
     """Copy a validated transcript and its metadata in; refuse to clobber a different file."""
     data_dir.mkdir(parents=True, exist_ok=True)
     meta = meta_path_for(path)
@@ -192,7 +229,7 @@ def _add_to_data_dir(path: Path, data_dir: Path) -> Path:
             shutil.copy2(source, target)
     # The library must still load as a whole: one bad file must not take the others down.
     try:
-        Library.load(data_dir)
+        _load(data_dir, args)
     except (LibraryError, TranscriptError) as exc:
         for _, target in targets:
             target.unlink(missing_ok=True)

@@ -60,8 +60,7 @@ def rank(
     text = index.text.get_scores(tokens, weights)
     context = index.context.get_scores(tokens, weights)
     turn = index.turn.get_scores(tokens, weights)[index.turn_of_row]
-    context_weight = CONTEXT_WEIGHT * CONTEXT_DECAY ** np.minimum(index.position, 8)
-    combined = text + context_weight * context + TURN_WEIGHT * turn
+    combined = text + _context_weight(index) * context + TURN_WEIGHT * turn
     # A passage must say something the question asks about — or be the opening paragraph of
     # the answer to a host question that does (the direct reply to the same question).
     eligible = (text > 0) | ((index.position == 0) & (context > 0))
@@ -71,6 +70,13 @@ def rank(
     if candidates.size == 0:
         return []
     pool = max(limit, 30)  # coverage reorders the best BM25 candidates below
+    if candidates.size > pool:
+        # Only the best ``pool`` are sorted; everything tied with the pool-th best is kept so
+        # the tie-break by row below stays exact.
+        candidate_scores = combined[candidates]
+        kth = candidates.size - pool
+        kth_best = np.partition(candidate_scores, kth)[kth]
+        candidates = candidates[candidate_scores >= kth_best]
     order = candidates[np.lexsort((candidates, -combined[candidates]))][:pool]
     total_idf = sum(unit.idf for unit in units) or 1.0
     turn_rows = index.turn_of_row[order]
@@ -79,11 +85,11 @@ def rank(
     said = np.zeros((len(units), order.size), dtype=bool)
     for u, unit in enumerate(units):
         for token in unit.tokens:
-            here = np.isin(order, index.text.postings(token))
+            here = _contains(index.text.postings(token), order)
             in_text[token] = here
             said[u] |= here
-            covered[u] |= here | np.isin(order, index.context.postings(token))
-            covered[u] |= np.isin(turn_rows, index.turn.postings(token))
+            covered[u] |= here | _contains(index.context.postings(token), order)
+            covered[u] |= _contains(index.turn.postings(token), turn_rows)
     unit_credit = np.array([unit.idf * unit.credit for unit in units])
     ranked = []
     for position, row in enumerate(order):
@@ -97,3 +103,25 @@ def rank(
     # answer, which all share the same context.
     ranked.sort(key=lambda r: (-r.score, r.row))
     return ranked[:limit]
+
+
+def _context_weight(index: FieldIndex) -> np.ndarray:
+    """Each row's weight of its context field: fixed per row, so computed once per index."""
+    weight = index.derived.get("context_weight")
+    if weight is None:
+        weight = CONTEXT_WEIGHT * CONTEXT_DECAY ** np.minimum(index.position, 8)
+        index.derived["context_weight"] = weight
+    return weight
+
+
+def _contains(postings: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Which ``rows`` appear in ``postings`` (ascending ids): a binary search per row.
+
+    Costs O(len(rows) · log len(postings)) — the pool is ~30 rows, while the postings of a
+    common word run to tens of thousands, which ``np.isin`` would sort at every question.
+    """
+    if postings.size == 0:
+        return np.zeros(rows.shape, dtype=bool)
+    at = np.searchsorted(postings, rows)
+    np.minimum(at, postings.size - 1, out=at)
+    return postings[at] == rows
