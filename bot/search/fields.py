@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bot.forked import map_forked
 from bot.model import HOST, Transcript
 from bot.search.bm25 import BM25Index
 from bot.text.chinese import ChineseTokenizer
@@ -53,9 +54,6 @@ class FieldVocabulary(Collection[str]):
         return sum(1 for _ in self)
 
 
-PROGRESS_EVERY = 500  # passages between two progress reports
-
-
 def build_fields(
     transcripts: Iterable[Transcript],
     language: str,
@@ -64,17 +62,20 @@ def build_fields(
 ) -> FieldIndex:
     """Tokenise one language's passages into the three search fields.
 
-    ``progress`` is told how many passages are tokenised so far, every few hundred.
+    Each distinct text (a passage, or a turn's question with its section title) is
+    tokenised once, over every core when the library is big (`bot.forked`).
+    ``progress`` is told how many passages are tokenised so far, every few thousand.
     """
     def tokens(text: str) -> list[str]:
         return tokenize_english(text) if language == "en" else tokenizer.tokens(text)
 
+    distinct: dict[str, int] = {}  # text → its number among the texts to tokenise
     rows: list[int] = []
-    text_docs: list[list[str]] = []
-    context_docs: list[list[str]] = []
-    turn_docs: list[list[str]] = []
+    text_of_row: list[int] = []
+    context_of_row: list[int] = []
     turn_of_row: list[int] = []
     position: list[int] = []
+    n_turns = 0
     offset = 0
     for transcript in transcripts:
         host_text: dict[int, str] = {}
@@ -84,28 +85,32 @@ def build_fields(
                 last_host = " ".join(transcript.passages[i].text for i in turn.passage_indices)
             host_text[turn.index] = last_host if turn.role != HOST else ""
         turn_rows: dict[int, int] = {}
-        context_cache: dict[tuple[int, str], list[str]] = {}
         for passage in transcript.passages:
             if passage.language != language:
                 continue
             if passage.turn not in turn_rows:
-                turn_rows[passage.turn] = len(turn_docs)
-                turn_docs.append([])
+                turn_rows[passage.turn] = n_turns
+                n_turns += 1
             rows.append(offset + passage.index)
-            text_docs.append(tokens(passage.text))
-            # A turn's tokens are its paragraphs' tokens: no need to segment the text twice.
-            turn_docs[turn_rows[passage.turn]].extend(text_docs[-1])
-            key = (passage.turn, passage.section)
-            if key not in context_cache:  # every paragraph of a turn shares its question
-                context_cache[key] = tokens(host_text[passage.turn] + " " + passage.section)
-            context_docs.append(context_cache[key])
+            text_of_row.append(distinct.setdefault(passage.text, len(distinct)))
+            # Every paragraph of a turn shares its question (and usually its section).
+            context = host_text[passage.turn] + " " + passage.section
+            context_of_row.append(distinct.setdefault(context, len(distinct)))
             turn_of_row.append(turn_rows[passage.turn])
             position.append(transcript.turns[passage.turn].passage_indices.index(passage.index))
-            if progress is not None and len(rows) % PROGRESS_EVERY == 0:
-                progress(len(rows))
         offset += len(transcript.passages)
-    if progress is not None:
-        progress(len(rows))
+
+    def tokenised(done: int) -> None:
+        if progress is not None:
+            progress(len(rows) * done // max(len(distinct), 1))
+
+    token_lists = map_forked(tokens, list(distinct), progress=tokenised)
+    text_docs = [token_lists[i] for i in text_of_row]
+    context_docs = [token_lists[i] for i in context_of_row]
+    # A turn's tokens are its paragraphs' tokens: no need to segment the text twice.
+    turn_docs: list[list[str]] = [[] for _ in range(n_turns)]
+    for row, turn_row in enumerate(turn_of_row):
+        turn_docs[turn_row].extend(text_docs[row])
     return FieldIndex(
         passage_rows=np.array(rows, dtype=np.int64),
         text=BM25Index.build(text_docs),

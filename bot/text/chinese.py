@@ -140,6 +140,7 @@ class ChineseTokenizer:
         logging.getLogger("jieba").setLevel(logging.WARNING)
         self._jieba = jieba.Tokenizer()
         self._fast: rjieba.Jieba | None = None  # see `accelerate`
+        self._memo: dict[str, list[str]] | None = None  # piece → tokens, during a build
         self.compounds: list[tuple[str, str]] = []
         self.terms = tuple(sorted({normalize(t).strip() for t in terms if t.strip()}))
         if dictionary is not None:
@@ -164,6 +165,7 @@ class ChineseTokenizer:
         """
         self._jieba.check_initialized()
         self._fast = None
+        self._memo = None
         self._jieba.FREQ = {
             w: f for w, f in self._jieba.FREQ.items() if characters.issuperset(w)
         }
@@ -176,8 +178,11 @@ class ChineseTokenizer:
         frequencies — custom terms included — and the same total, and yields the same tokens
         (tests compare both on the interview and on synthetic text). jieba stays the
         reference: without rjieba, or for a piece outside jieba's Han range, jieba segments.
-        Costs ~0.5 s, so only an index build calls it.
+        Costs ~0.5 s, so only an index build calls it. Also remembers each piece's tokens
+        until `restrict_to` ends the build (with or without rjieba).
         """
+        if self._memo is None:
+            self._memo = {}
         if rjieba is None:
             return False
         if self._fast is None:
@@ -198,6 +203,20 @@ class ChineseTokenizer:
         if self._fast is not None and JIEBA_HAN_RE.fullmatch(piece):
             return self._fast.cut_for_search(piece, True)
         return list(self._jieba.cut_for_search(piece, HMM=True))
+
+    def _piece_tokens(self, piece: str) -> list[str]:
+        """A CJK piece's index tokens; while accelerated (a build), remembered per piece:
+        a library repeats about half of its pieces (names, set phrases, whole sentences)."""
+        memo = self._memo
+        if memo is not None:
+            found = memo.get(piece)
+            if found is not None:
+                return found
+        found = [w for w in self._cut_for_search(piece)
+                 if w not in CHINESE_STOP_WORDS and w.strip()]
+        if memo is not None:
+            memo[piece] = found
+        return found
 
     @property
     def dictionary(self) -> tuple[dict[str, int], int]:
@@ -237,10 +256,7 @@ class ChineseTokenizer:
                 out.extend([token] * text.count(compound))
         for piece in TOKEN_SPLIT_RE.findall(text):
             if CJK_RE.fullmatch(piece):
-                out.extend(
-                    w for w in self._cut_for_search(piece)
-                    if w not in CHINESE_STOP_WORDS and w.strip()
-                )
+                out.extend(self._piece_tokens(piece))
             elif piece not in CHINESE_STOP_WORDS:
                 out.append(piece)
         return out
