@@ -87,20 +87,19 @@ def build_parts(
     tokenizer.accelerate()  # rjieba for the bulk of the text, when installed
     passages = [p for t in transcripts for p in t.passages]
     fields: dict[str, FieldIndex] = {}
+    characters = {c for term in tokenizer.terms for c in term}
     done = 0
     for language in sorted({p.language for p in passages}):
         hook = None
         if progress is not None:
             def hook(count: int, before: int = done) -> None:
                 progress(before + count, len(passages))
-        fields[language] = build_fields(transcripts, language, tokenizer, hook)
+        fields[language] = build_fields(transcripts, language, tokenizer, hook, characters)
         done += len(fields[language].passage_rows)
-    # One normalize over every distinct text (a turn's question and a section title are
-    # shared by many passages): a tenth of the cost of one call per passage.
-    texts = dict.fromkeys(t for p in passages for t in (p.text, p.question, p.section))
-    tokenizer.restrict_to(
-        set(normalize("\n".join(texts))) | {c for term in tokenizer.terms for c in term}
-    )
+    # Passages and their contexts (host question and section) gave their characters above.
+    for question in {p.question for p in passages}:
+        characters.update(normalize(question))
+    tokenizer.restrict_to(characters)
     lexicons: dict[str, Lexicon] = {}
     synonyms: Lexicon = {}
     if "zh" in fields:

@@ -18,9 +18,11 @@ last bit (not just approximately) and rankings with ties stay identical:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
+import operator
 import shutil
 import tempfile
 from collections.abc import Iterator, KeysView, Mapping, Sequence
@@ -358,12 +360,11 @@ def _okapi_idf(doc_freq: np.ndarray, n_docs: int, epsilon: float) -> tuple[np.nd
     Kept in a Python loop with ``math.log`` and a running sum in vocabulary order: the
     vocabulary is small next to the postings, and this reproduces rank-bm25 bit for bit.
     """
-    idf = np.empty(len(doc_freq), dtype=np.float64)
-    idf_sum = 0.0
-    for term, freq in enumerate(doc_freq.tolist()):
-        value = math.log(n_docs - freq + 0.5) - math.log(freq + 0.5)
-        idf[term] = value
-        idf_sum += value
+    ln = math.log
+    values = [ln(n_docs - freq + 0.5) - ln(freq + 0.5) for freq in doc_freq.tolist()]
+    # A left-to-right float sum, as rank-bm25's loop adds (``sum`` compensates on 3.12+).
+    idf_sum = functools.reduce(operator.add, values, 0.0)
+    idf = np.array(values, dtype=np.float64)
     average_idf = idf_sum / len(doc_freq) if len(doc_freq) else 0.0
     idf[idf < 0] = epsilon * average_idf
     return idf, average_idf

@@ -12,6 +12,7 @@ from bot.model import HOST, Transcript
 from bot.search.bm25 import BM25Index
 from bot.text.chinese import ChineseTokenizer
 from bot.text.english import tokenize_english
+from bot.text.normalize import normalize
 
 
 @dataclass
@@ -59,15 +60,20 @@ def build_fields(
     language: str,
     tokenizer: ChineseTokenizer,
     progress: Callable[[int], None] | None = None,
+    characters: set[str] | None = None,
 ) -> FieldIndex:
     """Tokenise one language's passages into the three search fields.
 
     Each distinct text (a passage, or a turn's question with its section title) is
     tokenised once, over every core when the library is big (`bot.forked`).
-    ``progress`` is told how many passages are tokenised so far, every few thousand.
+    ``progress`` is told how many passages are tokenised so far, every few thousand;
+    ``characters`` receives every character of the normalised texts.
     """
-    def tokens(text: str) -> list[str]:
-        return tokenize_english(text) if language == "en" else tokenizer.tokens(text)
+    def tokens(text: str) -> tuple[list[str], str]:
+        normal = normalize(text)
+        if language == "en":
+            return tokenize_english(text), "".join(set(normal))
+        return tokenizer.tokens(normal, normalized=True), "".join(set(normal))
 
     distinct: dict[str, int] = {}  # text → its number among the texts to tokenise
     rows: list[int] = []
@@ -104,7 +110,11 @@ def build_fields(
         if progress is not None:
             progress(len(rows) * done // max(len(distinct), 1))
 
-    token_lists = map_forked(tokens, list(distinct), progress=tokenised)
+    token_lists: list[list[str]] = []
+    for found, chars in map_forked(tokens, list(distinct), progress=tokenised):
+        token_lists.append(found)
+        if characters is not None:
+            characters.update(chars)
     text_docs = [token_lists[i] for i in text_of_row]
     context_docs = [token_lists[i] for i in context_of_row]
     # A turn's tokens are its paragraphs' tokens: no need to segment the text twice.
