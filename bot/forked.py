@@ -140,12 +140,16 @@ def serve_forked(count: int, target: Callable[[int], int | None]) -> int:
         signal.signal(sig, stop)
     try:
         for number in range(count):
+            # Signals wait until the child has its own handlers back (and the parent knows
+            # the child's pid), so a SIGTERM in between is never lost or misdirected.
+            signal.pthread_sigmask(signal.SIG_BLOCK, previous)
             pid = os.fork()
             if pid == 0:  # the child: serve, then leave without running the parent's cleanup
                 code = 1
                 try:
                     for sig, handler in previous.items():
                         signal.signal(sig, handler)
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, previous)
                     code = target(number) or 0
                 except BaseException:
                     log.exception("forked worker %d failed", number)
@@ -153,6 +157,7 @@ def serve_forked(count: int, target: Callable[[int], int | None]) -> int:
                     logging.shutdown()
                     os._exit(code)
             children[pid] = number
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, previous)
             log.info("forked worker %d as process %d", number, pid)
         result = 0
         while children:
