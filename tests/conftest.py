@@ -16,6 +16,15 @@ from tests.frontends.discord.fake_discord import FakeDiscord
 from tests.paths import DATA_DIR, copy_bundled
 
 
+@pytest.fixture(autouse=True)
+def english_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI and console speak the terminal's language; tests run in English unless they set
+    ``LANG`` themselves, whatever the machine's locale."""
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LC_CTYPE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
 @pytest.fixture(scope="session")
 def seed_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Library, Path]:
     """The bundled interview, built once per session (a fresh build, never a cache load), and

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands
 
 from bot.config import Config
@@ -34,12 +35,18 @@ class AskCog(commands.Cog):
         add_cooldown(self.ask, config)
 
     @app_commands.command(
-        name="ask", description="Ask about the interviews; the answer is the speaker's own words"
+        name=locale_str("ask"),
+        description=locale_str("Ask about the interviews; the answer is the speaker's own words"),
+    )
+    @app_commands.rename(
+        question=locale_str("question"),
+        results=locale_str("results"),
+        interview=locale_str("interview"),
     )
     @app_commands.describe(
-        question="What you want to know (up to 500 characters)",
-        results="How many answers to show, 1-5 (default 1)",
-        interview="Only search this interview (default: all of them)",
+        question=locale_str("What you want to know (up to 500 characters)"),
+        results=locale_str("How many answers to show, 1-5 (default 1)"),
+        interview=locale_str("Only search this interview (default: all of them)"),
     )
     async def ask(
         self,

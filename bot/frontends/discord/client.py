@@ -27,6 +27,7 @@ from bot.frontends.discord.ask import AskCog
 from bot.frontends.discord.meta import MetaCog
 from bot.frontends.discord.quotes import QuoteGroup
 from bot.frontends.discord.state import LibraryHolder, warm_up
+from bot.frontends.discord.translate import CatalogTranslator
 from bot.frontends.discord.views import INTERNAL_ERROR, NO_MENTIONS, reply
 from bot.library import Library
 from bot.quotes.service import QuoteService
@@ -87,6 +88,7 @@ class QuoteBot(commands.Bot):
         again); the first adds them."""
         if self.cogs:
             return
+        await self.tree.set_translator(CatalogTranslator())
         await self.add_cog(
             AskCog(self.holder, self.quotes, self.config, button_timeout=self.button_timeout)
         )

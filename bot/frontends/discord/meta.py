@@ -9,6 +9,7 @@ from pathlib import Path
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands
 
 from bot.config import Config
@@ -29,9 +30,13 @@ class MetaCog(commands.Cog):
         self.reload_lock = asyncio.Lock()  # one /reload at a time
 
     @app_commands.command(
-        name="topics", description="What the interviews cover, or one section's questions"
+        name=locale_str("topics"),
+        description=locale_str("What the interviews cover, or one section's questions"),
     )
-    @app_commands.describe(section="A section to show its questions (leave empty for all)")
+    @app_commands.rename(section=locale_str("section"))
+    @app_commands.describe(
+        section=locale_str("A section to show its questions (leave empty for all)")
+    )
     async def topics(self, interaction: discord.Interaction, section: str | None = None) -> None:
         library = self.holder.current
         topics = library.topics()
@@ -68,7 +73,10 @@ class MetaCog(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         return render.section_choices(self.holder.current.topics(), current)
 
-    @app_commands.command(name="reload", description="Reload the interviews from the data folder")
+    @app_commands.command(
+        name=locale_str("reload"),
+        description=locale_str("Reload the interviews from the data folder"),
+    )
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
     @app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
@@ -115,7 +123,9 @@ class MetaCog(commands.Cog):
                      len(new.transcripts), len(new.passages))
             await reply(interaction, render.reload_text(new), ephemeral=True)
 
-    @app_commands.command(name="help", description="List the bot's commands")
+    @app_commands.command(
+        name=locale_str("help"), description=locale_str("List the bot's commands")
+    )
     async def help_command(self, interaction: discord.Interaction) -> None:
         await reply(interaction, embeds=[render.help_embed()], ephemeral=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 
 from bot.config import Config
 from bot.frontends.discord import limits, render
@@ -26,7 +27,9 @@ def guild_of(interaction: discord.Interaction) -> int:
 
 
 class QuoteGroup(
-    app_commands.Group, name="quote", description="This server's collection of saved quotes"
+    app_commands.Group,
+    name=locale_str("quote"),
+    description=locale_str("This server's collection of saved quotes"),
 ):
     """The /quote subcommands; every rule about quotes lives in the quote service."""
 
@@ -35,8 +38,13 @@ class QuoteGroup(
         self.quotes = quotes
         add_cooldown(self.add, config)
 
-    @app_commands.command(name="add", description="Save exact words from the interview")
-    @app_commands.describe(text="The exact words, as said in the interview (up to 500 characters)")
+    @app_commands.command(
+        name=locale_str("add"), description=locale_str("Save exact words from the interview")
+    )
+    @app_commands.rename(text=locale_str("text"))
+    @app_commands.describe(
+        text=locale_str("The exact words, as said in the interview (up to 500 characters)")
+    )
     async def add(
         self, interaction: discord.Interaction, text: app_commands.Range[str, 1, limits.MAX_INPUT]
     ) -> None:
@@ -47,8 +55,11 @@ class QuoteGroup(
         embeds = [render.quote_embed(result.quote)] if public and result.quote else []
         await reply(interaction, add_result_text(result), embeds=embeds, ephemeral=not public)
 
-    @app_commands.command(name="list", description="Saved quotes, newest first, 10 per page")
-    @app_commands.describe(page="Page number (default 1)")
+    @app_commands.command(
+        name=locale_str("list"), description=locale_str("Saved quotes, newest first, 10 per page")
+    )
+    @app_commands.rename(page=locale_str("page"))
+    @app_commands.describe(page=locale_str("Page number (default 1)"))
     async def list_quotes(
         self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 100000] = 1
     ) -> None:
@@ -61,7 +72,9 @@ class QuoteGroup(
         embed = render.quote_list_embed(title, result.quotes, footer)
         await reply(interaction, embeds=[embed])
 
-    @app_commands.command(name="random", description="Show a random saved quote")
+    @app_commands.command(
+        name=locale_str("random"), description=locale_str("Show a random saved quote")
+    )
     async def random_quote(self, interaction: discord.Interaction) -> None:
         quote = self.quotes.random(guild_of(interaction))
         if quote is None:
@@ -69,8 +82,11 @@ class QuoteGroup(
             return
         await reply(interaction, embeds=[render.quote_embed(quote)])
 
-    @app_commands.command(name="show", description="Show one saved quote by its number")
-    @app_commands.describe(number="The quote number, as shown by /quote list")
+    @app_commands.command(
+        name=locale_str("show"), description=locale_str("Show one saved quote by its number")
+    )
+    @app_commands.rename(number=locale_str("number"))
+    @app_commands.describe(number=locale_str("The quote number, as shown by /quote list"))
     async def show(
         self, interaction: discord.Interaction, number: app_commands.Range[int, 1, MAX_NUMBER]
     ) -> None:
@@ -81,8 +97,11 @@ class QuoteGroup(
             return
         await reply(interaction, embeds=[render.quote_embed(quote)])
 
-    @app_commands.command(name="search", description="Find saved quotes containing some words")
-    @app_commands.describe(text="Words to look for")
+    @app_commands.command(
+        name=locale_str("search"), description=locale_str("Find saved quotes containing some words")
+    )
+    @app_commands.rename(text=locale_str("text"))
+    @app_commands.describe(text=locale_str("Words to look for"))
     async def search(
         self, interaction: discord.Interaction, text: app_commands.Range[str, 1, limits.MAX_INPUT]
     ) -> None:
@@ -98,9 +117,11 @@ class QuoteGroup(
         await reply(interaction, embeds=[embed])
 
     @app_commands.command(
-        name="remove", description="Remove a quote you saved (moderators: any quote)"
+        name=locale_str("remove"),
+        description=locale_str("Remove a quote you saved (moderators: any quote)"),
     )
-    @app_commands.describe(number="The quote number, as shown by /quote list")
+    @app_commands.rename(number=locale_str("number"))
+    @app_commands.describe(number=locale_str("The quote number, as shown by /quote list"))
     async def remove(
         self, interaction: discord.Interaction, number: app_commands.Range[int, 1, MAX_NUMBER]
     ) -> None:
