@@ -109,7 +109,7 @@ async def test_synced_commands_carry_chinese_names_and_descriptions(make_bot, fa
             assert len(named) == len(set(named)), named
 
 
-def test_localized_name_rule_can_fail():
+async def test_localized_name_rule_can_fail():
     assert fd.localized_name_ok("提问") and fd.localized_name_ok("quote-list_2")
     for bad in ("Ask", "two words", "a" * 33, "", "提问!", "問題?"):
         assert not fd.localized_name_ok(bad), bad
