@@ -15,7 +15,7 @@ from bot.frontends.i18n import Translations, command
 from bot.frontends.i18n import text as translate
 from bot.quotes.service import QuoteService
 
-MAX_NUMBER = 2**53  # Discord's largest integer option; SQLite overflows past 2**63
+MAX_NUMBER = 2**53 - 1  # Discord's largest integer option (2**53 makes it refuse the whole sync)
 
 
 def empty_text(t: Translations) -> str:

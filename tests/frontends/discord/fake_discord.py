@@ -1,9 +1,12 @@
 """A fake Discord REST API on 127.0.0.1, good enough for the real discord.py client.
 
 The bot under test logs in, syncs its commands and answers interactions over real HTTP; this
-server records every request and, like Discord, refuses a message that breaks a size limit (and
-remembers the violation, so a test fails even if the bot swallows the 400). Interactions are
-fed in as raw gateway ``INTERACTION_CREATE`` payloads built by the helpers at the bottom.
+server records every request and, like Discord, refuses with a 400 "Invalid Form Body" a body
+that its route's schema in Discord's OpenAPI spec rejects (``discord_spec.py``; skipped
+when the spec is absent) or that breaks a documented rule the spec does not express (empty
+message, embed totals, option order). It remembers every violation, so a test fails even if
+the bot swallows the 400. Interactions are fed in as raw gateway ``INTERACTION_CREATE``
+payloads built by the helpers at the bottom.
 
 discord.py internals relied on (checked against 2.7.1):
 - ``discord.http.Route.BASE`` is the base URL of every REST call, including the webhook
@@ -28,6 +31,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
+
+from tests.frontends.discord.discord_spec import DiscordSpec, discord_errors, load_spec
 
 APP_ID = 700000000000000001
 BOT_USER = {
@@ -79,6 +84,8 @@ class FakeDiscord:
     commands: dict[int | None, list[dict]] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
     unknown_routes: list[str] = field(default_factory=list)
+    spec: DiscordSpec | None = field(default_factory=load_spec)  # None: spec file absent
+    spec_checked: int = 0  # request bodies validated against the spec
     port: int = 0
     _ids: Any = field(default_factory=lambda: itertools.count(900000000000000000))
     _runner: web.AppRunner | None = None
@@ -142,12 +149,23 @@ class FakeDiscord:
         path = "/" + request.match_info["tail"]
         self.requests.append(Recorded(request.method, path, dict(request.query), body))
         try:
-            response = self._route(request.method, path, body)
+            response = self._route(request.method, path, body, self._spec_problems(request, body))
         finally:
             await self._notify()
         return response
 
-    def _route(self, method: str, path: str, body: Any) -> web.StreamResponse:
+    def _spec_problems(self, request: web.Request, body: Any) -> list[str]:
+        """What Discord's OpenAPI spec refuses in this request (``[]`` without the spec)."""
+        if self.spec is None or (body is None and request.method in ("GET", "DELETE")):
+            return []
+        self.spec_checked += 1
+        content_type = request.content_type if body is not None else "application/json"
+        return self.spec.validate(request.method, request.path, body, content_type)
+
+    def _route(
+        self, method: str, path: str, body: Any, problems: list[str]
+    ) -> web.StreamResponse:
+        """Answer as Discord would; ``problems`` are the spec's objections to ``body``."""
         parts = path.strip("/").split("/")
         match method, parts:
             case "GET", ["users", "@me"]:
@@ -159,20 +177,22 @@ class FakeDiscord:
             case "GET", ["applications", _, "guilds", guild, "commands"]:
                 return _json(self.commands.get(int(guild), []))
             case "PUT", ["applications", _, "commands"]:
-                return self._sync(None, body)
+                return self._sync(None, body, problems)
             case "PUT", ["applications", _, "guilds", guild, "commands"]:
-                return self._sync(int(guild), body)
+                return self._sync(int(guild), body, problems)
             case "POST", ["interactions", interaction_id, token, "callback"]:
-                return self._callback(int(interaction_id), token, body)
+                return self._callback(int(interaction_id), token, body, problems)
             case "POST", ["webhooks", _, token]:
-                return self._followup(token, body)
+                return self._followup(token, body, problems)
             case "PATCH", ["webhooks", _, token, "messages", message]:
-                return self._edit(token, message, body)
+                return self._edit(token, message, body, problems)
             case "GET", ["webhooks", _, token, "messages", message]:
                 found = self._message_for(token, message)
                 return _json(found) if found else self._not_found(path)
             case "DELETE", ["webhooks", _, token, "messages", _message]:
                 return web.Response(status=204)
+        if problems:
+            return self._bad_request(problems)
         self.unknown_routes.append(f"{method} {path}")
         return self._not_found(path)
 
@@ -180,9 +200,12 @@ class FakeDiscord:
         return _json({"message": f"Unknown route {path}", "code": 0}, status=404)
 
     def _bad_request(self, problems: list[str]) -> web.Response:
+        """Discord's 400: ``errors`` nests each problem under its JSON path (see
+        ``discord_errors``), the shape discord.py flattens into ``HTTPException.text``."""
         self.violations.extend(problems)
         return _json(
-            {"message": "Invalid Form Body", "code": 50035, "errors": problems}, status=400
+            {"message": "Invalid Form Body", "code": 50035, "errors": discord_errors(problems)},
+            status=400,
         )
 
     def _app_info(self) -> dict:
@@ -199,8 +222,8 @@ class FakeDiscord:
             "interactions_endpoint_url": None,
         }
 
-    def _sync(self, guild: int | None, body: list[dict]) -> web.Response:
-        problems = command_problems(body)
+    def _sync(self, guild: int | None, body: list[dict], problems: list[str]) -> web.Response:
+        problems = problems + command_problems(body)
         if problems:
             return self._bad_request(problems)
         stored = []
@@ -217,9 +240,11 @@ class FakeDiscord:
         self.commands[guild] = stored
         return _json(stored)
 
-    def _callback(self, interaction_id: int, token: str, body: dict) -> web.Response:
+    def _callback(
+        self, interaction_id: int, token: str, body: dict, problems: list[str]
+    ) -> web.Response:
         self.callbacks[interaction_id].append(body)
-        problems = message_problems(body.get("data") or {}, body.get("type"))
+        problems = problems + message_problems(body.get("data") or {}, body.get("type"))
         if problems:
             return self._bad_request(problems)
         kind = body.get("type")
@@ -244,17 +269,17 @@ class FakeDiscord:
             result["resource"] = {"type": kind, "message": message}
         return _json(result)
 
-    def _followup(self, token: str, body: dict) -> web.Response:
+    def _followup(self, token: str, body: dict, problems: list[str]) -> web.Response:
         self.followups[token].append(body)
-        problems = message_problems(body or {}, CALLBACK_MESSAGE)
+        problems = problems + message_problems(body or {}, CALLBACK_MESSAGE)
         if problems:
             return self._bad_request(problems)
         channel_id = self._tokens.get(token, (0, 0))[1]
         return _json(self._new_message(channel_id, body or {}))
 
-    def _edit(self, token: str, message: str, body: dict) -> web.Response:
+    def _edit(self, token: str, message: str, body: dict, problems: list[str]) -> web.Response:
         self.edits[token].append(body)
-        problems = message_problems(body or {}, CALLBACK_UPDATE_MESSAGE)
+        problems = problems + message_problems(body or {}, CALLBACK_UPDATE_MESSAGE)
         if problems:
             return self._bad_request(problems)
         found = self._message_for(token, message)

@@ -121,6 +121,17 @@ async def test_cooldown_refuses_the_fourth_question_within_ten_seconds(make_bot,
     assert other["data"]["embeds"]
 
 
+async def test_each_bot_keeps_its_own_cooldowns(make_bot, fake_discord):
+    """The rate comes from each bot's config: a second bot in the same process starts with
+    fresh buckets and its own rate (the check is attached per instance, not per class)."""
+    first = await make_bot()
+    bodies = [await ask(fake_discord, first, user_id=779) for _ in range(4)]
+    assert bodies[3]["data"]["flags"] & EPHEMERAL
+    second = await make_bot(cooldown_rate=5)
+    again = [await ask(fake_discord, second, user_id=779) for _ in range(5)]
+    assert all(not (b["data"].get("flags") or 0) & EPHEMERAL for b in again)
+
+
 # ---- buttons ---------------------------------------------------------------------------------
 
 
