@@ -1,15 +1,17 @@
-"""Plain-text rendering of answers, topics and quotes, for the terminal (CLI and console)."""
+"""Plain-text rendering of answers, topics and quotes, for the terminal (CLI and console).
+
+Labels come from the reader's catalog ``t`` (`bot.frontends.i18n`); transcript text is shown
+as written."""
 
 from __future__ import annotations
 
+from bot.frontends.i18n import Translations
 from bot.model import Answer, Hit, format_time
 from bot.search.snippet import mark
 from bot.topics import TopicTranscript
 
-NOT_COVERED = "The interview does not cover that (这次访谈没有谈到这个问题)."
 
-
-def render_hit(hit: Hit, number: int | None = None) -> str:
+def render_hit(t: Translations, hit: Hit, number: int | None = None) -> str:
     p = hit.passage
     quote = mark(hit.snippet, hit.highlights, before="【", after="】")
     where = " · ".join(x for x in (p.speaker, p.section, format_time(p.start)) if x)
@@ -17,23 +19,25 @@ def render_hit(hit: Hit, number: int | None = None) -> str:
     lines[0] += f"「{quote}」"
     lines.append(f"   — {where}")
     if hit.interview:
-        lines.append(f"   Interview: {hit.interview}")
+        lines.append("   " + t.gettext("Interview: {interview}").format(interview=hit.interview))
     if p.question:
-        lines.append(f"   Q: {p.question}")
+        lines.append("   " + t.gettext("Q: {question}").format(question=p.question))
     if p.link:
         lines.append(f"   ▶ {p.link}")
     return "\n".join(lines)
 
 
-def render_answer(answer: Answer, *, first_number: int = 1) -> str:
+def render_answer(t: Translations, answer: Answer, *, first_number: int = 1) -> str:
     if not answer.answered:
-        text = NOT_COVERED
+        text = t.gettext("The interview does not cover that.")
         if answer.suggestions:
-            text += "\nIt does cover: " + "; ".join(answer.suggestions)
+            text += "\n" + t.gettext("It does cover: {topics}").format(
+                topics="; ".join(answer.suggestions)
+            )
         return text
     numbered = len(answer.hits) > 1
     return "\n\n".join(
-        render_hit(hit, first_number + i if numbered else None)
+        render_hit(t, hit, first_number + i if numbered else None)
         for i, hit in enumerate(answer.hits)
     )
 
