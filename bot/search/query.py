@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bot.model import MAX_INPUT_CHARS, QueryError, Transcript
 from bot.search.fields import FieldIndex
+from bot.text.aliases import AliasRewriter
 from bot.text.chinese import ChineseTokenizer
 from bot.text.crosslingual import Lexicon, translate
 from bot.text.english import english_words, tokenize_english
@@ -111,12 +112,19 @@ class QueryAnalyzer:
         lexicons: Mapping[str, Lexicon],
         synonyms: Lexicon,
         speaker_tokens: set[str],
+        aliases: Mapping[str, str] | None = None,
     ) -> None:
         self.tokenizer = tokenizer
         self.fields = fields
         self.lexicons = lexicons
         self.synonyms = synonyms
         self.speaker_tokens = speaker_tokens
+        self.known = set().union(*(f.vocabulary for f in fields.values()))
+        self.rewriter = AliasRewriter(aliases or {}, self.known)
+
+    def rewrite(self, query: str) -> str:
+        """The question normalised and in the interview's words (aliases, Latin typos)."""
+        return self.rewriter.rewrite(normalize(query))
 
     def words(self, text: str, language: str) -> list[tuple[str, list[str]]]:
         if language == "en":
@@ -130,7 +138,7 @@ class QueryAnalyzer:
         if asked_in == language or language not in self.lexicons:
             units = [u for u in units_for(self.words(query, language), index)
                      if not set(u.tokens) <= self.speaker_tokens]
-            return [self._with_synonyms(u, index) for u in units]
+            return [self._mixed(self._with_synonyms(u, index), index, language) for u in units]
         units: list[QueryUnit] = []
         vocabulary = index.vocabulary
         for raw, word in dict.fromkeys(english_words(query)):
@@ -153,6 +161,19 @@ class QueryAnalyzer:
             credit = 1.0 if word in vocabulary or as_written else TRANSLATION_CREDIT
             units.append(QueryUnit(word, tuple(tokens), tuple(weights), idf, credit))
         return units
+
+    def _mixed(self, unit: QueryUnit, index: FieldIndex, language: str) -> QueryUnit:
+        """An English word inside a Chinese question that the index does not use as written
+        is looked for through its translations: one question over both vocabularies."""
+        if (not unit.surface.isascii() or language not in self.lexicons
+                or any(index.text.doc_freq(t) or index.context.doc_freq(t) for t in unit.tokens)):
+            return unit
+        stems = tokenize_english(unit.surface.replace("-", " "))
+        tokens, weights = translate(stems, self.lexicons[language], index.vocabulary)
+        if not tokens:
+            return unit
+        return QueryUnit(unit.surface, tuple(tokens), tuple(weights), unit.idf,
+                         TRANSLATION_CREDIT)
 
     def _with_synonyms(self, unit: QueryUnit, index: FieldIndex) -> QueryUnit:
         """A word the interview never uses is looked for through its synonyms, for half
