@@ -58,6 +58,7 @@ class LibraryParts:
     lexicons: dict[str, Lexicon]
     synonyms: Lexicon
     aliases: dict[str, str] = dataclasses.field(default_factory=dict)
+    names: frozenset[str] = frozenset()  # the people and things interviews have nicknames for
 
 
 def fingerprint(files: list[Path]) -> str:
@@ -87,6 +88,11 @@ def tokenizer_terms(metas: Sequence[TranscriptMeta]) -> list[str]:
     """The words jieba must keep whole: the bot's general AI vocabulary, then each
     interview's own terms."""
     return [*general_vocabulary().terms, *(term for m in metas for term in m.terms)]
+
+
+def names(metas: Sequence[TranscriptMeta]) -> frozenset[str]:
+    """Names of the people (and things) an interview's aliases point at: 老马 → 马斯克."""
+    return frozenset(target for m in metas for target in m.aliases.values())
 
 
 def cache_location(data_dir: Path, cache_dir: Path | None) -> Path:
@@ -247,7 +253,9 @@ def _unpack(
     dictionary = marshal.loads((location / "jieba.marshal").read_bytes())
     tokenizer = ChineseTokenizer(tokenizer_terms(metas), dictionary=dictionary)
     aliases = merged_aliases(m.aliases for m in metas)
-    return LibraryParts(transcripts, tokenizer, fields, lexicons, synonyms, aliases)
+    return LibraryParts(
+        transcripts, tokenizer, fields, lexicons, synonyms, aliases, names(metas)
+    )
 
 
 def _transcript_to_row(transcript: Transcript) -> tuple:

@@ -111,7 +111,9 @@ def build_parts(
             chinese_tokens=tokenizer.tokens,
         )
     aliases = merged_aliases(m.aliases for m in metas)
-    return LibraryParts(transcripts, tokenizer, fields, lexicons, synonyms, aliases)
+    return LibraryParts(
+        transcripts, tokenizer, fields, lexicons, synonyms, aliases, index_cache.names(metas)
+    )
 
 
 class Library:
@@ -139,7 +141,7 @@ class Library:
         self.speaker_tokens = speaker_tokens(self.transcripts, self.tokenizer)
         self.query = QueryAnalyzer(
             self.tokenizer, self.fields, self.lexicons, self.synonyms, self.speaker_tokens,
-            parts.aliases,
+            parts.aliases, parts.names,
         )
         self.vectors = vectors  # the semantic tier; None: lexical search only
 

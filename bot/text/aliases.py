@@ -79,7 +79,9 @@ class AliasRewriter:
         target = self.aliases[alias]
         if latin_only and not target.isascii():
             return alias
-        return f" {alias} {target} " if alias in self.known else f" {target} "
+        if alias in self.known and alias not in target.split():
+            return f" {alias} {target} "
+        return f" {target} "
 
     def _correct(self, word: str) -> str:
         if word in self.latin or len(word) < MIN_CORRECTED_LENGTH:
