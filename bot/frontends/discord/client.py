@@ -339,14 +339,14 @@ async def _ask(
     else:
         interview = None
     try:
-        answer = library.ask(question, top=results, interview=interview)
+        answer = await asyncio.to_thread(library.ask, question, results, interview=interview)
     except QueryError as exc:
         await reply(interaction, str(exc), ephemeral=True)
         return
     message = render.answer_message(
         answer, scope=scope, interviews=len(library.transcripts)
     )
-    if not answer.answered:
+    if not answer.shown:
         await reply(interaction, message["content"])
         return
     view = AskView(
