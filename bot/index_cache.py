@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 
 PIPELINE_VERSION = "16"
 FIELDS = ("text", "context", "turn")
-VECTORS = ("passages", "sentences", "owner")  # semantic.<name>.npy, see save_vectors
+# semantic.<name>.npy beside the index (see save_vectors)
+VECTORS = ("passages", "sentences", "owner", "questions", "opening")
 VECTORS_MANIFEST = "semantic.json"
 
 

@@ -33,7 +33,16 @@ from bot.model import (
 from bot.search import semantic
 from bot.search.fields import FieldIndex, build_fields
 from bot.search.query import MAX_QUERY_CHARS, QueryAnalyzer, clean_query, speaker_tokens
-from bot.search.rank import ANSWER, DECIDING_PASSAGES, NOT_COVERED, POOL, decide, fuse, rank
+from bot.search.rank import (
+    ANSWER,
+    DECIDING_PASSAGES,
+    NOT_COVERED,
+    POOL,
+    decide,
+    fuse,
+    rank,
+    shown,
+)
 from bot.search.semantic import SemanticIndex
 from bot.search.snippet import best_window
 from bot.text.aliases import merged_aliases
@@ -116,6 +125,18 @@ def build_parts(
     )
 
 
+def _embed(transcripts: Sequence[Transcript]) -> SemanticIndex | None:
+    """Passage vectors for the semantic tier, with the host question each answer opens on."""
+    passages = [p for t in transcripts for p in t.passages]
+    questions = [
+        p.question if p.role != HOST and p.question and (i == 0 or passages[i - 1].turn != p.turn
+                                                         or passages[i - 1].transcript_id
+                                                         != p.transcript_id) else None
+        for i, p in enumerate(passages)
+    ]
+    return semantic.build([p.text for p in passages], questions)
+
+
 class Library:
     """Every transcript of a data dir with its search fields; immutable once loaded."""
 
@@ -178,7 +199,7 @@ class Library:
         passages = sum(len(t.passages) for t in parts.transcripts)
         vectors = index_cache.load_vectors(location, key, passages) if use_cache else None
         if vectors is None:
-            vectors = semantic.build([p.text for t in parts.transcripts for p in t.passages])
+            vectors = _embed(parts.transcripts)
             if vectors is not None and use_cache:
                 index_cache.save_vectors(vectors, location, key)
         return cls(parts, data_dir, vectors)
@@ -190,8 +211,7 @@ class Library:
     ) -> Library:
         """A library built from parsed transcripts, without any cache."""
         parts = build_parts(transcripts, metas)
-        vectors = semantic.build([p.text for t in parts.transcripts for p in t.passages])
-        return cls(parts, data_dir, vectors)
+        return cls(parts, data_dir, _embed(parts.transcripts))
 
     # ------------------------------------------------------------------ queries
     def tokens(self, text: str, language: str) -> list[str]:
@@ -266,20 +286,19 @@ class Library:
             return NOT_COVERED, []
         question = self.query.rewrite(query)
         lexical = self._lexical(question, script_of(query), allowed)
-        similarity = None
+        similarity = evidence = None
         if self.vectors is not None:
             vector = semantic.embed_query(question)  # normalised: the same in either script
             if vector is not None:
-                similarity = self.vectors.similarity(vector)
+                similarity, evidence = self.vectors.similarity(vector)
         fused = fuse(lexical.scores, similarity, allowed)
         order = np.argsort(-fused, kind="stable")[: max(limit, DECIDING_PASSAGES)]
-        if similarity is None:
-            order = order[lexical.scores[order] > 0]
+        order = shown(order[np.isfinite(fused[order])], lexical.scores, similarity)
         if order.size == 0:
             return NOT_COVERED, []
         best = order[:DECIDING_PASSAGES]
         coverage = float(lexical.coverage[best].max())
-        closeness = float(similarity[best].max()) if similarity is not None else None
+        closeness = float(evidence[best].max()) if evidence is not None else None
         verdict = decide(coverage, closeness)
         log.debug("verdict %s: coverage %.2f, similarity %s", verdict, coverage, closeness)
         if verdict == NOT_COVERED:

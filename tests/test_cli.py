@@ -126,7 +126,7 @@ def test_ask_about_musk_and_meetings(capsys, data_dir):
 
 def test_ask_out_of_scope_is_unanswered(capsys, data_dir):
     result = ask_json(capsys, data_dir, "今天北京天气怎么样?")
-    assert result == {"query": "今天北京天气怎么样?", "answered": False, "hits": []}
+    assert result == {"query": "今天北京天气怎么样?", "answered": False, "hits": [], "closest": []}
 
 
 def test_ask_out_of_scope_in_text_mode_says_so(capsys, data_dir):

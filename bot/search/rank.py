@@ -45,9 +45,12 @@ POOL = 30  # lexical candidates scored; the rest count 0 lexically
 LEXICAL_SHARE = 0.4  # fused = share·bm25/best + (1 − share)·similarity spread
 ANSWER_COSINE = 0.88  # similarity at which a question counts as answered …
 ANSWER_MIN_COVERAGE = 0.10  # … provided the best passages share some of its words
-CLOSEST_COSINE = 0.857  # below this and below CLOSEST_MIN_COVERAGE: not covered at all
-CLOSEST_MIN_COVERAGE = 0.32
+CLOSEST_COSINE = 0.857  # a closest passage needs this similarity and some shared words …
+CLOSEST_MIN_EVIDENCE = 0.15  # … (coverage) …
+CLOSEST_ALONE_COSINE = 0.87  # … or this similarity on its own …
+CLOSEST_MIN_COVERAGE = 0.32  # … or this coverage on its own
 DECIDING_PASSAGES = 3  # the decision looks at the best few passages
+SEMANTIC_MARGIN = 0.02  # a passage sharing no word is shown only this close to the best
 
 ANSWER, CLOSEST, NOT_COVERED = "answer", "closest", "not covered"
 
@@ -126,6 +129,20 @@ def fuse(lexical: np.ndarray, similarity: np.ndarray | None, allowed: np.ndarray
     return np.where(allowed, fused, -np.inf)
 
 
+def shown(
+    order: np.ndarray, lexical: np.ndarray, similarity: np.ndarray | None
+) -> np.ndarray:
+    """The ranked passages worth showing: the best, then those that share a word with the
+    question or are nearly as similar as the best (not filler from the bottom of the list)."""
+    if order.size == 0:
+        return order
+    if similarity is None:
+        return order[lexical[order] > 0]
+    keep = (lexical[order] > 0) | (similarity[order] >= similarity[order].max() - SEMANTIC_MARGIN)
+    keep[0] = True
+    return order[keep]
+
+
 def decide(coverage: float, similarity: float | None) -> str:
     """Answer, closest passage, or not covered, from the best passages' lexical coverage and
     semantic similarity (None without the semantic tier: coverage alone, as before)."""
@@ -135,6 +152,10 @@ def decide(coverage: float, similarity: float | None) -> str:
         return NOT_COVERED
     if similarity >= ANSWER_COSINE and coverage >= ANSWER_MIN_COVERAGE:
         return ANSWER
-    if similarity >= CLOSEST_COSINE or coverage >= CLOSEST_MIN_COVERAGE:
+    if (
+        similarity >= CLOSEST_ALONE_COSINE
+        or (similarity >= CLOSEST_COSINE and coverage >= CLOSEST_MIN_EVIDENCE)
+        or coverage >= CLOSEST_MIN_COVERAGE
+    ):
         return CLOSEST
     return NOT_COVERED

