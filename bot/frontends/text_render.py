@@ -7,6 +7,10 @@ from bot.search.snippet import mark
 from bot.topics import TopicTranscript
 
 NOT_COVERED = "The interview does not cover that (这次访谈没有谈到这个问题)."
+CLOSEST = (
+    "The interview doesn't answer this directly; the closest passage:"
+    " (访谈没有直接回答这个问题，最接近的段落:)"
+)
 
 
 def render_hit(hit: Hit, number: int | None = None) -> str:
@@ -26,16 +30,18 @@ def render_hit(hit: Hit, number: int | None = None) -> str:
 
 
 def render_answer(answer: Answer, *, first_number: int = 1) -> str:
-    if not answer.answered:
+    """The answer; else the closest passages, said to be such; else what is covered."""
+    shown = answer.shown
+    if not shown:
         text = NOT_COVERED
         if answer.suggestions:
             text += "\nIt does cover: " + "; ".join(answer.suggestions)
         return text
-    numbered = len(answer.hits) > 1
-    return "\n\n".join(
-        render_hit(hit, first_number + i if numbered else None)
-        for i, hit in enumerate(answer.hits)
+    numbered = len(shown) > 1
+    body = "\n\n".join(
+        render_hit(hit, first_number + i if numbered else None) for i, hit in enumerate(shown)
     )
+    return body if answer.answered else f"{CLOSEST}\n{body}"
 
 
 def render_topics(topics: list[TopicTranscript], section: str | None = None) -> str:
