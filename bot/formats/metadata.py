@@ -4,7 +4,8 @@ The transcript text says *what* was said; the metadata says what the text cannot
 names, which labels mark host and guest, the video URL when the text lacks one, the terms
 the segmenter must keep whole, English glosses for cross-language questions, the second
 each turn starts in the video, and (``passage_starts``) the second individual paragraphs
-start, keyed by the paragraph's line number in the transcript.
+start, keyed by the paragraph's line number in the transcript, and (``aliases``) the
+nicknames people use for its speakers and names (``{"老马": "马斯克"}``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class TranscriptMeta:
     turn_starts: tuple[float, ...] | None = None
     turns: tuple[tuple[float, str], ...] | None = None
     passage_starts: dict[int, float] | None = None
+    aliases: dict[str, str] = field(default_factory=dict)  # nickname → the transcript's word
 
     @property
     def labels(self) -> SpeakerLabels:
@@ -128,6 +130,13 @@ def parse_meta(raw: dict, path: Path, fallback_id: str, source: str = "") -> Tra
             raise problem("'passage_starts' must map a paragraph's line number to seconds, "
                           "like {\"17\": 104.9}", "passage_starts")
         passage_starts = {int(k): float(v) for k, v in passage_starts.items()}
+    aliases = raw.get("aliases") or {}
+    if not isinstance(aliases, dict) or not all(
+        isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip()
+        for k, v in aliases.items()
+    ):
+        raise problem("'aliases' must map nicknames to the transcript's words, like "
+                      "{\"老马\": \"马斯克\"}", "aliases")
     glossary = raw.get("glossary") or {}
     if not isinstance(glossary, dict):
         raise problem("'glossary' must map English words to lists of transcript terms",
@@ -150,4 +159,5 @@ def parse_meta(raw: dict, path: Path, fallback_id: str, source: str = "") -> Tra
         turn_starts=turn_starts,
         turns=turns,
         passage_starts=passage_starts,
+        aliases={k.strip(): v.strip() for k, v in aliases.items()},
     )

@@ -112,6 +112,10 @@ def build_parser(t: Translations | None = None) -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help=_("measure answer quality on a JSONL question set"))
     evaluate.add_argument("file", type=Path, help=_("questions like dev_questions.jsonl"))
     json_option(evaluate)
+    evaluate.add_argument(
+        "--half", choices=("tune", "report"), default=None,
+        help=_("evaluate one stratified half (per kind, by id: even positions tune, odd report)"),
+    )
     data_dir_option(evaluate)
 
     sub.add_parser("run", help=_("start the Discord bot (needs DISCORD_TOKEN)"))
@@ -241,25 +245,34 @@ def _add_to_data_dir(t: Translations, path: Path, data_dir: Path) -> Path:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import EvalFileError, evaluate, read_questions
+    from bot.evaluation import EvalFileError, evaluate, read_questions, split
 
     try:
         questions = read_questions(args.file)
     except EvalFileError as exc:
         raise CliError(str(exc)) from None
+    if args.half:
+        questions = split(questions, args.half)
     result = evaluate(_library(args), questions)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
     _ = args.translations.gettext
-    print(f"{'kind':<14}{'n':>4}{'hit@1':>8}{'hit@3':>8}{'answered':>10}")
+    not_answered, no_passage = _("not answered"), _("no passage")
+    print(f"{'kind':<14}{'n':>4}{'hit@1':>8}{'hit@3':>8}{'answered':>10}"
+          f"{not_answered:>14}{no_passage:>12}")
     for kind, row in result.items():
-        if "no_answer_rate" in row:
-            rate = _("no-answer rate {rate}").format(rate=f"{row['no_answer_rate']:.2f}")
-            print(f"{kind:<14}{row['questions']:>4}{'':>8}{'':>8}{'':>10}  {rate}")
+        if "not_answered_rate" in row:
+            print(f"{kind:<14}{row['questions']:>4}{'':>8}{'':>8}{'':>10}"
+                  f"{row['not_answered_rate']:>14.2f}{row['no_passage_rate']:>12.2f}")
         else:
             print(f"{kind:<14}{row['questions']:>4}{row['hit@1']:>8.2f}{row['hit@3']:>8.2f}"
                   f"{row['answered_rate']:>10.2f}")
+    misses = [(kind, m) for kind, row in result.items() for m in row.get("misses", ())]
+    if misses:
+        print("\nmisses (in scope: gold not first; oos: any passage; adjacent_oos: answered):")
+        for kind, miss in misses:
+            print(f"  {kind:<14}{miss}")
     return 0
 
 

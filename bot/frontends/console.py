@@ -114,16 +114,16 @@ class Console:
             answer = self.library.ask(rest, top=results)
         except QueryError as exc:
             return text(self.t, exc.message)
-        self._last_question, self._shown = rest, len(answer.hits)
+        self._last_question, self._shown = rest, len(answer.shown)
         return render_answer(self.t, answer)
 
     def more(self) -> str:
         if not self._last_question:
             return self.t.gettext("Ask a question first with /ask.")
         answer = self.library.ask(self._last_question, top=1, offset=self._shown)
-        if not answer.hits:
+        if not answer.shown:
             return self.t.gettext("No more results for that question.")
-        self._shown += len(answer.hits)
+        self._shown += len(answer.shown)
         return render_answer(self.t, answer, first_number=self._shown)
 
     def topics(self, rest: str) -> str:

@@ -6,9 +6,12 @@ as written."""
 from __future__ import annotations
 
 from bot.frontends.i18n import Translations
-from bot.model import Answer, Hit, format_time
+from bot.model import N_, Answer, Hit, format_time
 from bot.search.snippet import mark
 from bot.topics import TopicTranscript
+
+NOT_COVERED = N_("The interview does not cover that.")
+CLOSEST = N_("The interview doesn't answer this directly; the closest passage:")
 
 
 def render_hit(t: Translations, hit: Hit, number: int | None = None) -> str:
@@ -28,18 +31,23 @@ def render_hit(t: Translations, hit: Hit, number: int | None = None) -> str:
 
 
 def render_answer(t: Translations, answer: Answer, *, first_number: int = 1) -> str:
-    if not answer.answered:
-        text = t.gettext("The interview does not cover that.")
+    """The answer; else the closest passages, said to be such; else what is covered."""
+    shown = answer.shown
+    if not shown:
+        text = t.gettext(NOT_COVERED)
         if answer.suggestions:
             text += "\n" + t.gettext("It does cover: {topics}").format(
                 topics="; ".join(answer.suggestions)
             )
         return text
-    numbered = len(answer.hits) > 1
-    return "\n\n".join(
+    numbered = len(shown) > 1
+    body = "\n\n".join(
         render_hit(t, hit, first_number + i if numbered else None)
-        for i, hit in enumerate(answer.hits)
+        for i, hit in enumerate(shown)
     )
+    if answer.answered:
+        return body
+    return f"{t.gettext(CLOSEST)}\n{body}"
 
 
 def render_topics(topics: list[TopicTranscript], section: str | None = None) -> str:

