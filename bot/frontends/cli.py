@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.formats.article import TranscriptError
 from bot.formats.datadir import default_data_dir, load_transcript
 from bot.formats.metadata import meta_path_for
-from bot.frontends.text_render import render_answer, render_topics
+from bot.frontends.text_render import render_answer, render_export, render_topics
 from bot.library import Library
 from bot.model import GUEST, HOST, UNKNOWN, LibraryError, QueryError
 from bot.quotes.store import QuoteStoreError
@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--json", action="store_true", help="print one JSON object")
     data_dir_option(ingest)
 
+    export = sub.add_parser("export", help="every passage with its speaker, section and link")
+    export.add_argument("--json", action="store_true",
+                        help='print one JSON object: {"interviews": [...], "passages": [...]}')
+    data_dir_option(export)
+
     evaluate = sub.add_parser("eval", help="measure answer quality on a JSONL question set")
     evaluate.add_argument("file", type=Path, help="questions like dev_questions.jsonl")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
@@ -132,6 +137,30 @@ def cmd_topics(args: argparse.Namespace) -> int:
                          indent=2))
     else:
         print(render_topics(topics))
+    return 0
+
+
+def export_json(library: Library) -> dict:
+    """The library as data: each interview, then every passage naming its interview."""
+    return {
+        "interviews": [
+            {"id": t.id, "title": t.title, "video_url": t.video_url, "host": t.host,
+             "guest": t.guest, "passages": len(t.passages)}
+            for t in library.transcripts
+        ],
+        "passages": [
+            {**p.to_json(), "interview": {"id": t.id, "title": t.title}}
+            for t in library.transcripts for p in t.passages
+        ],
+    }
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    library = _library(args)
+    if args.json:
+        print(json.dumps(export_json(library), ensure_ascii=False, indent=2))
+    else:
+        print(render_export(library.transcripts))
     return 0
 
 
@@ -282,6 +311,7 @@ COMMANDS = {
     "ask": cmd_ask,
     "topics": cmd_topics,
     "ingest": cmd_ingest,
+    "export": cmd_export,
     "eval": cmd_eval,
     "run": cmd_run,
     "sync": cmd_sync,

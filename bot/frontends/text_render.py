@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.model import Answer, Hit, format_time
+from collections.abc import Sequence
+
+from bot.model import HOST, Answer, Hit, Transcript, format_time
 from bot.search.snippet import mark
 from bot.topics import TopicTranscript
 
@@ -53,5 +55,28 @@ def render_topics(topics: list[TopicTranscript], section: str | None = None) -> 
                 out.append(f"   - {time}{q.short}")
                 if section is not None and q.first_answer_line:
                     out.append(f"     {transcript.guest}: {q.first_answer_line}")
+        out.append("")
+    return "\n".join(out).rstrip()
+
+
+def render_export(transcripts: Sequence[Transcript]) -> str:
+    """Every passage, interview by interview and section by section, with its link."""
+    out: list[str] = []
+    for transcript in transcripts:
+        out.append(f"# {transcript.title}  [{transcript.id}]")
+        if transcript.video_url:
+            out.append(f"▶ {transcript.video_url}")
+        section = None
+        for p in transcript.passages:
+            if p.section != section:
+                section = p.section
+                out.append(f"\n## {section}")
+            time = f"[{format_time(p.start)}] " if p.start is not None else ""
+            out.append(f"\n{p.id}  {time}{p.speaker} ({p.role})")
+            if p.question and p.role != HOST:  # a host passage is the question itself
+                out.append(f"   Q: {p.question}")
+            out.append(f"   {p.text}")
+            if p.link:
+                out.append(f"   ▶ {p.link}")
         out.append("")
     return "\n".join(out).rstrip()
