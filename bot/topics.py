@@ -129,6 +129,24 @@ def table_of_contents(
     )
 
 
+def numbered_sections(
+    topics: Sequence[TopicTranscript],
+) -> list[tuple[int, TopicTranscript, TopicSection]]:
+    """Every section with its number, counted from 1 across all interviews: the numbers the
+    text table of contents shows and ``/topics N`` in the console takes."""
+    pairs = [(t, s) for t in topics for s in t.sections]
+    return [(number, t, s) for number, (t, s) in enumerate(pairs, start=1)]
+
+
+def section_by_number(
+    topics: Sequence[TopicTranscript], number: int
+) -> tuple[TopicTranscript, TopicSection] | None:
+    for n, topic, section in numbered_sections(topics):
+        if n == number:
+            return topic, section
+    return None
+
+
 def find_section(
     topics: Sequence[TopicTranscript], wanted: str
 ) -> tuple[TopicTranscript, TopicSection] | None:

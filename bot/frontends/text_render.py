@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from bot.model import HOST, Answer, Hit, Transcript, format_time
 from bot.search.snippet import mark
-from bot.topics import TopicTranscript
+from bot.topics import TopicSection, TopicTranscript, numbered_sections
 
 NOT_COVERED = "The interview does not cover that (这次访谈没有谈到这个问题)."
 
@@ -40,16 +40,21 @@ def render_answer(answer: Answer, *, first_number: int = 1) -> str:
     )
 
 
-def render_topics(topics: list[TopicTranscript], section: str | None = None) -> str:
+def render_topics(topics: list[TopicTranscript], section: TopicSection | None = None) -> str:
+    """The table of contents, sections numbered across interviews (see `numbered_sections`);
+    with ``section``, only that one, with the first line of each answer."""
+    numbers = {id(s): n for n, _, s in numbered_sections(topics)}
     out: list[str] = []
     for transcript in topics:
+        if section is not None and not any(s is section for s in transcript.sections):
+            continue
         out.append(f"# {transcript.title}")
         if transcript.video_url:
             out.append(f"▶ {transcript.video_url}")
-        for number, s in enumerate(transcript.sections, start=1):
-            if section is not None and s.title != section:
+        for s in transcript.sections:
+            if section is not None and s is not section:
                 continue
-            out.append(f"\n{number}. {s.title}  ({', '.join(s.keywords)})")
+            out.append(f"\n{numbers[id(s)]}. {s.title}  ({', '.join(s.keywords)})")
             for q in s.questions:
                 time = f"[{format_time(q.start)}] " if q.start is not None else ""
                 out.append(f"   - {time}{q.short}")
