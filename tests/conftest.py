@@ -3,6 +3,8 @@ Discord REST API on 127.0.0.1 (see tests/fake_discord.py)."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -13,6 +15,14 @@ import pytest_asyncio
 from tests.fake_discord import FakeDiscord
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis keeps its files (examples, constants) in a temp dir, not in the checkout."""
+    from hypothesis import configuration
+
+    if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "quotebot-hypothesis")
 
 
 @pytest.fixture(scope="session")
