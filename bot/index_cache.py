@@ -40,7 +40,7 @@ from bot.text.crosslingual import Lexicon, cedict_path
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "15"
+PIPELINE_VERSION = "16"
 FIELDS = ("text", "context", "turn")
 
 

@@ -100,8 +100,8 @@ def table_of_contents(
         for position, turn_index in enumerate(section.turn_indices):
             turn = transcript.turns[turn_index]
             passages += len(turn.passage_indices)
-            if turn.role != HOST:
-                continue
+            if turn.role != HOST or not turn.question.strip():
+                continue  # a host turn that asks nothing is not listed as a question
             full = "".join(transcript.passages[p].text for p in turn.passage_indices)
             answer_line = ""
             later = section.turn_indices[position + 1 :]
