@@ -42,7 +42,7 @@ from bot.text.crosslingual import Lexicon, cedict_path
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "16"
+PIPELINE_VERSION = "17"
 FIELDS = ("text", "context", "turn")
 # semantic.<name>.npy beside the index (see save_vectors)
 VECTORS = ("passages", "sentences", "owner", "questions", "opening")

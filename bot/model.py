@@ -115,6 +115,20 @@ class Passage(NamedTuple):
     def link(self) -> str:
         return timestamped_url(self.video_url, self.start)
 
+    def to_json(self) -> dict:
+        """The passage as data (``quotebot export``): ``video_url`` links to its moment."""
+        return {
+            "id": self.id,
+            "text": self.text,
+            "speaker": self.speaker,
+            "role": self.role,
+            "section": self.section,
+            "question": self.question,
+            "start": self.start,
+            "time": format_time(self.start),
+            "video_url": self.link,
+        }
+
 
 class Turn(NamedTuple):
     """A run of passages by one speaker, opened by a speaker label or a caption turn table.

@@ -12,6 +12,7 @@ import json
 import logging
 import shutil
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from bot.formats.datadir import default_data_dir, load_transcript
 from bot.formats.metadata import meta_path_for
 from bot.frontends import i18n
 from bot.frontends.i18n import Translations
-from bot.frontends.text_render import render_answer, render_topics
+from bot.frontends.text_render import render_answer, render_export, render_topics
 from bot.library import Library
 from bot.model import GUEST, HOST, N_, UNKNOWN, LibraryError, QueryError
 from bot.quotes.store import QuoteStoreError
@@ -29,6 +30,7 @@ log = logging.getLogger("bot.frontends.cli")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EPILOG_WIDTH = 79
 
 
 class CliError(Exception):
@@ -69,6 +71,7 @@ def build_parser(t: Translations | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="quotebot",
         description=_("Ask a recorded interview questions and get the speaker's own words."),
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # keeps the epilog's lines
     )
     parser.add_argument("-v", "--verbose", action="store_true", help=_("log progress to stderr"))
     parser.add_argument(
@@ -79,7 +82,7 @@ def build_parser(t: Translations | None = None) -> argparse.ArgumentParser:
 
     def data_dir_option(p: argparse.ArgumentParser) -> None:
         p.add_argument(
-            "--data-dir", type=Path, default=None,
+            "--data-dir", type=Path, default=None, metavar="DIR",
             help=_("folder of transcripts and their .meta.json (default: the bundled "
                    "interview, or QUOTEBOT_DATA_DIR)"),
         )
@@ -89,11 +92,13 @@ def build_parser(t: Translations | None = None) -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", help=_("answer a question with quotes from the interview"))
     ask.add_argument("question", help=_("the question, e.g. 规模重要吗?"))
-    ask.add_argument("--top", type=positive_int, default=1, help=_("how many passages (1-25)"))
+    ask.add_argument("--top", type=positive_int, default=1, metavar="N",
+                     help=_("how many passages (1-25)"))
     json_option(ask)
     ask.add_argument("--speaker", choices=("guest", "any"), default="guest",
                      help=_("guest (default) quotes only the interviewee; any includes the host"))
-    ask.add_argument("--interview", default=None, help=_("restrict to one interview id"))
+    ask.add_argument("--interview", default=None, metavar="ID",
+                     help=_("restrict to one interview id"))
     data_dir_option(ask)
 
     topics = sub.add_parser("topics", help=_("the interview's table of contents"))
@@ -109,6 +114,11 @@ def build_parser(t: Translations | None = None) -> argparse.ArgumentParser:
     json_option(ingest)
     data_dir_option(ingest)
 
+    export = sub.add_parser("export", help=_("every passage with its speaker, section and link"))
+    export.add_argument("--json", action="store_true",
+                        help=_('print one JSON object: {"interviews": [...], "passages": [...]}'))
+    data_dir_option(export)
+
     evaluate = sub.add_parser("eval", help=_("measure answer quality on a JSONL question set"))
     evaluate.add_argument("file", type=Path, help=_("questions like dev_questions.jsonl"))
     json_option(evaluate)
@@ -118,13 +128,33 @@ def build_parser(t: Translations | None = None) -> argparse.ArgumentParser:
     )
     data_dir_option(evaluate)
 
-    sub.add_parser("run", help=_("start the Discord bot (needs DISCORD_TOKEN)"))
+    sub.add_parser("run", help=_("start the Discord bot (needs DISCORD_TOKEN; reads .env)"))
     sub.add_parser(
         "sync", help=_("register the slash commands with Discord (needs DISCORD_TOKEN)")
     )
     console = sub.add_parser("console", help=_("try the bot's commands in this terminal"))
     data_dir_option(console)
+    parser.epilog = _commands_epilog(t, sub.choices)
     return parser
+
+
+def _commands_epilog(t: Translations, commands: dict[str, argparse.ArgumentParser]) -> str:
+    """Every subcommand with its options, so ``quotebot --help`` shows the whole surface."""
+    from bot.config import env_file_candidates
+
+    lines = [t.gettext("every command with its options:")]
+    for command in commands.values():
+        usage = command.format_usage().removeprefix("usage: ").replace(" [-h]", "")
+        lines.append(textwrap.fill(" ".join(usage.split()), width=EPILOG_WIDTH,
+                                   initial_indent="  ", subsequent_indent="      "))
+    here, config_dir = env_file_candidates()
+    lines.append("")
+    lines.append(textwrap.fill(t.gettext(
+        "`quotebot COMMAND --help` explains each option. Settings (DISCORD_TOKEN, …) come "
+        "from the environment, else from {file} in the current directory, else from "
+        "{config_dir}."
+    ).format(file=here.name, config_dir=config_dir), width=EPILOG_WIDTH))
+    return "\n".join(lines)
 
 
 def _data_dir(args: argparse.Namespace) -> Path | None:
@@ -168,6 +198,30 @@ def cmd_topics(args: argparse.Namespace) -> int:
                          indent=2))
     else:
         print(render_topics(topics))
+    return 0
+
+
+def export_json(library: Library) -> dict:
+    """The library as data: each interview, then every passage naming its interview."""
+    return {
+        "interviews": [
+            {"id": t.id, "title": t.title, "video_url": t.video_url, "host": t.host,
+             "guest": t.guest, "passages": len(t.passages)}
+            for t in library.transcripts
+        ],
+        "passages": [
+            {**p.to_json(), "interview": {"id": t.id, "title": t.title}}
+            for t in library.transcripts for p in t.passages
+        ],
+    }
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    library = _library(args)
+    if args.json:
+        print(json.dumps(export_json(library), ensure_ascii=False, indent=2))
+    else:
+        print(render_export(args.translations, library.transcripts))
     return 0
 
 
@@ -294,6 +348,12 @@ def _config_with_token():
 # What can stop the bot before it connects: bad transcripts, an unreadable quote database.
 STARTUP_ERRORS = (LibraryError, TranscriptError, QuoteStoreError)
 
+def _network_problem(t: Translations, exc: BaseException) -> CliError:
+    """Discord unreachable or refusing a request: one line, never a traceback."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return CliError(t.gettext("could not talk to Discord: {error}").format(error=first))
+
+
 TOKEN_REFUSED = N_(
     "Discord refused DISCORD_TOKEN: copy a fresh one from the Developer Portal "
     "(your application > Bot > Reset Token)."
@@ -301,20 +361,26 @@ TOKEN_REFUSED = N_(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import aiohttp
     import discord
 
     from bot.frontends.discord.client import run_bot
 
+    config = _config_with_token()
+    log.info("%s", config.env_report())  # the path only: a .env holds the token
     try:
-        run_bot(_config_with_token())
+        run_bot(config)
     except discord.LoginFailure:
         raise CliError(args.translations.gettext(TOKEN_REFUSED)) from None
     except STARTUP_ERRORS as exc:
         raise CliError(str(exc)) from None
+    except (aiohttp.ClientError, discord.GatewayNotFound, discord.HTTPException) as exc:
+        raise _network_problem(args.translations, exc) from None
     return 0
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    import aiohttp
     import discord
 
     from bot.frontends.discord.client import sync_commands
@@ -325,6 +391,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         raise CliError(args.translations.gettext(TOKEN_REFUSED)) from None
     except STARTUP_ERRORS as exc:
         raise CliError(str(exc)) from None
+    except (aiohttp.ClientError, discord.GatewayNotFound, discord.HTTPException) as exc:
+        raise _network_problem(args.translations, exc) from None
     synced = ", ".join(f"/{name}" for name in names)
     print(args.translations.gettext("Synced: {commands}").format(commands=synced))
     return 0
@@ -340,6 +408,7 @@ COMMANDS = {
     "ask": cmd_ask,
     "topics": cmd_topics,
     "ingest": cmd_ingest,
+    "export": cmd_export,
     "eval": cmd_eval,
     "run": cmd_run,
     "sync": cmd_sync,
@@ -351,8 +420,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     t = i18n.translations(_requested_language(argv))
     args = build_parser(t).parse_args(argv)
     args.translations = t
+    # `run` is a service: it says where its settings came from and when it connects.
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.INFO if args.verbose or args.command == "run" else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:

@@ -5,10 +5,12 @@ as written."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.frontends.i18n import Translations
-from bot.model import N_, Answer, Hit, format_time
+from bot.model import HOST, N_, Answer, Hit, Transcript, format_time
 from bot.search.snippet import mark
-from bot.topics import TopicTranscript
+from bot.topics import TopicSection, TopicTranscript, numbered_sections
 
 NOT_COVERED = N_("The interview does not cover that.")
 CLOSEST = N_("The interview doesn't answer this directly; the closest passage:")
@@ -50,20 +52,48 @@ def render_answer(t: Translations, answer: Answer, *, first_number: int = 1) -> 
     return f"{t.gettext(CLOSEST)}\n{body}"
 
 
-def render_topics(topics: list[TopicTranscript], section: str | None = None) -> str:
+def render_topics(topics: list[TopicTranscript], section: TopicSection | None = None) -> str:
+    """The table of contents, sections numbered across interviews (see `numbered_sections`);
+    with ``section``, only that one, with the first line of each answer."""
+    numbers = {id(s): n for n, _, s in numbered_sections(topics)}
     out: list[str] = []
     for transcript in topics:
+        if section is not None and not any(s is section for s in transcript.sections):
+            continue
         out.append(f"# {transcript.title}")
         if transcript.video_url:
             out.append(f"▶ {transcript.video_url}")
-        for number, s in enumerate(transcript.sections, start=1):
-            if section is not None and s.title != section:
+        for s in transcript.sections:
+            if section is not None and s is not section:
                 continue
-            out.append(f"\n{number}. {s.title}  ({', '.join(s.keywords)})")
+            out.append(f"\n{numbers[id(s)]}. {s.title}  ({', '.join(s.keywords)})")
             for q in s.questions:
                 time = f"[{format_time(q.start)}] " if q.start is not None else ""
                 out.append(f"   - {time}{q.short}")
                 if section is not None and q.first_answer_line:
                     out.append(f"     {transcript.guest}: {q.first_answer_line}")
+        out.append("")
+    return "\n".join(out).rstrip()
+
+
+def render_export(t: Translations, transcripts: Sequence[Transcript]) -> str:
+    """Every passage, interview by interview and section by section, with its link."""
+    out: list[str] = []
+    for transcript in transcripts:
+        out.append(f"# {transcript.title}  [{transcript.id}]")
+        if transcript.video_url:
+            out.append(f"▶ {transcript.video_url}")
+        section = None
+        for p in transcript.passages:
+            if p.section != section:
+                section = p.section
+                out.append(f"\n## {section}")
+            time = f"[{format_time(p.start)}] " if p.start is not None else ""
+            out.append(f"\n{p.id}  {time}{p.speaker} ({p.role})")
+            if p.question and p.role != HOST:  # a host passage is the question itself
+                out.append("   " + t.gettext("Q: {question}").format(question=p.question))
+            out.append(f"   {p.text}")
+            if p.link:
+                out.append(f"   ▶ {p.link}")
         out.append("")
     return "\n".join(out).rstrip()
