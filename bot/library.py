@@ -23,6 +23,7 @@ from bot.index_cache import LibraryParts
 from bot.model import (
     ELLIPSIS,
     HOST,
+    N_,
     Answer,
     Hit,
     LibraryError,
@@ -30,10 +31,22 @@ from bot.model import (
     QueryError,
     Transcript,
 )
+from bot.search import semantic
 from bot.search.fields import FieldIndex, build_fields
 from bot.search.query import MAX_QUERY_CHARS, QueryAnalyzer, clean_query, speaker_tokens
-from bot.search.rank import MIN_COVERAGE, rank
+from bot.search.rank import (
+    ANSWER,
+    DECIDING_PASSAGES,
+    NOT_COVERED,
+    POOL,
+    decide,
+    fuse,
+    rank,
+    shown,
+)
+from bot.search.semantic import SemanticIndex
 from bot.search.snippet import best_window
+from bot.text.aliases import merged_aliases
 from bot.text.chinese import ChineseTokenizer
 from bot.text.crosslingual import Lexicon, build_lexicon, build_synonyms
 from bot.text.english import tokenize_english
@@ -56,6 +69,17 @@ __all__ = [
 # Told (passages tokenised so far, passages in all) while a first build runs, so a front end
 # can show progress; the core itself never prints.
 Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class _Lexical:
+    """Per passage: BM25 × coverage (0 where unranked) and coverage; matched tokens of the
+    ranked passages; the IDF of the question's tokens (for snippets)."""
+
+    scores: np.ndarray
+    coverage: np.ndarray
+    matched: dict[int, tuple[str, ...]]
+    idf: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -83,7 +107,7 @@ def build_parts(
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:
         raise LibraryError(f"two transcripts share the id {sorted(duplicates)[0]!r}")
-    tokenizer = ChineseTokenizer(term for m in metas for term in m.terms)
+    tokenizer = ChineseTokenizer(index_cache.tokenizer_terms(metas))
     tokenizer.accelerate()  # rjieba for the bulk of the text, when installed
     passages = [p for t in transcripts for p in t.passages]
     fields: dict[str, FieldIndex] = {}
@@ -113,13 +137,33 @@ def build_parts(
             chinese_tokens=tokenizer.tokens,
             entries=cedict,
         )
-    return LibraryParts(transcripts, tokenizer, fields, lexicons, synonyms)
+    aliases = merged_aliases(m.aliases for m in metas)
+    return LibraryParts(
+        transcripts, tokenizer, fields, lexicons, synonyms, aliases, index_cache.names(metas)
+    )
+
+
+def _embed(transcripts: Sequence[Transcript]) -> SemanticIndex | None:
+    """Passage vectors for the semantic tier, with the host question each answer opens on."""
+    passages = [p for t in transcripts for p in t.passages]
+    questions = [
+        p.question if p.role != HOST and p.question and (i == 0 or passages[i - 1].turn != p.turn
+                                                         or passages[i - 1].transcript_id
+                                                         != p.transcript_id) else None
+        for i, p in enumerate(passages)
+    ]
+    return semantic.build([p.text for p in passages], questions)
 
 
 class Library:
     """Every transcript of a data dir with its search fields; immutable once loaded."""
 
-    def __init__(self, parts: LibraryParts, data_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        parts: LibraryParts,
+        data_dir: Path | None = None,
+        vectors: SemanticIndex | None = None,
+    ) -> None:
         self.transcripts = tuple(parts.transcripts)
         self.data_dir = data_dir
         self.tokenizer = parts.tokenizer
@@ -131,13 +175,15 @@ class Library:
         self.synonyms = parts.synonyms or {}
         self._roles = np.array([p.role for p in self.passages])
         self._owner = np.array([p.transcript_id for p in self.passages])
-        self._guest_rows: dict[str, np.ndarray] = {}  # language → row is not the host's
+        self._guest = self._roles != HOST  # the same for every question: once
         self._topics: list[TopicTranscript] | None = None
         self._quote_haystacks: list[tuple[str, list[int]]] | None = None
         self.speaker_tokens = speaker_tokens(self.transcripts, self.tokenizer)
         self.query = QueryAnalyzer(
-            self.tokenizer, self.fields, self.lexicons, self.synonyms, self.speaker_tokens
+            self.tokenizer, self.fields, self.lexicons, self.synonyms, self.speaker_tokens,
+            parts.aliases, parts.names,
         )
+        self.vectors = vectors  # the semantic tier; None: lexical search only
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -171,7 +217,13 @@ class Library:
                 raise LibraryError(str(exc)) from None
             if use_cache:
                 index_cache.save(parts, location, key)
-        return cls(parts, data_dir)
+        passages = sum(len(t.passages) for t in parts.transcripts)
+        vectors = index_cache.load_vectors(location, key, passages) if use_cache else None
+        if vectors is None:
+            vectors = _embed(parts.transcripts)
+            if vectors is not None and use_cache:
+                index_cache.save_vectors(vectors, location, key)
+        return cls(parts, data_dir, vectors)
 
     @classmethod
     def from_transcripts(
@@ -180,7 +232,8 @@ class Library:
         progress: Progress | None = None,
     ) -> Library:
         """A library built from parsed transcripts, without any cache."""
-        return cls(build_parts(transcripts, metas, progress), data_dir)
+        parts = build_parts(transcripts, metas, progress)
+        return cls(parts, data_dir, _embed(parts.transcripts))
 
     # ------------------------------------------------------------------ queries
     def tokens(self, text: str, language: str) -> list[str]:
@@ -200,61 +253,96 @@ class Library:
         """The best passages for ``query``, or an unanswered `Answer` when not covered."""
         query = clean_query(query)
         if speaker not in SPEAKERS:
-            raise QueryError(f"speaker must be one of {', '.join(SPEAKERS)}")
+            raise QueryError(N_("speaker must be one of {speakers}"), speakers=", ".join(SPEAKERS))
         if interview is not None and interview not in self._transcripts_by_id:
-            raise QueryError(f"no interview called {interview!r}")
+            raise QueryError(
+                N_("There is no interview called “{interview}”."), interview=interview
+            )
         top = max(1, min(int(top), 25))
         offset = max(0, int(offset))
-        hits: list[Hit] = []
-        for language in self._languages_for(query):
-            hits = self._ask_language(query, language, top + offset, speaker, interview)
-            if hits:
-                break
-        hits = hits[offset : offset + top]
-        suggestions = () if hits else tuple(self.suggest_topics(interview))
-        return Answer(query=query, hits=tuple(hits), suggestions=suggestions)
+        verdict, shown = self._search(query, top + offset, speaker, interview)
+        shown = shown[offset : offset + top]
+        answered = verdict == ANSWER
+        return Answer(
+            query=query,
+            hits=tuple(shown) if answered else (),
+            closest=() if answered else tuple(shown),
+            suggestions=() if shown else tuple(self.suggest_topics(interview)),
+        )
 
-    def _languages_for(self, query: str) -> list[str]:
-        """The question's own language first, then the others (English → Chinese etc.)."""
-        first = script_of(query)
-        return sorted(self.fields, key=lambda lang: (lang != first, lang))
-
-    def _ask_language(
-        self, query: str, language: str, limit: int, speaker: str, interview: str | None
-    ) -> list[Hit]:
-        index = self.fields[language]
-        units = self.query.units(query, language)
-        if not any(u.tokens for u in units):
-            return []
-        rows = index.passage_rows
-        allowed = None
-        if speaker == "guest":
-            if language not in self._guest_rows:  # the same for every question: once
-                self._guest_rows[language] = self._roles[rows] != HOST
-            allowed = self._guest_rows[language]
+    def _allowed(self, speaker: str, interview: str | None) -> np.ndarray:
+        allowed = self._guest.copy() if speaker == "guest" else np.ones(len(self.passages), bool)
         if interview is not None:
-            mine = self._owner[rows] == interview
-            allowed = mine if allowed is None else allowed & mine
-        ranked = rank(index, units, allowed=allowed, limit=max(limit, 10))
-        if not ranked or max(r.coverage for r in ranked[:3]) < MIN_COVERAGE:
-            return []
-        idf = {t: u.idf for u in units for t in u.tokens}
-        hits = []
-        for item in ranked[:limit]:
-            passage = self.passages[int(rows[item.row])]
-            terms = {t: idf.get(t, 1.0) for t in item.matched}
-            snippet, spans = best_window(passage.text, terms)
-            hits.append(
-                Hit(
-                    passage=passage,
-                    score=item.score,
-                    snippet=snippet,
-                    highlights=tuple(spans),
-                    matched_terms=item.matched,
-                    interview=self._transcripts_by_id[passage.transcript_id].title,
-                )
-            )
-        return hits
+            allowed &= self._owner == interview
+        return allowed
+
+    def _lexical(self, question: str, asked_in: str, allowed: np.ndarray) -> _Lexical:
+        """BM25 × coverage per passage (0 where unranked), in the question's own language
+        first; another language's index only when the first matches nothing (an English
+        question of a Chinese interview)."""
+        found = _Lexical(np.zeros(len(self.passages)), np.zeros(len(self.passages)), {}, {})
+        for language in sorted(self.fields, key=lambda lang: (lang != asked_in, lang)):
+            index = self.fields[language]
+            units = self.query.units(question, language)
+            if not any(u.tokens for u in units):
+                continue
+            rows = index.passage_rows
+            ranked = rank(index, units, allowed=allowed[rows], limit=POOL)
+            if not ranked:
+                continue
+            for item in ranked:
+                passage = int(rows[item.row])
+                found.scores[passage] = item.score
+                found.coverage[passage] = item.coverage
+                found.matched[passage] = item.matched
+            found.idf.update({t: u.idf for u in units for t in u.tokens})
+            break
+        return found
+
+    def _search(
+        self, query: str, limit: int, speaker: str, interview: str | None
+    ) -> tuple[str, list[Hit]]:
+        """The verdict (answer, closest, not covered) and the passages to show."""
+        allowed = self._allowed(speaker, interview)
+        if not allowed.any():
+            return NOT_COVERED, []
+        question = self.query.rewrite(query)
+        lexical = self._lexical(question, script_of(query), allowed)
+        similarity = evidence = None
+        if self.vectors is not None:
+            vector = semantic.embed_query(question)  # normalised: the same in either script
+            if vector is not None:
+                similarity, evidence = self.vectors.similarity(vector)
+        fused = fuse(lexical.scores, similarity, allowed)
+        order = np.argsort(-fused, kind="stable")[: max(limit, DECIDING_PASSAGES)]
+        order = shown(order[np.isfinite(fused[order])], lexical.scores, similarity)
+        if order.size == 0:
+            return NOT_COVERED, []
+        best = order[:DECIDING_PASSAGES]
+        coverage = float(lexical.coverage[best].max())
+        closeness = float(evidence[best].max()) if evidence is not None else None
+        verdict = decide(coverage, closeness)
+        log.debug("verdict %s: coverage %.2f, similarity %s", verdict, coverage, closeness)
+        if verdict == NOT_COVERED:
+            return verdict, []
+        return verdict, [
+            self._hit(int(p), float(fused[p]), lexical.matched.get(int(p), ()), lexical.idf)
+            for p in order[:limit]
+        ]
+
+    def _hit(
+        self, index: int, score: float, matched: tuple[str, ...], idf: dict[str, float]
+    ) -> Hit:
+        passage = self.passages[index]
+        snippet, spans = best_window(passage.text, {t: idf.get(t, 1.0) for t in matched})
+        return Hit(
+            passage=passage,
+            score=score,
+            snippet=snippet,
+            highlights=tuple(spans),
+            matched_terms=matched,
+            interview=self._transcripts_by_id[passage.transcript_id].title,
+        )
 
     # ------------------------------------------------------------------ browsing
     def topics(self) -> list[TopicTranscript]:

@@ -6,6 +6,7 @@ console, CLI) can render them without knowing how they were produced.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -19,14 +20,38 @@ ELLIPSIS = "…"  # marks text cut short, in snippets and in every front end
 MAX_INPUT_CHARS = 500  # the longest question or quote anyone may type, on every front end
 
 
+def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name for a marker
+    """Marks an English message id for extraction (``pybabel extract``); returns it unchanged.
+
+    The core never translates: it hands front ends a `Message`, which they show in the
+    language of the person reading it (``bot.frontends.i18n.text``)."""
+    return message
+
+
+@dataclass(frozen=True)
+class Message:
+    """Something to tell a person: a gettext message id with ``{name}`` placeholders, and the
+    values for them. ``str()`` is the English text (logs, and callers that need no catalog)."""
+
+    id: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.id.format(**self.params)
+
+
 class LibraryError(Exception):
     """The data dir cannot be served; the message is one line for an operator."""
 
 
 class QueryError(ValueError):
-    """A question we refuse before searching; the message is for the person who asked.
+    """A question we refuse before searching; ``message`` is for the person who asked.
 
     It never names a front end's commands: each front end adds its own hint."""
+
+    def __init__(self, message: str, **params: object) -> None:
+        self.message = Message(message, params)
+        super().__init__(str(self.message))
 
 
 def timestamped_url(url: str, start: float | None) -> str:
@@ -89,6 +114,20 @@ class Passage(NamedTuple):
     @property
     def link(self) -> str:
         return timestamped_url(self.video_url, self.start)
+
+    def to_json(self) -> dict:
+        """The passage as data (``quotebot export``): ``video_url`` links to its moment."""
+        return {
+            "id": self.id,
+            "text": self.text,
+            "speaker": self.speaker,
+            "role": self.role,
+            "section": self.section,
+            "question": self.question,
+            "start": self.start,
+            "time": format_time(self.start),
+            "video_url": self.link,
+        }
 
 
 class Turn(NamedTuple):
@@ -168,21 +207,34 @@ class Hit:
 
 @dataclass(frozen=True)
 class Answer:
-    """The result of a question: ``answered`` is False when the interview does not cover it."""
+    """The result of a question, one of three kinds:
+
+    * answered — ``hits`` hold the confident answer;
+    * closest — the interview does not answer it directly but comes near: ``closest`` holds
+      the nearest passages, to be shown as such;
+    * not covered — neither; ``suggestions`` name topics the interview does cover.
+    """
 
     query: str
     hits: tuple[Hit, ...] = ()
     suggestions: tuple[str, ...] = field(default_factory=tuple)
+    closest: tuple[Hit, ...] = ()
 
     @property
     def answered(self) -> bool:
         return bool(self.hits)
+
+    @property
+    def shown(self) -> tuple[Hit, ...]:
+        """What the user sees: the answer, else the closest passages (maybe none)."""
+        return self.hits or self.closest
 
     def to_json(self) -> dict:
         return {
             "query": self.query,
             "answered": self.answered,
             "hits": [h.to_json() for h in self.hits],
+            "closest": [h.to_json() for h in self.closest],
         }
 
 
@@ -196,6 +248,8 @@ __all__ = [
     "Answer",
     "Hit",
     "LibraryError",
+    "Message",
+    "N_",
     "Passage",
     "QueryError",
     "Section",

@@ -1,7 +1,8 @@
 """``quotebot``: ask the bundled interview from a terminal, check transcripts, run the bot.
 
 Every subcommand is a thin renderer over the core (`bot.library`); errors are one line on
-stderr with a non-zero exit status, never a traceback.
+stderr with a non-zero exit status, never a traceback. Text follows ``--lang``, else the
+terminal's ``LANGUAGE`` / ``LC_ALL`` / ``LC_MESSAGES`` / ``LANG`` (`bot.frontends.i18n`).
 """
 
 from __future__ import annotations
@@ -11,21 +12,25 @@ import json
 import logging
 import shutil
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
 from bot.formats.article import TranscriptError
 from bot.formats.datadir import default_data_dir, load_transcript
 from bot.formats.metadata import meta_path_for
-from bot.frontends.text_render import render_answer, render_topics
+from bot.frontends import i18n
+from bot.frontends.i18n import Translations
+from bot.frontends.text_render import render_answer, render_export, render_topics
 from bot.library import Library
-from bot.model import GUEST, HOST, UNKNOWN, LibraryError, QueryError
+from bot.model import GUEST, HOST, N_, UNKNOWN, LibraryError, QueryError
 from bot.quotes.store import QuoteStoreError
 
 log = logging.getLogger("bot.frontends.cli")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EPILOG_WIDTH = 79
 
 
 class CliError(Exception):
@@ -36,60 +41,120 @@ class CliError(Exception):
         self.code = code
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 25:
-        raise argparse.ArgumentTypeError("must be between 1 and 25")
-    return value
+def _language(text: str) -> str:
+    """A ``--lang`` value: any tag we have a catalog for (zh-CN, zh-TW, en, zh_TW.UTF-8 …)."""
+    catalog = i18n.resolve(text)
+    if catalog is None:
+        raise argparse.ArgumentTypeError(", ".join(i18n.LANG_CHOICES))
+    return catalog
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _requested_language(argv: Sequence[str] | None) -> str:
+    """The catalog to speak in, read before the full parser exists (its help is translated):
+    ``--lang`` when given and known, else the terminal's language."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--lang", default=None)
+    known, _rest = pre.parse_known_args(argv)
+    return i18n.negotiate(known.lang, i18n.environment_locale())
+
+
+def build_parser(t: Translations | None = None) -> argparse.ArgumentParser:
+    t = t or i18n.translations(i18n.ENGLISH)
+    _ = t.gettext
+
+    def positive_int(text: str) -> int:
+        value = int(text)
+        if not 1 <= value <= 25:
+            raise argparse.ArgumentTypeError(_("must be between 1 and 25"))
+        return value
+
     parser = argparse.ArgumentParser(
         prog="quotebot",
-        description="Ask a recorded interview questions and get the speaker's own words.",
+        description=_("Ask a recorded interview questions and get the speaker's own words."),
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # keeps the epilog's lines
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    parser.add_argument("-v", "--verbose", action="store_true", help=_("log progress to stderr"))
+    parser.add_argument(
+        "--lang", type=_language, default=None, metavar="|".join(i18n.LANG_CHOICES),
+        help=_("language of the output (default: from LANG / LC_MESSAGES)"),
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def data_dir_option(p: argparse.ArgumentParser) -> None:
         p.add_argument(
-            "--data-dir", type=Path, default=None,
-            help="folder of transcripts and their .meta.json (default: the bundled interview, "
-                 "or QUOTEBOT_DATA_DIR)",
+            "--data-dir", type=Path, default=None, metavar="DIR",
+            help=_("folder of transcripts and their .meta.json (default: the bundled "
+                   "interview, or QUOTEBOT_DATA_DIR)"),
         )
 
-    ask = sub.add_parser("ask", help="answer a question with quotes from the interview")
-    ask.add_argument("question", help="the question, e.g. 规模重要吗?")
-    ask.add_argument("--top", type=_positive_int, default=1, help="how many passages (1-25)")
-    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    def json_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--json", action="store_true", help=_("print one JSON object"))
+
+    ask = sub.add_parser("ask", help=_("answer a question with quotes from the interview"))
+    ask.add_argument("question", help=_("the question, e.g. 规模重要吗?"))
+    ask.add_argument("--top", type=positive_int, default=1, metavar="N",
+                     help=_("how many passages (1-25)"))
+    json_option(ask)
     ask.add_argument("--speaker", choices=("guest", "any"), default="guest",
-                     help="guest (default) quotes only the interviewee; any includes the host")
-    ask.add_argument("--interview", default=None, help="restrict to one interview id")
+                     help=_("guest (default) quotes only the interviewee; any includes the host"))
+    ask.add_argument("--interview", default=None, metavar="ID",
+                     help=_("restrict to one interview id"))
     data_dir_option(ask)
 
-    topics = sub.add_parser("topics", help="the interview's table of contents")
-    topics.add_argument("--json", action="store_true", help="print one JSON object")
+    topics = sub.add_parser("topics", help=_("the interview's table of contents"))
+    json_option(topics)
     data_dir_option(topics)
 
-    ingest = sub.add_parser("ingest", help="parse and validate a transcript file")
+    ingest = sub.add_parser("ingest", help=_("parse and validate a transcript file"))
     ingest.add_argument(
-        "path", type=Path, help="transcript (article .txt, Whisper .txt, .srt, .vtt)"
+        "path", type=Path, help=_("transcript (article .txt, Whisper .txt, .srt, .vtt)")
     )
     ingest.add_argument("--add", action="store_true",
-                        help="copy the file and its .meta.json into the data dir once valid")
-    ingest.add_argument("--json", action="store_true", help="print one JSON object")
+                        help=_("copy the file and its .meta.json into the data dir once valid"))
+    json_option(ingest)
     data_dir_option(ingest)
 
-    evaluate = sub.add_parser("eval", help="measure answer quality on a JSONL question set")
-    evaluate.add_argument("file", type=Path, help="questions like dev_questions.jsonl")
-    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    export = sub.add_parser("export", help=_("every passage with its speaker, section and link"))
+    export.add_argument("--json", action="store_true",
+                        help=_('print one JSON object: {"interviews": [...], "passages": [...]}'))
+    data_dir_option(export)
+
+    evaluate = sub.add_parser("eval", help=_("measure answer quality on a JSONL question set"))
+    evaluate.add_argument("file", type=Path, help=_("questions like dev_questions.jsonl"))
+    json_option(evaluate)
+    evaluate.add_argument(
+        "--half", choices=("tune", "report"), default=None,
+        help=_("evaluate one stratified half (per kind, by id: even positions tune, odd report)"),
+    )
     data_dir_option(evaluate)
 
-    sub.add_parser("run", help="start the Discord bot (needs DISCORD_TOKEN)")
-    sub.add_parser("sync", help="register the slash commands with Discord (needs DISCORD_TOKEN)")
-    console = sub.add_parser("console", help="try the bot's commands in this terminal")
+    sub.add_parser("run", help=_("start the Discord bot (needs DISCORD_TOKEN; reads .env)"))
+    sub.add_parser(
+        "sync", help=_("register the slash commands with Discord (needs DISCORD_TOKEN)")
+    )
+    console = sub.add_parser("console", help=_("try the bot's commands in this terminal"))
     data_dir_option(console)
+    parser.epilog = _commands_epilog(t, sub.choices)
     return parser
+
+
+def _commands_epilog(t: Translations, commands: dict[str, argparse.ArgumentParser]) -> str:
+    """Every subcommand with its options, so ``quotebot --help`` shows the whole surface."""
+    from bot.config import env_file_candidates
+
+    lines = [t.gettext("every command with its options:")]
+    for command in commands.values():
+        usage = command.format_usage().removeprefix("usage: ").replace(" [-h]", "")
+        lines.append(textwrap.fill(" ".join(usage.split()), width=EPILOG_WIDTH,
+                                   initial_indent="  ", subsequent_indent="      "))
+    here, config_dir = env_file_candidates()
+    lines.append("")
+    lines.append(textwrap.fill(t.gettext(
+        "`quotebot COMMAND --help` explains each option. Settings (DISCORD_TOKEN, …) come "
+        "from the environment, else from {file} in the current directory, else from "
+        "{config_dir}."
+    ).format(file=here.name, config_dir=config_dir), width=EPILOG_WIDTH))
+    return "\n".join(lines)
 
 
 def _data_dir(args: argparse.Namespace) -> Path | None:
@@ -145,20 +210,21 @@ def _library(args: argparse.Namespace) -> Library:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    t: Translations = args.translations
     library = _library(args)
     try:
         answer = library.ask(
             args.question, top=args.top, speaker=args.speaker, interview=args.interview
         )
     except QueryError as exc:
-        message = str(exc)
+        message = i18n.text(t, exc.message)
         if args.interview and library.transcript(args.interview) is None:
-            message += "; see `quotebot topics` for the list"
+            message += " " + t.gettext("See `quotebot topics` for the list.")
         raise CliError(message) from None
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
-        print(render_answer(answer))
+        print(render_answer(t, answer))
     return 0
 
 
@@ -172,10 +238,35 @@ def cmd_topics(args: argparse.Namespace) -> int:
     return 0
 
 
+def export_json(library: Library) -> dict:
+    """The library as data: each interview, then every passage naming its interview."""
+    return {
+        "interviews": [
+            {"id": t.id, "title": t.title, "video_url": t.video_url, "host": t.host,
+             "guest": t.guest, "passages": len(t.passages)}
+            for t in library.transcripts
+        ],
+        "passages": [
+            {**p.to_json(), "interview": {"id": t.id, "title": t.title}}
+            for t in library.transcripts for p in t.passages
+        ],
+    }
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    library = _library(args)
+    if args.json:
+        print(json.dumps(export_json(library), ensure_ascii=False, indent=2))
+    else:
+        print(render_export(args.translations, library.transcripts))
+    return 0
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
+    _ = args.translations.gettext
     path: Path = args.path
     if not path.is_file():
-        raise CliError(f"{path}: no such file")
+        raise CliError(_("{path}: no such file").format(path=path))
     try:
         transcript = load_transcript(path)
     except TranscriptError as exc:
@@ -195,26 +286,31 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     }
     if args.add:
         target = _data_dir(args) or default_data_dir()
-        report["added_to"] = str(_add_to_data_dir(path, target, args))
+        report["added_to"] = str(_add_to_data_dir(args.translations, path, target, args))
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0
-    print(f"{path}: OK — {transcript.title}")
-    print(f"  id: {transcript.id}")
-    print(f"  video: {transcript.video_url or '(none: quotes will have no link)'}")
-    print(f"  sections ({len(transcript.sections)}):")
+    video = transcript.video_url or _("(none: quotes will have no link)")
+    print(_("{path}: OK — {title}").format(path=path, title=transcript.title))
+    print("  " + _("id: {id}").format(id=transcript.id))
+    print("  " + _("video: {url}").format(url=video))
+    print("  " + _("sections ({count}):").format(count=len(transcript.sections)))
     for section in transcript.sections:
         print(f"    - {section.title}")
-    print(f"  turns: {roles[HOST]} host, {roles[GUEST]} guest"
-          + (f", {roles[UNKNOWN]} unknown speaker" if roles[UNKNOWN] else ""))
-    print(f"  passages: {len(transcript.passages)}; turns with a start time: "
-          f"{report['timed_turns']}")
+    turns = _("turns: {host} host, {guest} guest").format(host=roles[HOST], guest=roles[GUEST])
+    if roles[UNKNOWN]:
+        turns += _(", {count} unknown speaker").format(count=roles[UNKNOWN])
+    print("  " + turns)
+    print("  " + _("passages: {passages}; turns with a start time: {timed}").format(
+        passages=len(transcript.passages), timed=report["timed_turns"]))
     if args.add:
-        print(f"  added to {report['added_to']}")
+        print("  " + _("added to {path}").format(path=report["added_to"]))
     return 0
 
 
-def _add_to_data_dir(path: Path, data_dir: Path, args: argparse.Namespace) -> Path:
+def _add_to_data_dir(
+    t: Translations, path: Path, data_dir: Path, args: argparse.Namespace
+) -> Path:
     """Copy a validated transcript and its metadata in; refuse to clobber a different file."""
     data_dir.mkdir(parents=True, exist_ok=True)
     meta = meta_path_for(path)
@@ -223,7 +319,9 @@ def _add_to_data_dir(path: Path, data_dir: Path, args: argparse.Namespace) -> Pa
         targets.append((meta, data_dir / meta.name))
     for source, target in targets:
         if target.exists() and target.read_bytes() != source.read_bytes():
-            raise CliError(f"{target} already exists with different content; remove it first")
+            raise CliError(t.gettext(
+                "{path} already exists with different content; remove it first"
+            ).format(path=target))
     for source, target in targets:
         if source.resolve() != target.resolve():
             shutil.copy2(source, target)
@@ -233,34 +331,49 @@ def _add_to_data_dir(path: Path, data_dir: Path, args: argparse.Namespace) -> Pa
     except (LibraryError, TranscriptError) as exc:
         for _, target in targets:
             target.unlink(missing_ok=True)
-        raise CliError(f"not added: the data dir would not load: {exc}") from None
+        raise CliError(
+            t.gettext("not added: the data dir would not load: {error}").format(error=exc)
+        ) from None
     return data_dir / path.name
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import EvalFileError, evaluate, read_questions
+    from bot.evaluation import EvalFileError, evaluate, read_questions, split
 
     try:
         questions = read_questions(args.file)
     except EvalFileError as exc:
         raise CliError(str(exc)) from None
+    if args.half:
+        questions = split(questions, args.half)
     result = evaluate(_library(args), questions)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
-    print(f"{'kind':<14}{'n':>4}{'hit@1':>8}{'hit@3':>8}{'answered':>10}")
+    _ = args.translations.gettext
+    not_answered, no_passage = _("not answered"), _("no passage")
+    print(f"{'kind':<14}{'n':>4}{'hit@1':>8}{'hit@3':>8}{'answered':>10}"
+          f"{not_answered:>14}{no_passage:>12}")
     for kind, row in result.items():
-        if "no_answer_rate" in row:
-            print(f"{kind:<14}{row['questions']:>4}{'':>8}{'':>8}"
-                  f"{'':>10}  no-answer rate {row['no_answer_rate']:.2f}")
+        if "not_answered_rate" in row:
+            print(f"{kind:<14}{row['questions']:>4}{'':>8}{'':>8}{'':>10}"
+                  f"{row['not_answered_rate']:>14.2f}{row['no_passage_rate']:>12.2f}")
         else:
             print(f"{kind:<14}{row['questions']:>4}{row['hit@1']:>8.2f}{row['hit@3']:>8.2f}"
                   f"{row['answered_rate']:>10.2f}")
+    misses = [(kind, m) for kind, row in result.items() for m in row.get("misses", ())]
+    if misses:
+        print("\nmisses (in scope: gold not first; oos: any passage; adjacent_oos: answered):")
+        for kind, miss in misses:
+            print(f"  {kind:<14}{miss}")
     return 0
 
 
 def _config_with_token():
-    """The bot's settings, or exit 2 with how to get a token (console needs none)."""
+    """The bot's settings, or exit 2 with how to get a token (console needs none).
+
+    Configuration errors stay in English: they name environment variables and files for the
+    operator, like the logs."""
     from bot.config import ConfigError, load_config
 
     try:
@@ -274,27 +387,39 @@ def _config_with_token():
 # What can stop the bot before it connects: bad transcripts, an unreadable quote database.
 STARTUP_ERRORS = (LibraryError, TranscriptError, QuoteStoreError)
 
-TOKEN_REFUSED = (
+def _network_problem(t: Translations, exc: BaseException) -> CliError:
+    """Discord unreachable or refusing a request: one line, never a traceback."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return CliError(t.gettext("could not talk to Discord: {error}").format(error=first))
+
+
+TOKEN_REFUSED = N_(
     "Discord refused DISCORD_TOKEN: copy a fresh one from the Developer Portal "
     "(your application > Bot > Reset Token)."
 )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import aiohttp
     import discord
 
     from bot.frontends.discord.client import run_bot
 
+    config = _config_with_token()
+    log.info("%s", config.env_report())  # the path only: a .env holds the token
     try:
-        run_bot(_config_with_token())
+        run_bot(config)
     except discord.LoginFailure:
-        raise CliError(TOKEN_REFUSED) from None
+        raise CliError(args.translations.gettext(TOKEN_REFUSED)) from None
     except STARTUP_ERRORS as exc:
         raise CliError(str(exc)) from None
+    except (aiohttp.ClientError, discord.GatewayNotFound, discord.HTTPException) as exc:
+        raise _network_problem(args.translations, exc) from None
     return 0
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    import aiohttp
     import discord
 
     from bot.frontends.discord.client import sync_commands
@@ -302,23 +427,27 @@ def cmd_sync(args: argparse.Namespace) -> int:
     try:
         names = sync_commands(_config_with_token())
     except discord.LoginFailure:
-        raise CliError(TOKEN_REFUSED) from None
+        raise CliError(args.translations.gettext(TOKEN_REFUSED)) from None
     except STARTUP_ERRORS as exc:
         raise CliError(str(exc)) from None
-    print("Synced: " + ", ".join(f"/{name}" for name in names))
+    except (aiohttp.ClientError, discord.GatewayNotFound, discord.HTTPException) as exc:
+        raise _network_problem(args.translations, exc) from None
+    synced = ", ".join(f"/{name}" for name in names)
+    print(args.translations.gettext("Synced: {commands}").format(commands=synced))
     return 0
 
 
 def cmd_console(args: argparse.Namespace) -> int:
     from bot.frontends.console import run_console
 
-    return run_console(_library(args))
+    return run_console(_library(args), t=args.translations)
 
 
 COMMANDS = {
     "ask": cmd_ask,
     "topics": cmd_topics,
     "ingest": cmd_ingest,
+    "export": cmd_export,
     "eval": cmd_eval,
     "run": cmd_run,
     "sync": cmd_sync,
@@ -327,9 +456,12 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    t = i18n.translations(_requested_language(argv))
+    args = build_parser(t).parse_args(argv)
+    args.translations = t
+    # `run` is a service: it says where its settings came from and when it connects.
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.INFO if args.verbose or args.command == "run" else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
