@@ -39,6 +39,7 @@ from bot.search.rank import (
     DECIDING_PASSAGES,
     NOT_COVERED,
     POOL,
+    best_first,
     decide,
     fuse,
     rank,
@@ -314,7 +315,7 @@ class Library:
             if vector is not None:
                 similarity, evidence = self.vectors.similarity(vector)
         fused = fuse(lexical.scores, similarity, allowed)
-        order = np.argsort(-fused, kind="stable")[: max(limit, DECIDING_PASSAGES)]
+        order = best_first(fused, max(limit, DECIDING_PASSAGES))
         order = shown(order[np.isfinite(fused[order])], lexical.scores, similarity)
         if order.size == 0:
             return NOT_COVERED, []

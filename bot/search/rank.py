@@ -143,6 +143,26 @@ def _contains(postings: np.ndarray, rows: np.ndarray) -> np.ndarray:
     at = np.searchsorted(postings, rows)
     np.minimum(at, postings.size - 1, out=at)
     return postings[at] == rows
+def best_first(scores: np.ndarray, count: int) -> np.ndarray:
+    """The indices of the ``count`` highest ``scores``, best first, ties in index order:
+    exactly ``np.argsort(-scores, kind="stable")[:count]``, at the cost of a partition
+    instead of a sort of every passage (3-4 ms per question at 100,000 passages)."""
+    if count >= scores.size:
+        return np.argsort(-scores, kind="stable")
+    if count <= 0:
+        return np.zeros(0, dtype=np.intp)
+    positive = np.flatnonzero(scores > 0)  # usually a few ranked passages among many zeros
+    if positive.size >= count:
+        pool = scores[positive]
+        kth = np.partition(pool, pool.size - count)[pool.size - count]  # count-th best
+    else:
+        kth = np.partition(scores, scores.size - count)[scores.size - count]
+    above = np.flatnonzero(scores > kth)
+    ties = np.flatnonzero(scores == kth)[: count - above.size]
+    chosen = np.concatenate((above, ties))
+    return chosen[np.argsort(-scores[chosen], kind="stable")]
+
+
 def fuse(lexical: np.ndarray, similarity: np.ndarray | None, allowed: np.ndarray) -> np.ndarray:
     """One score per passage (−inf where not allowed): BM25 relative to the best, blended
     with the similarity spread from the median passage (0) to the best one (1)."""
