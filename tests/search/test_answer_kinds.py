@@ -79,7 +79,8 @@ def test_questions_in_the_users_style_meet_the_floors(library) -> None:
 def test_an_adjacent_question_gets_the_closest_passage_not_an_answer(library) -> None:
     answer = library.ask("马斯克喜欢吃什么?")
     assert not answer.answered and answer.hits == ()
-    assert len(answer.closest) == 1 and "马斯克" in answer.closest[0].passage.text
+    # a passage of the answer about him (it may say 他, not his name)
+    assert len(answer.closest) == 1 and "马斯克" in answer.closest[0].passage.section
     data = answer.to_json()
     assert data["answered"] is False and data["hits"] == [] and len(data["closest"]) == 1
     text = render_answer(translations(ENGLISH), answer)
