@@ -595,7 +595,9 @@ def processes_memory(
     else:
         command = [sys.executable, "-c", _HOLDER, str(data_dir), *questions]
         starts = count
-    procs = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    errors = tempfile.TemporaryFile("w+")  # a probe's traceback, should one fail
+    procs = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=errors, text=True)
              for _ in range(starts)]
     try:
         pids = []
@@ -603,7 +605,9 @@ def processes_memory(
             for _ in range(count if forked else 1):
                 line = proc.stdout.readline().split()
                 if not line or line[0] != "ready":
-                    raise RuntimeError("a memory probe process failed to load the library")
+                    errors.seek(0)
+                    raise RuntimeError("a memory probe process failed to load the library:\n"
+                                       + errors.read()[-2000:])
                 pids.append(int(line[1]) if forked else proc.pid)
         if forked:
             pids.append(procs[0].pid)
@@ -612,6 +616,7 @@ def processes_memory(
         for proc in procs:
             proc.stdin.close()
             proc.wait()
+        errors.close()
     return {"rss_mb": round(sum(rss) / 1024, 1), "pss_mb": round(sum(pss) / 1024, 1)}
 
 
