@@ -27,6 +27,7 @@ from bot import discord_limits as limits
 from bot import discord_render as render
 from bot.config import Config, ConfigError, load_config
 from bot.discord_views import INTERNAL_ERROR, NO_MENTIONS, AskView, add_result_text, reply
+from bot.quote_backend import QuoteBackend, SQLiteQuoteBackend, make_quote_backend
 from bot.quote_store import QuoteStore
 from bot.quotes import QuoteService
 
@@ -93,6 +94,15 @@ class QuoteBot(discord.Client):
         )
         self.tree.error(self.on_app_command_error)
         _register_commands(self)
+
+    async def setup_hook(self) -> None:
+        """At login, before any interaction: connect to (and migrate) the quote store, so an
+        unreachable or foreign database stops the bot with its one-line reason."""
+        await self.quotes.store.open()
+
+    async def close(self) -> None:
+        await super().close()
+        await self.quotes.store.close()
 
     @property
     def library(self) -> Any:
@@ -214,7 +224,7 @@ def _quote_group(bot: QuoteBot) -> app_commands.Group:
     async def add(
         interaction: discord.Interaction, text: app_commands.Range[str, 1, limits.MAX_INPUT]
     ) -> None:
-        result = quotes.add(
+        result = await quotes.add(
             _guild(interaction), interaction.user.id, interaction.user.display_name, text
         )
         public = result.status == "added"
@@ -226,7 +236,7 @@ def _quote_group(bot: QuoteBot) -> app_commands.Group:
     async def list_quotes(
         interaction: discord.Interaction, page: app_commands.Range[int, 1, 100000] = 1
     ) -> None:
-        result = quotes.list_page(_guild(interaction), max(1, page))
+        result = await quotes.list_page(_guild(interaction), max(1, page))
         if not result.total:
             await reply(interaction, _EMPTY, ephemeral=True)
             return
@@ -237,7 +247,7 @@ def _quote_group(bot: QuoteBot) -> app_commands.Group:
 
     @group.command(name="random", description="Show a random saved quote")
     async def random_quote(interaction: discord.Interaction) -> None:
-        quote = quotes.random(_guild(interaction))
+        quote = await quotes.random(_guild(interaction))
         if quote is None:
             await reply(interaction, _EMPTY, ephemeral=True)
             return
@@ -248,7 +258,8 @@ def _quote_group(bot: QuoteBot) -> app_commands.Group:
     async def show(
         interaction: discord.Interaction, number: app_commands.Range[int, 1, MAX_NUMBER]
     ) -> None:
-        quote = quotes.show(_guild(interaction), number) if 1 <= number <= MAX_NUMBER else None
+        valid = 1 <= number <= MAX_NUMBER
+        quote = await quotes.show(_guild(interaction), number) if valid else None
         if quote is None:
             await reply(interaction, _no_such_quote(number), ephemeral=True)
             return
@@ -259,7 +270,7 @@ def _quote_group(bot: QuoteBot) -> app_commands.Group:
     async def search(
         interaction: discord.Interaction, text: app_commands.Range[str, 1, limits.MAX_INPUT]
     ) -> None:
-        result = quotes.search(_guild(interaction), text)
+        result = await quotes.search(_guild(interaction), text)
         if result.message:
             await reply(interaction, result.message, ephemeral=True)
             return
@@ -279,7 +290,7 @@ def _quote_group(bot: QuoteBot) -> app_commands.Group:
             await reply(interaction, _no_such_quote(number), ephemeral=True)
             return
         can_manage = interaction.guild_id is not None and interaction.permissions.manage_messages
-        result = quotes.remove(_guild(interaction), number, interaction.user.id, can_manage)
+        result = await quotes.remove(_guild(interaction), number, interaction.user.id, can_manage)
         if result.status == "not_found":
             await reply(interaction, _no_such_quote(number), ephemeral=True)
         elif result.status == "forbidden" and result.quote is not None:
@@ -541,7 +552,7 @@ def create_bot(
     config: Config | None = None,
     *,
     library: Any = None,
-    store: QuoteStore | None = None,
+    store: QuoteBackend | QuoteStore | None = None,
     button_timeout: float = BUTTON_TIMEOUT,
 ) -> QuoteBot:
     """A client with every command on ``bot.tree``, built from ``config`` (default: the
@@ -552,7 +563,9 @@ def create_bot(
 
         library = Library.load(config.data_dir)
     if store is None:
-        store = QuoteStore(config.db_path)
+        store = make_quote_backend(config.db_target)  # SQLite is checked now, before login
+    elif isinstance(store, QuoteStore):
+        store = SQLiteQuoteBackend(store)
     _warm_up(library)
     _settle_heap()
     holder = LibraryHolder(library)

@@ -11,6 +11,7 @@ import pytest
 import pytest_asyncio
 
 from tests.fake_discord import FakeDiscord
+from tests.quote_backends import backend, open_backend, pg_url, store_target  # noqa: F401
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
