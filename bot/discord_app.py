@@ -95,10 +95,11 @@ class QuoteBot(discord.Client):
         self.tree.error(self.on_app_command_error)
         _register_commands(self)
 
-    async def setup_hook(self) -> None:
-        """At login, before any interaction: connect to (and migrate) the quote store, so an
-        unreachable or foreign database stops the bot with its one-line reason."""
+    async def login(self, token: str) -> None:
+        """Open (connect to, check, migrate) the quote store first: an unreachable or foreign
+        database stops the bot with its one-line reason before Discord is contacted."""
         await self.quotes.store.open()
+        await super().login(token)
 
     async def close(self) -> None:
         await super().close()
