@@ -1,4 +1,5 @@
-"""The /quote group end to end, per server, with real SQLite behind it."""
+"""The /quote group end to end, per server, with real SQLite (and, for the whole lifecycle,
+PostgreSQL) behind it."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ def ephemeral(body) -> bool:
     return bool((body["data"].get("flags") or 0) & EPHEMERAL)
 
 
-async def test_quote_lifecycle(make_bot, fake_discord):
-    bot = await make_bot()
+async def test_quote_lifecycle(make_bot, fake_discord, backend):
+    bot = await make_bot(store=backend)
 
     empty = await quote(fake_discord, bot, "list")
     assert ephemeral(empty) and "No quotes saved" in empty["data"]["content"]
