@@ -17,7 +17,7 @@ from typing import TextIO
 
 from bot.library import Library, QueryError
 from bot.model import format_time, start_of_link
-from bot.quote_backend import make_quote_backend
+from bot.quote_backend import make_quote_backend, parse_db_setting
 from bot.quote_store import QuoteStoreError, StoredQuote
 from bot.quotes import QuoteService
 from bot.text_render import render_answer, render_topics
@@ -182,11 +182,11 @@ async def _serve(
 
     quotes: QuoteService | None = None
     try:
-        target = db_path or load_config().db_target
+        target = parse_db_setting(str(db_path)) if db_path else load_config().db_target
         store = make_quote_backend(target)
         await store.open()
         quotes = QuoteService(library, store)
-    except (QuoteStoreError, ConfigError) as exc:
+    except (QuoteStoreError, ConfigError, ValueError) as exc:
         print(f"quote collection unavailable: {exc}", file=stdout)
     try:
         user = getpass.getuser()
