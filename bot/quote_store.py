@@ -172,7 +172,8 @@ class QuoteStore:
     """Saved quotes of every guild in one SQLite file; safe to share between threads.
 
     One connection guarded by a lock: every call is sub-millisecond, so serialising them is
-    simpler and safer than a pool, and it can run directly on the asyncio loop.
+    simpler and safer than a pool. The bot reaches it through
+    :class:`bot.quote_backend.SQLiteQuoteBackend`, which runs each call in a worker thread.
     """
 
     def __init__(self, path: Path | str) -> None:
