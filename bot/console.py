@@ -172,7 +172,15 @@ def run_console(
     db_path: Path | str | None = None,
 ) -> int:
     """Read commands until /quit or end of input; returns the exit status."""
-    return asyncio.run(_serve(library, stdin or sys.stdin, stdout or sys.stdout, db_path))
+    # A plain loop rather than asyncio.run, whose Ctrl-C handling would wait for the current
+    # line: here Ctrl-C interrupts the read at once, as in any terminal program.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(
+            _serve(library, stdin or sys.stdin, stdout or sys.stdout, db_path)
+        )
+    finally:
+        loop.close()
 
 
 async def _serve(
@@ -203,8 +211,10 @@ async def _serve(
         while True:
             if interactive:
                 print("> ", end="", file=stdout, flush=True)
-            # In a thread: the quote store's connections stay served while we wait for a line.
-            line = await asyncio.to_thread(stdin.readline)
+            # Read on the loop's thread on purpose: one person types here and nothing else is
+            # waiting, and Ctrl-C then stops the console at once (a reader thread would keep
+            # the loop waiting for it). Idle pooled connections are re-checked before use.
+            line = stdin.readline()
             if not line or line.strip() in ("/quit", "/exit", "quit", "exit"):
                 break
             reply = await console.handle(line)
