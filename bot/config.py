@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from platformdirs import user_data_dir
 
@@ -54,6 +55,8 @@ class Config:
     guild_id: int | None = None
     data_dir: Path | None = None
     db_path: Path = field(default_factory=default_db_path)
+    # A PostgreSQL URL from QUOTEBOT_DB; when set it is used instead of the SQLite db_path.
+    db_url: str | None = field(default=None, repr=False)
     cooldown_rate: int = DEFAULT_COOLDOWN_RATE
     cooldown_per: float = DEFAULT_COOLDOWN_PER
 
@@ -61,17 +64,48 @@ class Config:
         token = "<set>" if self.token else "<missing>"
         return (
             f"Config(token={token}, guild_id={self.guild_id!r}, data_dir={self.data_dir!r}, "
-            f"db_path={self.db_path!r}, cooldown_rate={self.cooldown_rate!r}, "
+            f"db_path={self.db_path!r}, db_url={_without_password(self.db_url)!r}, "
+            f"cooldown_rate={self.cooldown_rate!r}, "
             f"cooldown_per={self.cooldown_per!r})"
         )
 
     __str__ = __repr__
+
+    @property
+    def db_target(self) -> Path | str:
+        """What ``bot.quotes.backend.make_quote_backend`` opens: the URL if set, else the file."""
+        return self.db_url or self.db_path
 
     def require_token(self) -> str:
         """The token, or a ConfigError telling the person how to get one."""
         if not self.token:
             raise ConfigError(TOKEN_HELP)
         return self.token
+
+
+def _without_password(url: str | None) -> str | None:
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _db_setting(raw: str) -> tuple[Path, str | None]:
+    """QUOTEBOT_DB → (SQLite file, PostgreSQL URL or None); other schemes are refused."""
+    from bot.quotes.backend import parse_db_setting
+
+    if not raw:
+        return default_db_path(), None
+    try:
+        target = parse_db_setting(raw)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if isinstance(target, Path):
+        return target, None
+    return default_db_path(), target
 
 
 def _optional_int(env: Mapping[str, str], name: str) -> int | None:
@@ -108,12 +142,13 @@ def load_config(env: Mapping[str, str] | None = None, *, dotenv: bool = True) ->
             load_dotenv(find_dotenv(usecwd=True), override=False)
         env = os.environ
     data_dir_raw = env.get("QUOTEBOT_DATA_DIR", "").strip()
-    db_raw = env.get("QUOTEBOT_DB", "").strip()
+    db_path, db_url = _db_setting(env.get("QUOTEBOT_DB", "").strip())
     config = Config(
         token=env.get("DISCORD_TOKEN", "").strip() or None,
         guild_id=_optional_int(env, "DISCORD_GUILD_ID"),
         data_dir=Path(data_dir_raw).expanduser() if data_dir_raw else default_data_dir(),
-        db_path=Path(db_raw).expanduser() if db_raw else default_db_path(),
+        db_path=db_path,
+        db_url=db_url,
         cooldown_rate=int(
             _positive_number(env, "QUOTEBOT_COOLDOWN_RATE", DEFAULT_COOLDOWN_RATE, int)
         ),

@@ -7,17 +7,20 @@ try the bot before creating a Discord application.
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import logging
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
 from bot.frontends.text_render import render_answer, render_topics
 from bot.library import Library
 from bot.model import QueryError, format_time, start_of_link
+from bot.quotes.backend import make_quote_backend, parse_db_setting
 from bot.quotes.service import QuoteService
-from bot.quotes.store import QuoteStore, QuoteStoreError, StoredQuote
+from bot.quotes.store import QuoteStoreError, StoredQuote
 
 log = logging.getLogger(__name__)
 
@@ -58,18 +61,23 @@ class Console:
         self._last_question: str | None = None
         self._shown = 0
 
-    def handle(self, line: str) -> str:
+    async def handle(self, line: str) -> str:
         line = line.strip()
         if not line:
             return ""
         if not line.startswith("/"):
             line = "/ask " + line  # a bare question is the most common thing to type
         command, _, rest = line[1:].partition(" ")
+        if command.lower() == "quote":
+            try:
+                return await self.quote(rest.strip())
+            except QuoteStoreError as exc:
+                log.error("quote command failed: %s", exc)
+                return f"The quote collection failed: {exc}"
         handlers: dict[str, Callable[[str], str]] = {
             "ask": self.ask,
             "more": lambda _: self.more(),
             "topics": self.topics,
-            "quote": self.quote,
             "help": lambda _: HELP,
         }
         handler = handlers.get(command.lower())
@@ -107,14 +115,14 @@ class Console:
             return f"No section matches {rest!r}. Sections: " + "; ".join(titles)
         return render_topics(topics, section=found[1].title)
 
-    def quote(self, rest: str) -> str:
+    async def quote(self, rest: str) -> str:
         if self.quotes is None:
             return "The quote collection is unavailable (see the error at start-up)."
         action, _, argument = rest.partition(" ")
         argument = argument.strip()
         action = action.lower()
         if action == "add":
-            result = self.quotes.add(CONSOLE_GUILD, CONSOLE_USER, self.user_name, argument)
+            result = await self.quotes.add(CONSOLE_GUILD, CONSOLE_USER, self.user_name, argument)
             if result.status == "added" and result.quote:
                 return "Saved.\n" + render_quote(result.quote)
             if result.status == "duplicate" and result.quote:
@@ -127,27 +135,27 @@ class Console:
             return result.message
         if action == "list":
             page = int(argument) if argument.isdigit() else 1
-            listing = self.quotes.list_page(CONSOLE_GUILD, page)
+            listing = await self.quotes.list_page(CONSOLE_GUILD, page)
             if not listing.total:
                 return "No quotes saved yet. Save one with /quote add <text>."
             header = f"Quotes, page {listing.page}/{listing.pages} ({listing.total} in all):"
             return "\n".join([header, *(render_quote(q) for q in listing.quotes)])
         if action == "random":
-            quote = self.quotes.random(CONSOLE_GUILD)
+            quote = await self.quotes.random(CONSOLE_GUILD)
             return render_quote(quote) if quote else "No quotes saved yet."
         if action in ("show", "remove"):
             if not argument.isdigit():
                 return f"Usage: /quote {action} <number>"
             number = int(argument)
             if action == "show":
-                quote = self.quotes.show(CONSOLE_GUILD, number)
+                quote = await self.quotes.show(CONSOLE_GUILD, number)
                 return render_quote(quote) if quote else f"There is no quote #{number}."
-            removed = self.quotes.remove(CONSOLE_GUILD, number, CONSOLE_USER, can_manage=True)
+            removed = await self.quotes.remove(CONSOLE_GUILD, number, CONSOLE_USER, can_manage=True)
             if removed.status == "removed":
                 return f"Removed quote #{number}."
             return f"There is no quote #{number}."
         if action == "search":
-            found = self.quotes.search(CONSOLE_GUILD, argument)
+            found = await self.quotes.search(CONSOLE_GUILD, argument)
             if found.message:
                 return found.message
             if not found.quotes:
@@ -161,20 +169,33 @@ def run_console(
     *,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
-    db_path=None,
+    db_path: Path | str | None = None,
 ) -> int:
     """Read commands until /quit or end of input; returns the exit status."""
-    from bot.config import load_config
-
-    stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout
-    path = db_path or load_config().db_path
-    quotes: QuoteService | None
+    # A plain loop rather than asyncio.run, whose Ctrl-C handling would wait for the current
+    # line: here Ctrl-C interrupts the read at once, as in any terminal program.
+    loop = asyncio.new_event_loop()
     try:
-        quotes = QuoteService(library, QuoteStore(path))
-    except QuoteStoreError as exc:
+        return loop.run_until_complete(
+            _serve(library, stdin or sys.stdin, stdout or sys.stdout, db_path)
+        )
+    finally:
+        loop.close()
+
+
+async def _serve(
+    library: Library, stdin: TextIO, stdout: TextIO, db_path: Path | str | None
+) -> int:
+    from bot.config import ConfigError, load_config
+
+    quotes: QuoteService | None = None
+    try:
+        target = parse_db_setting(str(db_path)) if db_path else load_config().db_target
+        store = make_quote_backend(target)
+        await store.open()
+        quotes = QuoteService(library, store)
+    except (QuoteStoreError, ConfigError, ValueError) as exc:
         print(f"quote collection unavailable: {exc}", file=stdout)
-        quotes = None
     try:
         user = getpass.getuser()
     except Exception:  # no login name in some containers
@@ -186,25 +207,23 @@ def run_console(
     length = f", {format_time(max(times))}+" if times else ""
     print(f"Interview Quote Bot — {transcript.title}{length}. Type /help, /quit to leave.",
           file=stdout)
-    for line in _lines(stdin, stdout, interactive):
-        if line.strip() in ("/quit", "/exit", "quit", "exit"):
-            break
-        reply = console.handle(line)
-        if reply:
-            print(reply, file=stdout, flush=True)
-    if quotes is not None:
-        quotes.store.close()
+    try:
+        while True:
+            if interactive:
+                print("> ", end="", file=stdout, flush=True)
+            # Read on the loop's thread on purpose: one person types here and nothing else is
+            # waiting, and Ctrl-C then stops the console at once (a reader thread would keep
+            # the loop waiting for it). Idle pooled connections are re-checked before use.
+            line = stdin.readline()
+            if not line or line.strip() in ("/quit", "/exit", "quit", "exit"):
+                break
+            reply = await console.handle(line)
+            if reply:
+                print(reply, file=stdout, flush=True)
+    finally:
+        if quotes is not None:
+            await quotes.store.close()
     return 0
-
-
-def _lines(stdin: TextIO, stdout: TextIO, interactive: bool) -> Iterable[str]:
-    while True:
-        if interactive:
-            print("> ", end="", file=stdout, flush=True)
-        line = stdin.readline()
-        if not line:
-            return
-        yield line
 
 
 __all__ = ["Console", "run_console"]

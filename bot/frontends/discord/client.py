@@ -29,6 +29,7 @@ from bot.frontends.discord.quotes import QuoteGroup
 from bot.frontends.discord.state import LibraryHolder, warm_up
 from bot.frontends.discord.views import INTERNAL_ERROR, NO_MENTIONS, reply
 from bot.library import Library
+from bot.quotes.backend import QuoteBackend, SQLiteQuoteBackend, make_quote_backend
 from bot.quotes.service import QuoteService
 from bot.quotes.store import QuoteStore
 
@@ -81,6 +82,16 @@ class QuoteBot(commands.Bot):
         self.quotes = quotes
         self.button_timeout = button_timeout
         self.tree.error(self.on_app_command_error)
+
+    async def login(self, token: str) -> None:
+        """Open (connect to, check, migrate) the quote store first: an unreachable or foreign
+        database stops the bot with its one-line reason before Discord is contacted."""
+        await self.quotes.store.open()
+        await super().login(token)
+
+    async def close(self) -> None:
+        await super().close()
+        await self.quotes.store.close()
 
     async def setup_hook(self) -> None:
         """Add the commands. discord.py calls this on every login (a sync after a run logs in
@@ -159,7 +170,7 @@ def create_bot(
     config: Config | None = None,
     *,
     library: Library | None = None,
-    store: QuoteStore | None = None,
+    store: QuoteBackend | QuoteStore | None = None,
     button_timeout: float = BUTTON_TIMEOUT,
 ) -> QuoteBot:
     """A bot built from ``config`` (default: the environment), its commands added to
@@ -168,7 +179,9 @@ def create_bot(
     if library is None:
         library = Library.load(config.data_dir)
     if store is None:
-        store = QuoteStore(config.db_path)
+        store = make_quote_backend(config.db_target)  # SQLite is checked now, before login
+    elif isinstance(store, QuoteStore):
+        store = SQLiteQuoteBackend(store)
     warm_up(library)
     _settle_heap()
     holder = LibraryHolder(library)

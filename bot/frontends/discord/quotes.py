@@ -40,7 +40,7 @@ class QuoteGroup(
     async def add(
         self, interaction: discord.Interaction, text: app_commands.Range[str, 1, limits.MAX_INPUT]
     ) -> None:
-        result = self.quotes.add(
+        result = await self.quotes.add(
             guild_of(interaction), interaction.user.id, interaction.user.display_name, text
         )
         public = result.status == "added"
@@ -52,7 +52,7 @@ class QuoteGroup(
     async def list_quotes(
         self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 100000] = 1
     ) -> None:
-        result = self.quotes.list_page(guild_of(interaction), max(1, page))
+        result = await self.quotes.list_page(guild_of(interaction), max(1, page))
         if not result.total:
             await reply(interaction, EMPTY, ephemeral=True)
             return
@@ -63,7 +63,7 @@ class QuoteGroup(
 
     @app_commands.command(name="random", description="Show a random saved quote")
     async def random_quote(self, interaction: discord.Interaction) -> None:
-        quote = self.quotes.random(guild_of(interaction))
+        quote = await self.quotes.random(guild_of(interaction))
         if quote is None:
             await reply(interaction, EMPTY, ephemeral=True)
             return
@@ -75,7 +75,7 @@ class QuoteGroup(
         self, interaction: discord.Interaction, number: app_commands.Range[int, 1, MAX_NUMBER]
     ) -> None:
         in_range = 1 <= number <= MAX_NUMBER
-        quote = self.quotes.show(guild_of(interaction), number) if in_range else None
+        quote = await self.quotes.show(guild_of(interaction), number) if in_range else None
         if quote is None:
             await reply(interaction, no_such_quote(number), ephemeral=True)
             return
@@ -86,7 +86,7 @@ class QuoteGroup(
     async def search(
         self, interaction: discord.Interaction, text: app_commands.Range[str, 1, limits.MAX_INPUT]
     ) -> None:
-        result = self.quotes.search(guild_of(interaction), text)
+        result = await self.quotes.search(guild_of(interaction), text)
         if result.message:
             await reply(interaction, result.message, ephemeral=True)
             return
@@ -108,7 +108,9 @@ class QuoteGroup(
             await reply(interaction, no_such_quote(number), ephemeral=True)
             return
         can_manage = interaction.guild_id is not None and interaction.permissions.manage_messages
-        result = self.quotes.remove(guild_of(interaction), number, interaction.user.id, can_manage)
+        result = await self.quotes.remove(
+            guild_of(interaction), number, interaction.user.id, can_manage
+        )
         if result.status == "not_found":
             await reply(interaction, no_such_quote(number), ephemeral=True)
         elif result.status == "forbidden" and result.quote is not None:

@@ -296,7 +296,7 @@ async def test_reload_picks_up_new_files_while_answers_in_flight_keep_theirs(
     [embed] = body["data"]["embeds"]
     assert "发酵" in embed["description"]
     assert fields_of(embed)["Interview"] == TEA_TITLE
-    saved = bot.quotes.add(fd.GUILD_ID, 1, "someone", "渥堆四十五天")
+    saved = await bot.quotes.add(fd.GUILD_ID, 1, "someone", "渥堆四十五天")
     assert saved.status == "added"
     gone = await ask(fake_discord, bot, "蜂群怎么管理", interview=BEES_ID)
     assert "no interview called" in gone["data"]["content"]
