@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from bot.frontends.cli import main
 
 from bot.config import ConfigError, default_db_path, load_config
+from bot.frontends.cli import main
 from bot.quotes.backend import parse_db_setting
 
 

@@ -48,12 +48,18 @@ __all__ = [
 ]
 
 
-class QuoteBot(commands.Bot):
+class QuoteBot(commands.AutoShardedBot):
     """The bot whose ``tree`` holds every slash command; owns the library and quote service.
 
-    A ``commands.Bot`` for its cogs only: there are no text commands, the prefix (a mention)
-    never reaches the bot because the message content intent stays off, and no help command
-    is registered (``/help`` is a slash command).
+    A ``commands.AutoShardedBot`` for its cogs only: there are no text commands, the prefix (a
+    mention) never reaches the bot because the message content intent stays off, and no help
+    command is registered (``/help`` is a slash command).
+
+    Sharded, so one bot can be served by several processes: ``config.shard_count`` is the total
+    across all of them and ``config.shard_ids`` this process's share (both unset: the count
+    Discord recommends, every shard here). Each process holds its own library and talks to the
+    shared quote store; nothing else is shared, so any process can stop without the others
+    noticing.
     """
 
     def __init__(
@@ -76,6 +82,8 @@ class QuoteBot(commands.Bot):
             allowed_contexts=app_commands.AppCommandContext(
                 guild=True, dm_channel=True, private_channel=True
             ),
+            shard_count=config.shard_count,
+            shard_ids=list(config.shard_ids) if config.shard_ids is not None else None,
         )
         self.config = config
         self.holder = library
@@ -189,11 +197,15 @@ def create_bot(
 
 
 def run_bot(config: Config | None = None) -> None:
-    """Connect to Discord and serve until stopped. Commands are not synced here (that is
-    ``quotebot sync``: syncing on every start hits Discord's rate limits)."""
+    """Connect to Discord and serve this process's shards until stopped. Commands are never
+    synced here (that is ``quotebot sync``): syncing on every start hits Discord's rate limits,
+    and with several processes serving one bot, one step must own the command list."""
     config = config or load_config()
     token = config.require_token()
     bot = create_bot(config)
+    if config.shard_count is not None:
+        shards = config.shard_ids if config.shard_ids is not None else range(config.shard_count)
+        log.info("serving shards %s of %d", ",".join(map(str, shards)), config.shard_count)
     # Let the CLI's logging setup win when there is one; otherwise discord.py's default.
     handler = None if logging.getLogger().handlers else discord.utils.MISSING
     bot.run(token, log_handler=handler)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 from pathlib import Path
 
 import discord
@@ -113,11 +114,28 @@ class MetaCog(commands.Cog):
             self.holder.current = new
             log.info("reloaded the library: %d interviews, %d passages",
                      len(new.transcripts), len(new.passages))
-            await reply(interaction, render.reload_text(new), ephemeral=True)
+            where = this_process(interaction.client, self.config)
+            await reply(interaction, render.reload_text(new, where), ephemeral=True)
 
     @app_commands.command(name="help", description="List the bot's commands")
     async def help_command(self, interaction: discord.Interaction) -> None:
         await reply(interaction, embeds=[render.help_embed()], ephemeral=True)
+
+
+def this_process(client: discord.Client, config: Config) -> str:
+    """"on this process (shards 0,1 of 4; pid 812 on web-1)": which process /reload reloaded.
+
+    With several processes serving one bot, /reload reaches only the process holding the
+    server's shard; the others keep their library (README: rolling a reload). The shards are
+    the connected ones, or the configured ones before connecting.
+    """
+    shards = sorted(getattr(client, "shards", {})) or list(config.shard_ids or ())
+    count = getattr(client, "shard_count", None) or config.shard_count
+    where = f"pid {os.getpid()} on {socket.gethostname()}"
+    if shards and count:
+        label = "shard" if len(shards) == 1 else "shards"
+        where = f"{label} {','.join(map(str, shards))} of {count}; {where}"
+    return f"on this process ({where})"
 
 
 def _without_data_dir(message: str, data_dir: Path | None) -> str:

@@ -311,10 +311,10 @@ def _interviews(count: int) -> str:
     return f"{count} interview" + ("" if count == 1 else "s")
 
 
-def reload_text(library: Library) -> str:
-    """What /reload installed."""
+def reload_text(library: Library, where: str = "") -> str:
+    """What /reload installed, and (``where``) which process it was installed in."""
     head = (
-        f"Reloaded: {_interviews(len(library.transcripts))}, "
+        f"Reloaded{' ' + where if where else ''}: {_interviews(len(library.transcripts))}, "
         f"{len(library.passages)} passages."
     )
     return limits.fit_content("\n".join([head, *library_lines(library)]))
