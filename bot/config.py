@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from platformdirs import user_data_dir
+from platformdirs import user_config_dir, user_data_dir
 
 log = logging.getLogger(__name__)
 
 APP_NAME = "interview-quote-bot"
+CONFIG_DIR_NAME = "quotebot"  # ~/.config/quotebot/.env: named after the command people type
+ENV_FILE = ".env"
 DEFAULT_COOLDOWN_RATE = 3
 DEFAULT_COOLDOWN_PER = 10.0
 
@@ -38,6 +40,20 @@ def default_db_path() -> Path:
     """The quote database lives in the user's data directory, never inside the installed
     package, so upgrades and read-only installs keep the collection."""
     return Path(user_data_dir(APP_NAME)) / "quotes.sqlite3"
+
+
+def env_file_candidates() -> tuple[Path, ...]:
+    """Where a ``.env`` is looked for, in order: the current directory, then the user config
+    directory (e.g. ``~/.config/quotebot/.env``). Nothing else, so which file counts is
+    predictable from where ``quotebot`` runs."""
+    return (Path.cwd() / ENV_FILE, Path(user_config_dir(CONFIG_DIR_NAME)) / ENV_FILE)
+
+
+def find_env_file(candidates: tuple[Path, ...] | None = None) -> Path | None:
+    for candidate in env_file_candidates() if candidates is None else candidates:
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def default_data_dir() -> Path | None:
@@ -63,6 +79,15 @@ class Config:
     # Discord recommends, all in this process. shard_ids None: every shard of shard_count.
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
+    env_file: Path | None = None  # the .env read, if any (its path only, never its contents)
+    env_looked_in: tuple[Path, ...] = ()  # where a .env was looked for
+
+    def env_report(self) -> str:
+        """One line saying which .env was used, or where none was found."""
+        if self.env_file is not None:
+            return f"settings from {self.env_file}"
+        places = ", ".join(str(p) for p in self.env_looked_in) or "nowhere (disabled)"
+        return f"no .env found; looked in {places}"
 
     def __repr__(self) -> str:
         token = "<set>" if self.token else "<missing>"
@@ -71,7 +96,7 @@ class Config:
             f"db_path={self.db_path!r}, db_url={_without_password(self.db_url)!r}, "
             f"cooldown_rate={self.cooldown_rate!r}, "
             f"cooldown_per={self.cooldown_per!r}, shard_count={self.shard_count!r}, "
-            f"shard_ids={self.shard_ids!r})"
+            f"shard_ids={self.shard_ids!r}, env_file={self.env_file!r})"
         )
 
     __str__ = __repr__
@@ -84,6 +109,10 @@ class Config:
     def require_token(self) -> str:
         """The token, or a ConfigError telling the person how to get one."""
         if not self.token:
+            if self.env_file is not None:
+                raise ConfigError(f"{TOKEN_HELP} ({self.env_file} has no DISCORD_TOKEN.)")
+            if self.env_looked_in:
+                raise ConfigError(f"{TOKEN_HELP} ({self.env_report()}.)")
             raise ConfigError(TOKEN_HELP)
         return self.token
 
@@ -177,15 +206,19 @@ def _positive_number(env: Mapping[str, str], name: str, default: float, kind: ty
 
 
 def load_config(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Config:
-    """Read settings from ``env`` (default: ``os.environ``, after loading the ``.env`` of the
-    current directory or its parents without overriding variables that are already set, so
-    the real environment always wins)."""
+    """Read settings from ``env`` (default: ``os.environ``, after loading the first ``.env`` of
+    `env_file_candidates` without overriding variables that are already set, so the real
+    environment always wins)."""
+    env_file: Path | None = None
+    looked_in: tuple[Path, ...] = ()
     if env is None:
         if dotenv:
-            from dotenv import find_dotenv, load_dotenv
+            from dotenv import load_dotenv
 
-            # usecwd: look where the user runs `quotebot`, not beside this source file.
-            load_dotenv(find_dotenv(usecwd=True), override=False)
+            looked_in = env_file_candidates()
+            env_file = find_env_file(looked_in)
+            if env_file is not None:
+                load_dotenv(env_file, override=False)
         env = os.environ
     data_dir_raw = env.get("QUOTEBOT_DATA_DIR", "").strip()
     db_path, db_url = _db_setting(env.get("QUOTEBOT_DB", "").strip())
@@ -204,6 +237,8 @@ def load_config(env: Mapping[str, str] | None = None, *, dotenv: bool = True) ->
         cooldown_per=float(
             _positive_number(env, "QUOTEBOT_COOLDOWN_PER", DEFAULT_COOLDOWN_PER, float)
         ),
+        env_file=env_file,
+        env_looked_in=looked_in,
     )
     log.debug("loaded %r", config)
     return config

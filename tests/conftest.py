@@ -3,7 +3,9 @@ wired to a fake Discord REST API on 127.0.0.1 (see tests/frontends/discord/fake_
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -15,6 +17,14 @@ from bot.library import Library
 from tests.frontends.discord.fake_discord import FakeDiscord
 from tests.paths import DATA_DIR, copy_bundled
 from tests.quotes.backends import backend, open_backend, pg_url, store_target  # noqa: F401
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis keeps its files (examples, constants) in a temp dir, not in the checkout."""
+    from hypothesis import configuration
+
+    if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "quotebot-hypothesis")
 
 
 @pytest.fixture(scope="session")
