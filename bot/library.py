@@ -23,6 +23,7 @@ from bot.index_cache import LibraryParts
 from bot.model import (
     ELLIPSIS,
     HOST,
+    N_,
     Answer,
     Hit,
     LibraryError,
@@ -231,9 +232,11 @@ class Library:
         """The best passages for ``query``, or an unanswered `Answer` when not covered."""
         query = clean_query(query)
         if speaker not in SPEAKERS:
-            raise QueryError(f"speaker must be one of {', '.join(SPEAKERS)}")
+            raise QueryError(N_("speaker must be one of {speakers}"), speakers=", ".join(SPEAKERS))
         if interview is not None and interview not in self._transcripts_by_id:
-            raise QueryError(f"no interview called {interview!r}")
+            raise QueryError(
+                N_("There is no interview called “{interview}”."), interview=interview
+            )
         top = max(1, min(int(top), 25))
         offset = max(0, int(offset))
         verdict, shown = self._search(query, top + offset, speaker, interview)

@@ -19,6 +19,15 @@ from tests.paths import DATA_DIR, copy_bundled
 from tests.quotes.backends import backend, open_backend, pg_url, store_target  # noqa: F401
 
 
+@pytest.fixture(autouse=True)
+def english_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI and console speak the terminal's language; tests run in English unless they set
+    ``LANG`` themselves, whatever the machine's locale."""
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LC_CTYPE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Hypothesis keeps its files (examples, constants) in a temp dir, not in the checkout."""
     from hypothesis import configuration

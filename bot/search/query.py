@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.model import MAX_INPUT_CHARS, QueryError, Transcript
+from bot.model import MAX_INPUT_CHARS, N_, QueryError, Transcript
 from bot.search.fields import FieldIndex
 from bot.text.aliases import AliasRewriter
 from bot.text.chinese import ChineseTokenizer
@@ -47,15 +47,16 @@ class QueryUnit:
 def clean_query(query: str) -> str:
     """Refuse what cannot be a question; drop invisible control characters."""
     if query is None or not query.strip():
-        raise QueryError("Please type a question, e.g. 规模重要吗?")
+        raise QueryError(N_("Please type a question, e.g. 规模重要吗?"))
     if len(query) > MAX_QUERY_CHARS:
         raise QueryError(
-            f"That question is {len(query)} characters long; please keep it under "
-            f"{MAX_QUERY_CHARS}."
+            N_("That question is {length} characters long; please keep it under {limit}."),
+            length=len(query),
+            limit=MAX_QUERY_CHARS,
         )
     cleaned = " ".join(CONTROL_RE.sub(" ", query).split())
     if not cleaned:
-        raise QueryError("That question has only invisible characters; please type words.")
+        raise QueryError(N_("That question has only invisible characters; please type words."))
     return cleaned
 
 

@@ -18,6 +18,7 @@ from bot.evaluation import evaluate, read_questions, split
 from bot.formats.article import TranscriptError
 from bot.formats.metadata import parse_meta
 from bot.frontends.cli import main
+from bot.frontends.i18n import ENGLISH, translations
 from bot.frontends.text_render import CLOSEST, NOT_COVERED, render_answer
 from bot.library import Library
 from bot.search import semantic
@@ -81,7 +82,7 @@ def test_an_adjacent_question_gets_the_closest_passage_not_an_answer(library) ->
     assert len(answer.closest) == 1 and "马斯克" in answer.closest[0].passage.text
     data = answer.to_json()
     assert data["answered"] is False and data["hits"] == [] and len(data["closest"]) == 1
-    text = render_answer(answer)
+    text = render_answer(translations(ENGLISH), answer)
     assert text.startswith(CLOSEST) and answer.closest[0].passage.speaker in text
 
 
@@ -90,7 +91,8 @@ def test_a_foreign_question_gets_neither(library) -> None:
     assert answer.to_json() == {
         "query": "今天北京天气怎么样?", "answered": False, "hits": [], "closest": []
     }
-    assert answer.suggestions and render_answer(answer).startswith(NOT_COVERED)
+    assert answer.suggestions
+    assert render_answer(translations(ENGLISH), answer).startswith(NOT_COVERED)
 
 
 def test_an_answer_has_no_closest_passages(library) -> None:
