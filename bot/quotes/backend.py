@@ -21,15 +21,19 @@ other ``scheme://`` is refused with one line.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from bot.quotes.store import QuoteStore, QuoteStoreError, StoredQuote
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 SQLITE_PREFIX = "sqlite:///"
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_T = TypeVar("_T")
 
 
 class QuoteBackend(Protocol):
@@ -85,13 +89,20 @@ class QuoteBackend(Protocol):
 class SQLiteQuoteBackend:
     """:class:`QuoteBackend` over the SQLite :class:`QuoteStore`, each call in a worker thread.
 
-    The file is opened (and refused if it is not a quote store) when this object is made, so a
-    bad file stops the bot before it connects to Discord.
+    One thread of its own: the store has one connection behind one lock, so more threads would
+    only queue on it, and the shared default executor stays free for searches. The file is
+    opened (and refused if it is not a quote store) when this object is made, so a bad file
+    stops the bot before it connects to Discord.
     """
 
     def __init__(self, store: QuoteStore) -> None:
         self.store = store
         self.where = str(store.path)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quote-store")
+
+    async def _call(self, func: Callable[..., _T], /, *args: object, **kwargs: object) -> _T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, functools.partial(func, *args, **kwargs))
 
     @classmethod
     def at(cls, path: Path | str) -> SQLiteQuoteBackend:
@@ -113,7 +124,7 @@ class SQLiteQuoteBackend:
         saved_by: int,
         saved_by_name: str,
     ) -> tuple[StoredQuote, bool]:
-        return await asyncio.to_thread(
+        return await self._call(
             self.store.add,
             guild_id,
             passage_id=passage_id,
@@ -127,29 +138,30 @@ class SQLiteQuoteBackend:
         )
 
     async def get(self, guild_id: int, number: int) -> StoredQuote | None:
-        return await asyncio.to_thread(self.store.get, guild_id, number)
+        return await self._call(self.store.get, guild_id, number)
 
     async def page(
         self, guild_id: int, page: int, per_page: int = 10
     ) -> tuple[list[StoredQuote], int]:
-        return await asyncio.to_thread(self.store.page, guild_id, page, per_page)
+        return await self._call(self.store.page, guild_id, page, per_page)
 
     async def random(self, guild_id: int) -> StoredQuote | None:
-        return await asyncio.to_thread(self.store.random, guild_id)
+        return await self._call(self.store.random, guild_id)
 
     async def search(self, guild_id: int, text: str, limit: int = 10) -> list[StoredQuote]:
-        return await asyncio.to_thread(self.store.search, guild_id, text, limit)
+        return await self._call(self.store.search, guild_id, text, limit)
 
     async def remove(
         self, guild_id: int, number: int, *, removed_by: int | None = None
     ) -> StoredQuote | None:
-        return await asyncio.to_thread(self.store.remove, guild_id, number, removed_by=removed_by)
+        return await self._call(self.store.remove, guild_id, number, removed_by=removed_by)
 
     async def count(self, guild_id: int) -> int:
-        return await asyncio.to_thread(self.store.count, guild_id)
+        return await self._call(self.store.count, guild_id)
 
     async def close(self) -> None:
-        await asyncio.to_thread(self.store.close)
+        await self._call(self.store.close)
+        self._thread.shutdown(wait=False)
 
 
 def parse_db_setting(raw: str) -> Path | str:
