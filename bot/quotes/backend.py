@@ -99,8 +99,11 @@ class SQLiteQuoteBackend:
         self.store = store
         self.where = str(store.path)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quote-store")
+        self._closed = False
 
     async def _call(self, func: Callable[..., _T], /, *args: object, **kwargs: object) -> _T:
+        if self._closed:  # the thread is gone; a closed store answers at once (QuoteStoreError)
+            return func(*args, **kwargs)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._thread, functools.partial(func, *args, **kwargs))
 
@@ -160,7 +163,10 @@ class SQLiteQuoteBackend:
         return await self._call(self.store.count, guild_id)
 
     async def close(self) -> None:
+        if self._closed:
+            return
         await self._call(self.store.close)
+        self._closed = True
         self._thread.shutdown(wait=False)
 
 
