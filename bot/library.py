@@ -291,9 +291,15 @@ class Library:
         lexical = self._lexical(question, script_of(query), allowed)
         similarity = evidence = None
         if self.vectors is not None:
-            vector = semantic.embed_query(question)  # normalised: the same in either script
+            # Normalised: the same in either script. Ranking reads a person the question is
+            # about as 他 (which paragraph says what is asked); whether the interview answers
+            # at all is judged on the question as asked (马斯克 eating is not 他 eating).
+            vector = semantic.embed_query(question)
             if vector is not None:
                 similarity, evidence = self.vectors.similarity(vector)
+                about = self.query.semantic_text(question)
+                if about != question and (other := semantic.embed_query(about)) is not None:
+                    similarity = self.vectors.similarity(other)[0]
         fused = fuse(lexical.scores, similarity, allowed)
         order = np.argsort(-fused, kind="stable")[: max(limit, DECIDING_PASSAGES)]
         order = shown(order[np.isfinite(fused[order])], lexical.scores, similarity)
