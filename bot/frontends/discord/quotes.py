@@ -58,7 +58,7 @@ class QuoteGroup(
         self, interaction: discord.Interaction, text: app_commands.Range[str, 1, limits.MAX_INPUT]
     ) -> None:
         t = translations_for(interaction)
-        result = self.quotes.add(
+        result = await self.quotes.add(
             guild_of(interaction), interaction.user.id, interaction.user.display_name, text
         )
         public = result.status == "added"
@@ -74,7 +74,7 @@ class QuoteGroup(
         self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 100000] = 1
     ) -> None:
         t = translations_for(interaction)
-        result = self.quotes.list_page(guild_of(interaction), max(1, page))
+        result = await self.quotes.list_page(guild_of(interaction), max(1, page))
         if not result.total:
             await reply(interaction, empty_text(t), ephemeral=True)
             return
@@ -94,7 +94,7 @@ class QuoteGroup(
     )
     async def random_quote(self, interaction: discord.Interaction) -> None:
         t = translations_for(interaction)
-        quote = self.quotes.random(guild_of(interaction))
+        quote = await self.quotes.random(guild_of(interaction))
         if quote is None:
             await reply(interaction, empty_text(t), ephemeral=True)
             return
@@ -110,7 +110,7 @@ class QuoteGroup(
     ) -> None:
         t = translations_for(interaction)
         in_range = 1 <= number <= MAX_NUMBER
-        quote = self.quotes.show(guild_of(interaction), number) if in_range else None
+        quote = await self.quotes.show(guild_of(interaction), number) if in_range else None
         if quote is None:
             await reply(interaction, no_such_quote(t, number), ephemeral=True)
             return
@@ -125,7 +125,7 @@ class QuoteGroup(
         self, interaction: discord.Interaction, text: app_commands.Range[str, 1, limits.MAX_INPUT]
     ) -> None:
         t = translations_for(interaction)
-        result = self.quotes.search(guild_of(interaction), text)
+        result = await self.quotes.search(guild_of(interaction), text)
         if result.message is not None:
             await reply(interaction, translate(t, result.message), ephemeral=True)
             return
@@ -155,7 +155,9 @@ class QuoteGroup(
             await reply(interaction, no_such_quote(t, number), ephemeral=True)
             return
         can_manage = interaction.guild_id is not None and interaction.permissions.manage_messages
-        result = self.quotes.remove(guild_of(interaction), number, interaction.user.id, can_manage)
+        result = await self.quotes.remove(
+            guild_of(interaction), number, interaction.user.id, can_manage
+        )
         if result.status == "not_found":
             await reply(interaction, no_such_quote(t, number), ephemeral=True)
         elif result.status == "forbidden" and result.quote is not None:

@@ -207,7 +207,7 @@ class AskView(discord.ui.View):
             await reply(interaction, t.gettext("That answer is no longer shown."), ephemeral=True)
             return
         passage = self.hits[index].passage
-        result = self.quotes.add(
+        result = await self.quotes.add(
             interaction.guild_id or 0,
             interaction.user.id,
             interaction.user.display_name,

@@ -117,8 +117,8 @@ async def test_500_concurrent_interactions(make_bot, fake_discord, library, reco
     internal = [b for i in ids for b in fake_discord.callbacks[i]
                 if "went wrong" in (b["data"].get("content") or "")]
     assert internal == []
-    total = bot.quotes.count(fd.GUILD_ID)
-    pages = [bot.quotes.list_page(fd.GUILD_ID, page, per_page=100) for page in range(1, 6)]
+    total = await bot.quotes.count(fd.GUILD_ID)
+    pages = [(await bot.quotes.list_page(fd.GUILD_ID, page, per_page=100)) for page in range(1, 6)]
     stored = {q.text for page in pages for q in page.quotes}
     assert total == len(added)
     assert stored == added
