@@ -13,8 +13,9 @@ import logging
 import shutil
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.formats.article import TranscriptError
 from bot.formats.datadir import default_data_dir, load_transcript
@@ -26,7 +27,12 @@ from bot.library import Library
 from bot.model import GUEST, HOST, N_, UNKNOWN, LibraryError, QueryError
 from bot.quotes.store import QuoteStoreError
 
+if TYPE_CHECKING:
+    from bot.config import Config
+
 log = logging.getLogger("bot.frontends.cli")
+
+T = TypeVar("T")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -128,7 +134,12 @@ def build_parser(t: Translations | None = None) -> argparse.ArgumentParser:
     )
     data_dir_option(evaluate)
 
-    sub.add_parser("run", help=_("start the Discord bot (needs DISCORD_TOKEN; reads .env)"))
+    run = sub.add_parser("run", help=_("start the Discord bot (needs DISCORD_TOKEN; reads .env)"))
+    run.add_argument(
+        "--processes", type=int, default=None, metavar="N",
+        help=_("load the library once, then fork N processes that share it, each serving a "
+               "group of this machine's shards (default: QUOTEBOT_PROCESSES, else 1)"),
+    )
     sub.add_parser(
         "sync", help=_("register the slash commands with Discord (needs DISCORD_TOKEN)")
     )
@@ -369,15 +380,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _config_with_token():
+def _config_with_token(processes: int | None = None):
     """The bot's settings, or exit 2 with how to get a token (console needs none).
+    ``processes``: ``run --processes N``, which wins over QUOTEBOT_PROCESSES.
 
     Configuration errors stay in English: they name environment variables and files for the
     operator, like the logs."""
     from bot.config import ConfigError, load_config
 
     try:
-        config = load_config()
+        config = load_config(processes=processes)
         config.require_token()
     except ConfigError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
@@ -399,39 +411,54 @@ TOKEN_REFUSED = N_(
 )
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _talk_to_discord(t: Translations, action: Callable[[], T]) -> T:
+    """Run ``action`` (connecting to Discord); everything that can go wrong on the way (a
+    refused token, bad transcripts, an unreadable quote database, Discord unreachable) is
+    one line for the operator, never a traceback."""
     import aiohttp
     import discord
 
-    from bot.frontends.discord.client import run_bot
-
-    config = _config_with_token()
-    log.info("%s", config.env_report())  # the path only: a .env holds the token
     try:
-        run_bot(config)
+        return action()
     except discord.LoginFailure:
-        raise CliError(args.translations.gettext(TOKEN_REFUSED)) from None
+        raise CliError(t.gettext(TOKEN_REFUSED)) from None
     except STARTUP_ERRORS as exc:
         raise CliError(str(exc)) from None
     except (aiohttp.ClientError, discord.GatewayNotFound, discord.HTTPException) as exc:
-        raise _network_problem(args.translations, exc) from None
-    return 0
+        raise _network_problem(t, exc) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.frontends.discord.client import load_for_serving, run_bot, run_bots_forked
+
+    config = _config_with_token(args.processes)
+    log.info("%s", config.env_report())  # the path only: a .env holds the token
+    if config.processes == 1:
+        _talk_to_discord(args.translations, lambda: run_bot(config))
+        return 0
+    # Load once, before any thread or event loop exists, then fork: the processes share the
+    # parent's pages, and each opens its own quote-store connection after the fork.
+    library = _talk_to_discord(args.translations, lambda: load_for_serving(config))
+
+    def serve(shards: Config) -> int:
+        try:
+            _talk_to_discord(args.translations, lambda: run_bot(shards, library=library))
+        except CliError as exc:
+            print(f"quotebot: {exc}", file=sys.stderr)
+            return exc.code
+        return 0
+
+    try:
+        return run_bots_forked(config, serve)
+    except RuntimeError as exc:  # no fork on this platform, or threads already running
+        raise CliError(f"--processes: {exc}") from None
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    import aiohttp
-    import discord
-
     from bot.frontends.discord.client import sync_commands
 
-    try:
-        names = sync_commands(_config_with_token())
-    except discord.LoginFailure:
-        raise CliError(args.translations.gettext(TOKEN_REFUSED)) from None
-    except STARTUP_ERRORS as exc:
-        raise CliError(str(exc)) from None
-    except (aiohttp.ClientError, discord.GatewayNotFound, discord.HTTPException) as exc:
-        raise _network_problem(args.translations, exc) from None
+    config = _config_with_token()
+    names = _talk_to_discord(args.translations, lambda: sync_commands(config))
     synced = ", ".join(f"/{name}" for name in names)
     print(args.translations.gettext("Synced: {commands}").format(commands=synced))
     return 0
