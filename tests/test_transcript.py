@@ -335,13 +335,13 @@ def test_metadata_that_is_not_an_object_is_refused(tmp_path):
 @pytest.mark.parametrize(
     ("key", "bad_value", "problem"),
     [
-        ("turn_starts", ["soon"], "turn_starts"),
-        ("turn_starts", [12, -1], "turn_starts"),
-        ("guest", {"name": "Andrej", "labels": "卡帕西"}, "guest.labels"),
-        ("host", "Q", "'host' and 'guest' must be objects"),
-        ("terms", "卡帕西", "'terms'"),
-        ("glossary", ["musk"], "'glossary'"),
-        ("turns", [{"start": 1}], "'turns'"),
+        ("turn_starts", ["soon"], "turn_starts[0]: expected a number"),
+        ("turn_starts", [12, -1], "turn_starts[1]: must not be negative"),
+        ("guest", {"name": "Andrej", "labels": "卡帕西"}, "guest.labels: expected a list"),
+        ("host", "Q", "host: expected an object"),
+        ("terms", "卡帕西", "terms: expected a list"),
+        ("glossary", ["musk"], "glossary: expected an object"),
+        ("turns", [{"start": 1}], "turns[0]: missing 'speaker'"),
     ],
 )
 def test_bad_metadata_values_name_the_meta_file_and_the_key_line(
