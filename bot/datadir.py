@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import platformdirs
+
 from bot.captions import (
     CaptionError,
     CaptionPassage,
@@ -21,6 +23,7 @@ from bot.model import GUEST, HOST, UNKNOWN, Passage, Section, Transcript, Turn
 from bot.transcript import TranscriptError, parse_article, read_text, short_question
 
 TRANSCRIPT_SUFFIXES = (".txt", ".srt", ".vtt")
+APP_NAME = "interview-quote-bot"
 
 
 def default_data_dir() -> Path:
@@ -31,12 +34,29 @@ def default_data_dir() -> Path:
     return Path(__file__).resolve().parent / "_data"
 
 
-def transcript_files(data_dir: Path) -> list[Path]:
-    return sorted(
-        p for p in data_dir.iterdir()
-        if p.is_file() and p.suffix.lower() in TRANSCRIPT_SUFFIXES
-        and not p.name.endswith(META_SUFFIX) and not p.name.startswith(".")
+def user_data_dir() -> Path:
+    """Where ``quotebot ingest --add`` puts interviews when no data dir is named: the user's
+    data directory, never the installed package (a reinstall would lose them)."""
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "interviews"
+
+
+def default_data_dirs() -> list[Path]:
+    """What is served when no data dir is named: the bundled interview plus the user's."""
+    user = user_data_dir()
+    return [default_data_dir(), *([user] if user.is_dir() else [])]
+
+
+def is_transcript_name(name: str) -> bool:
+    """Whether the loader reads a file of this name (dot-files and other suffixes are not)."""
+    return (
+        Path(name).suffix.lower() in TRANSCRIPT_SUFFIXES
+        and not name.endswith(META_SUFFIX) and not name.startswith(".")
     )
+
+
+def transcript_files(data_dir: Path) -> list[Path]:
+    """The transcripts of one folder; sub-folders (the cache, an add's staging) are skipped."""
+    return sorted(p for p in data_dir.iterdir() if is_transcript_name(p.name) and p.is_file())
 
 
 def load_transcript(path: Path, meta: TranscriptMeta | None = None) -> Transcript:

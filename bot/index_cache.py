@@ -1,11 +1,15 @@
 """Keep the parsed, tokenised library on disk so a big data dir starts in about a second.
 
 Tokenising 100,000 passages with jieba takes minutes; loading the finished arrays takes well
-under a second. The cache sits beside the data (``<data dir>/.index/``) or, when the data dir
-is read-only (an installed package), in the user's cache dir. It is keyed by every input that
-changes the result — each transcript and metadata file (name and content hash), the
-pipeline version and library versions — and rebuilt whenever one differs. A cache that fails
-to load is rebuilt, never trusted.
+under a second. The cache lives in the user's cache dir (never beside the data, so neither a
+checkout nor an installed package is written to), one folder per set of data dirs. It is
+keyed by every input that changes the result — each transcript and metadata file (name and
+content hash), the pipeline version and library versions — and rebuilt whenever one differs.
+
+The cache is not trusted: its manifest records the SHA-256 of every cache file, and each is
+checked before it is read, so a file edited or swapped after it was written (a flipped byte in
+``transcripts.marshal`` would make the console "verify" words the guest never said) is caught.
+A cache that fails a check or fails to load is rebuilt, with one warning line.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import hashlib
 import json
 import logging
 import marshal
-import os
 import shutil
 import tempfile
 from importlib import metadata as importlib_metadata
@@ -29,7 +32,7 @@ import platformdirs
 
 from bot.bm25 import BM25Index
 from bot.crosslingual import cedict_path
-from bot.datadir import load_transcript
+from bot.datadir import APP_NAME, load_transcript
 from bot.metadata import load_meta, meta_path_for
 from bot.model import Passage, Section, Transcript, Turn
 from bot.search import FieldIndex
@@ -66,26 +69,50 @@ def _fingerprint(files: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def cache_location(data_dir: Path, cache_dir: Path | None) -> Path:
+def cache_location(data_dirs: list[Path], cache_dir: Path | None) -> Path:
     if cache_dir is not None:
         return cache_dir
-    beside = data_dir / ".index"
-    if os.access(data_dir, os.W_OK):
-        return beside
-    tag = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
-    return Path(platformdirs.user_cache_dir("interview-quote-bot")) / tag
+    names = "\n".join(str(d.resolve()) for d in data_dirs)
+    tag = hashlib.sha256(names.encode()).hexdigest()[:16]
+    return Path(platformdirs.user_cache_dir(APP_NAME)) / "index" / tag
+
+
+class CacheMismatch(Exception):
+    """A cache file differs from what the manifest recorded when it was written."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _verify(location: Path, manifest: dict) -> None:
+    """Every file the manifest lists is there with the recorded hash, and nothing is unlisted."""
+    hashes = manifest.get("sha256")
+    if not isinstance(hashes, dict) or not hashes:
+        raise CacheMismatch("the manifest records no file hashes")
+    present = {p.name for p in location.iterdir() if p.name != "manifest.json"}
+    if present != set(hashes):
+        raise CacheMismatch("its files differ from the manifest's list")
+    for name, expected in sorted(hashes.items()):
+        if _sha256(location / name) != expected:
+            raise CacheMismatch(f"{name} changed since it was written")
 
 
 def load_or_build(
     cls: type[Library],
-    data_dir: Path,
+    data_dirs: list[Path],
     files: list[Path],
     cache_dir: Path | None,
     use_cache: bool,
 ) -> Library:
     from bot.library import LibraryError
 
-    location = cache_location(data_dir, cache_dir)
+    data_dir = data_dirs[-1]  # the library's own folder: the last one (where adds go)
+    location = cache_location(data_dirs, cache_dir)
     key = _fingerprint(files)
     metas = [load_meta(f) for f in files]
     if use_cache:
@@ -94,8 +121,13 @@ def load_or_build(
             if library is not None:
                 log.info("loaded index for %d passages from %s", len(library.passages), location)
                 return library
-        except Exception:  # a damaged cache must never stop the bot: rebuild it
-            log.warning("index cache at %s is unusable; rebuilding", location, exc_info=True)
+        except CacheMismatch as exc:
+            log.warning("index cache at %s is damaged (%s); rebuilding it", location, exc)
+        except Exception as exc:  # a damaged cache must never stop the bot: rebuild it
+            # One line at the default level; the traceback only for whoever asks (-v/DEBUG).
+            log.warning("index cache at %s is unusable (%s); rebuilding it", location,
+                        type(exc).__name__)
+            log.debug("index cache failure", exc_info=True)
     transcripts = [load_transcript(f, m) for f, m in zip(files, metas, strict=True)]
     try:
         library = cls.from_transcripts(transcripts, metas, data_dir)
@@ -131,8 +163,9 @@ def _save(library: Library, location: Path, key: str) -> None:
             )
         with open(staging / "jieba.marshal", "wb") as handle:
             marshal.dump(library.tokenizer.dictionary, handle)
+        hashes = {p.name: _sha256(p) for p in sorted(staging.iterdir())}
         (staging / "manifest.json").write_text(
-            json.dumps({"key": key, "languages": sorted(library.fields)})
+            json.dumps({"key": key, "languages": sorted(library.fields), "sha256": hashes})
         )
         if location.exists():
             shutil.rmtree(location)
@@ -172,6 +205,7 @@ def _unpack(cls, location: Path, key: str, metas, data_dir: Path):
     if manifest.get("key") != key:
         log.info("data changed since the index was built; rebuilding")
         return None
+    _verify(location, manifest)
     payload = json.loads((location / "library.json").read_text())
     # marshal.loads over the whole file: marshal.load on a file object reads item by item.
     rows = marshal.loads((location / "transcripts.marshal").read_bytes())

@@ -19,7 +19,7 @@ import numpy as np
 
 from bot import index_cache
 from bot.crosslingual import Lexicon, translate
-from bot.datadir import default_data_dir, transcript_files
+from bot.datadir import default_data_dirs, transcript_files
 from bot.english import english_words, tokenize_english
 from bot.metadata import TranscriptMeta
 from bot.model import HOST, Answer, Hit, Passage, Transcript
@@ -129,21 +129,31 @@ class Library:
     @classmethod
     def load(
         cls,
-        data_dir: Path | str | None = None,
+        data_dir: Path | str | Sequence[Path] | None = None,
         *,
         cache_dir: Path | None = None,
         use_cache: bool = True,
     ) -> Library:
-        data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
-        if not data_dir.is_dir():
-            raise LibraryError(f"data dir {data_dir} does not exist or is not a folder")
-        try:
-            files = transcript_files(data_dir)
-        except OSError as exc:
-            raise LibraryError(f"cannot read data dir {data_dir}: {exc.strerror}") from None
+        """Load one data dir, several (served together), or by default the bundled
+        interview plus the user's data dir (`bot.datadir.default_data_dirs`)."""
+        if data_dir is None:
+            folders = default_data_dirs()
+        elif isinstance(data_dir, (str, Path)):
+            folders = [Path(data_dir)]
+        else:
+            folders = [Path(d) for d in data_dir]
+        files: list[Path] = []
+        for folder in folders:
+            if not folder.is_dir():
+                raise LibraryError(f"data dir {folder} does not exist or is not a folder")
+            try:
+                files.extend(transcript_files(folder))
+            except OSError as exc:
+                raise LibraryError(f"cannot read data dir {folder}: {exc.strerror}") from None
         if not files:
-            raise LibraryError(f"no transcripts (*.txt, *.srt, *.vtt) in {data_dir}")
-        return index_cache.load_or_build(cls, data_dir, files, cache_dir, use_cache)
+            where = ", ".join(map(str, folders))
+            raise LibraryError(f"no transcripts (*.txt, *.srt, *.vtt) in {where}")
+        return index_cache.load_or_build(cls, folders, files, cache_dir, use_cache)
 
     @classmethod
     def from_transcripts(

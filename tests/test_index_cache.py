@@ -154,7 +154,9 @@ def test_corrupted_cache_is_rebuilt_not_trusted(built, fresh_copy, damaged, capl
     with caplog.at_level(logging.INFO, logger="bot.index_cache"):
         library = Library.load(data, cache_dir=cache)
     assert not loaded_from_cache(caplog)
-    assert any("unusable" in r.getMessage() for r in caplog.records)
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "rebuilding" in warnings[0].getMessage()
+    assert warnings[0].exc_info is None and "\n" not in warnings[0].getMessage()
     assert answers(library) == answers(built[2])
     if damaged.endswith(".npz"):
         with np.load(cache / damaged) as repaired:  # rewritten, valid again
@@ -180,11 +182,55 @@ def test_results_are_identical_with_and_without_the_cache(built, tmp_path, caplo
     assert uncached.find_quote(typed) == cached.find_quote(typed)
 
 
-def test_default_cache_sits_beside_a_writable_data_dir(fresh_copy, caplog):
-    data, cache = fresh_copy
-    shutil.copytree(cache, data / ".index")
+def test_default_cache_is_in_the_user_cache_dir_never_beside_the_data(fresh_copy, caplog):
+    data, _ = fresh_copy
+    import platformdirs
+
     with caplog.at_level(logging.INFO, logger="bot.index_cache"):
         library = Library.load(data)
-    assert loaded_from_cache(caplog)  # found where it should be: <data dir>/.index
-    assert any(str(data / ".index") in r.getMessage() for r in caplog.records)
+        Library.load(data)
+    assert loaded_from_cache(caplog)
+    assert not (data / ".index").exists()
+    assert sorted(p.name for p in data.iterdir()) == sorted(
+        p.name for p in DATA_DIR.iterdir() if p.suffix in (".txt", ".json")
+    )
+    root = Path(platformdirs.user_cache_dir("interview-quote-bot"))
+    assert any(str(root) in r.getMessage() for r in caplog.records)
     assert len(library.passages) == 76
+
+
+def test_one_changed_character_in_the_cached_transcripts_is_caught(built, fresh_copy, caplog):
+    """The marshal file still loads after the edit; only its recorded hash tells."""
+    import marshal
+
+    data, cache = fresh_copy
+    rows = marshal.loads((cache / "transcripts.marshal").read_bytes())
+    blob = marshal.dumps(rows)
+    said = "马斯克".encode()
+    at = blob.index(said)
+    forged = blob[:at] + "马斯可".encode() + blob[at + len(said):]
+    marshal.loads(forged)  # still a valid marshal file
+    (cache / "transcripts.marshal").write_bytes(forged)
+    with caplog.at_level(logging.INFO, logger="bot.index_cache"):
+        library = Library.load(data, cache_dir=cache)
+    assert not loaded_from_cache(caplog)
+    assert any("transcripts.marshal changed" in r.getMessage() for r in caplog.records)
+    assert [p.text for p in library.passages] == [p.text for p in built[2].passages]
+
+
+def test_jieba_never_reads_a_cache_in_the_shared_temp_dir(tmp_path, monkeypatch):
+    """A planted $TMPDIR/jieba.cache (marshal, read whoever wrote it) changes nothing."""
+    import marshal
+    import tempfile
+
+    from bot.textnorm import ChineseTokenizer, jieba_cache_dir
+
+    planted = tmp_path / "shared-tmp"
+    planted.mkdir()
+    (planted / "jieba.cache").write_bytes(marshal.dumps(({"开会": 1, "马斯克开会": 10**9}, 10)))
+    monkeypatch.setattr(tempfile, "tempdir", str(planted))
+    tokenizer = ChineseTokenizer()
+    assert tokenizer._jieba.tmp_dir == jieba_cache_dir()
+    assert not jieba_cache_dir().startswith(str(planted))
+    assert "马斯克开会" not in tokenizer.dictionary[0]
+    assert tokenizer.dictionary[1] > 10
