@@ -7,6 +7,7 @@ Articles go through `bot.transcript`; Whisper, SubRip and WebVTT captions throug
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import platformdirs
@@ -20,7 +21,13 @@ from bot.captions import (
 )
 from bot.metadata import META_SUFFIX, TranscriptMeta, load_meta
 from bot.model import GUEST, HOST, UNKNOWN, Passage, Section, Transcript, Turn
-from bot.transcript import TranscriptError, parse_article, read_text, short_question
+from bot.transcript import (
+    TranscriptError,
+    infer_guest_label,
+    parse_article,
+    read_text,
+    short_question,
+)
 
 TRANSCRIPT_SUFFIXES = (".txt", ".srt", ".vtt")
 APP_NAME = "interview-quote-bot"
@@ -66,11 +73,18 @@ def load_transcript(path: Path, meta: TranscriptMeta | None = None) -> Transcrip
     text = read_text(path)
     kind = meta.format or detect_format(path, text)
     if kind == "article":
+        labels = meta.labels
+        if not labels.guest_labels:
+            # No metadata (or none naming the guest): the recurring "<name>:" is the guest.
+            guessed = infer_guest_label(text, labels.host_labels)
+            if guessed is not None:
+                name = labels.guest_name if labels.guest_name != "Guest" else guessed
+                labels = replace(labels, guest_labels=(guessed,), guest_name=name)
         return parse_article(
             text,
             str(path),
             transcript_id=meta.id,
-            labels=meta.labels,
+            labels=labels,
             title=meta.title,
             video_url=meta.video_url,
             language=meta.language,

@@ -240,3 +240,38 @@ def test_killing_an_add_at_random_points_leaves_the_folder_before_or_after(folde
         undo()
     Library.load(folder, use_cache=False)
     print(f"{KILLS} kills: {outcomes}")
+
+
+# --------------------------------------------------------------------------- no metadata
+
+
+def test_an_article_without_metadata_infers_its_guest(tmp_path, capsys):
+    """The bundled article alone: the recurring 卡帕西: is the guest."""
+    source = tmp_path / "talk.zh.txt"
+    shutil.copy2(BUNDLED / "karpathy-sequoia-ai-ascent-2024.zh.txt", source)
+    assert main(["ingest", str(source), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["turns"] == {"host": 9, "guest": 9, "unknown": 0}
+    from bot.datadir import load_transcript
+
+    transcript = load_transcript(source)
+    assert transcript.guest == "卡帕西"
+    assert {p.speaker for p in transcript.passages if p.role == "guest"} == {"卡帕西"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "访谈\n\n第一部分\nQ: 你好?\n老周: 你好。\nQ: 再见?\n老王: 再见。\n",  # tie: who is it?
+        "访谈\n\n第一部分\nQ: 你好?\n大家好。\n",  # no label at all
+    ],
+)
+def test_when_the_guest_cannot_be_inferred_the_error_shows_the_meta_file_to_write(
+    tmp_path, capsys, text
+):
+    source = tmp_path / "talk.zh.txt"
+    source.write_text(text, encoding="utf-8")
+    assert main(["ingest", str(source)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert 'create talk.zh.meta.json beside it containing {"guest": {"labels": ["NAME"]}}' in err
