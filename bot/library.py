@@ -37,11 +37,11 @@ from bot.search import (
 from bot.snippet import best_window
 from bot.textnorm import ChineseTokenizer, normalize, normalize_with_map, script_of
 from bot.topics import TopicTranscript, table_of_contents
+from bot.usertext import visible_text
 
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 500
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f]")
 SPEAKERS = ("guest", "any")
 
 
@@ -77,7 +77,7 @@ def clean_query(query: str) -> str:
             f"That question is {len(query)} characters long; please keep it under "
             f"{MAX_QUERY_CHARS}."
         )
-    cleaned = " ".join(CONTROL_RE.sub(" ", query).split())
+    cleaned = visible_text(query)
     if not cleaned:
         raise QueryError("That question has only invisible characters; please type words.")
     return cleaned
