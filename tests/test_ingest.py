@@ -183,12 +183,33 @@ def test_the_user_folder_cannot_shadow_the_bundled_interview(tmp_path):
 
 KILLS = 21
 
+# English, so each killed process builds no Chinese cross-language lexicon: the test stays
+# quick while the add still goes through every step (copy, checks, publish).
+ENGLISH = """A beekeeper's year
 
-def test_killing_an_add_at_random_points_leaves_the_folder_before_or_after(folder, tmp_path):
+Spring
+Q: What do you do first in spring?
+Zhou: I check that the queen is there and that the colony is healthy.
+
+Winter
+Q: How do bees get through the winter?
+Zhou: They huddle together for warmth, and we leave them alone.
+"""
+
+
+def english(folder: Path, name: str) -> Path:
+    return article(folder, name, text=ENGLISH, meta={
+        "id": name.split(".")[0], "language": "en", "guest": {"name": "Zhou", "labels": ["Zhou"]},
+    })
+
+
+def test_killing_an_add_at_random_points_leaves_the_folder_before_or_after(tmp_path):
     """SIGKILL, SIGTERM and SIGINT at random moments of ``quotebot ingest --add``: the folder
     always loads, serves exactly the old or the new set, keeps every old file byte for byte,
     and the add can simply be run again."""
-    source = article(tmp_path / "incoming")
+    folder = tmp_path / "data"
+    english(folder, "first.en.txt")
+    source = english(tmp_path / "incoming", "beekeeper.en.txt")
     before_files = snapshot(folder)
     before = served(folder)
     Library.load(folder, use_cache=False)
