@@ -39,20 +39,11 @@ def default_db_path() -> Path:
     return Path(user_data_dir(APP_NAME)) / "quotes.sqlite3"
 
 
-def default_data_dir() -> Path | None:
-    """The bundled transcripts, as the core library defines them (None: let it decide)."""
-    try:
-        from bot.formats.datadir import default_data_dir as library_default
-    except ImportError:  # the core is not importable: Library.load(None) picks the default
-        return None
-    return Path(library_default())
-
-
 @dataclass(frozen=True)
 class Config:
     token: str | None = field(default=None, repr=False)
     guild_id: int | None = None
-    data_dir: Path | None = None
+    data_dir: Path | None = None  # None: the bundled interview plus the user's data dir
     db_path: Path = field(default_factory=default_db_path)
     cooldown_rate: int = DEFAULT_COOLDOWN_RATE
     cooldown_per: float = DEFAULT_COOLDOWN_PER
@@ -112,7 +103,7 @@ def load_config(env: Mapping[str, str] | None = None, *, dotenv: bool = True) ->
     config = Config(
         token=env.get("DISCORD_TOKEN", "").strip() or None,
         guild_id=_optional_int(env, "DISCORD_GUILD_ID"),
-        data_dir=Path(data_dir_raw).expanduser() if data_dir_raw else default_data_dir(),
+        data_dir=Path(data_dir_raw).expanduser() if data_dir_raw else None,
         db_path=Path(db_raw).expanduser() if db_raw else default_db_path(),
         cooldown_rate=int(
             _positive_number(env, "QUOTEBOT_COOLDOWN_RATE", DEFAULT_COOLDOWN_RATE, int)

@@ -9,15 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from bot.formats.article import TranscriptError
-from bot.formats.datadir import default_data_dir, load_transcript
-from bot.formats.metadata import meta_path_for
+from bot.formats.datadir import default_data_dir, load_transcript, user_data_dir
 from bot.frontends.text_render import render_answer, render_topics
+from bot.ingest import IngestError, add_to_data_dir, check_name
 from bot.library import Library
 from bot.model import GUEST, HOST, UNKNOWN, LibraryError, QueryError
 from bot.quotes.store import QuoteStoreError
@@ -76,7 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
         "path", type=Path, help="transcript (article .txt, Whisper .txt, .srt, .vtt)"
     )
     ingest.add_argument("--add", action="store_true",
-                        help="copy the file and its .meta.json into the data dir once valid")
+                        help="copy the file and its .meta.json into the data dir once valid "
+                             "(default: your user data dir, served with the bundled interview)")
+    ingest.add_argument("--replace", action="store_true",
+                        help="with --add: replace a transcript of the same name")
     ingest.add_argument("--json", action="store_true", help="print one JSON object")
     data_dir_option(ingest)
 
@@ -139,6 +141,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     path: Path = args.path
     if not path.is_file():
         raise CliError(f"{path}: no such file")
+    if args.add:
+        try:
+            check_name(path)
+        except IngestError as exc:
+            raise CliError(str(exc)) from None
     try:
         transcript = load_transcript(path)
     except TranscriptError as exc:
@@ -157,8 +164,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         "timed_turns": sum(1 for t in transcript.turns if t.start is not None),
     }
     if args.add:
-        target = _data_dir(args) or default_data_dir()
-        report["added_to"] = str(_add_to_data_dir(path, target))
+        explicit = _data_dir(args)
+        try:
+            added = add_to_data_dir(
+                path, explicit or user_data_dir(), replace=args.replace,
+                also_served=[] if explicit else [default_data_dir()],
+            )
+        except IngestError as exc:
+            raise CliError(str(exc)) from None
+        except OSError as exc:
+            raise CliError(f"not added: {exc.strerror or exc}") from None
+        report["added_to"] = str(added.transcript)
+        report["status"] = added.status
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0
@@ -173,31 +190,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     print(f"  passages: {len(transcript.passages)}; turns with a start time: "
           f"{report['timed_turns']}")
     if args.add:
-        print(f"  added to {report['added_to']}")
+        if report["status"] == "unchanged":
+            print(f"  already in the data dir, identical: nothing changed ({report['added_to']})")
+        else:
+            print(f"  {report['status']}: {report['added_to']}")
     return 0
-
-
-def _add_to_data_dir(path: Path, data_dir: Path) -> Path:
-    """Copy a validated transcript and its metadata in; refuse to clobber a different file."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    meta = meta_path_for(path)
-    targets = [(path, data_dir / path.name)]
-    if meta.exists():
-        targets.append((meta, data_dir / meta.name))
-    for source, target in targets:
-        if target.exists() and target.read_bytes() != source.read_bytes():
-            raise CliError(f"{target} already exists with different content; remove it first")
-    for source, target in targets:
-        if source.resolve() != target.resolve():
-            shutil.copy2(source, target)
-    # The library must still load as a whole: one bad file must not take the others down.
-    try:
-        Library.load(data_dir)
-    except (LibraryError, TranscriptError) as exc:
-        for _, target in targets:
-            target.unlink(missing_ok=True)
-        raise CliError(f"not added: the data dir would not load: {exc}") from None
-    return data_dir / path.name
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -16,8 +16,9 @@ from typing import TextIO
 from bot.frontends.text_render import render_answer, render_topics
 from bot.library import Library
 from bot.model import QueryError, format_time, start_of_link
-from bot.quotes.service import QuoteService
+from bot.quotes.service import QuoteService, parse_quote_number
 from bot.quotes.store import QuoteStore, QuoteStoreError, StoredQuote
+from bot.text.usertext import visible_text
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,14 @@ class Console:
         self._shown = 0
 
     def handle(self, line: str) -> str:
-        line = line.strip()
+        """One reply line(s) for one command; store trouble is one line, never a crash."""
+        try:
+            return self._handle(line)
+        except QuoteStoreError as exc:
+            return str(exc)
+
+    def _handle(self, line: str) -> str:
+        line = visible_text(line)
         if not line:
             return ""
         if not line.startswith("/"):
@@ -79,8 +87,9 @@ class Console:
 
     def ask(self, rest: str, results: int = 1) -> str:
         parts = rest.rsplit(" ", 1)
-        if len(parts) == 2 and parts[1].isdigit():
-            rest, results = parts[0], max(1, min(5, int(parts[1])))
+        count = parse_quote_number(parts[1]) if len(parts) == 2 else None
+        if count is not None:
+            rest, results = parts[0], max(1, min(5, count))
         try:
             answer = self.library.ask(rest, top=results)
         except QueryError as exc:
@@ -126,7 +135,7 @@ class Console:
                 return text
             return result.message
         if action == "list":
-            page = int(argument) if argument.isdigit() else 1
+            page = parse_quote_number(argument) or 1
             listing = self.quotes.list_page(CONSOLE_GUILD, page)
             if not listing.total:
                 return "No quotes saved yet. Save one with /quote add <text>."
@@ -136,9 +145,9 @@ class Console:
             quote = self.quotes.random(CONSOLE_GUILD)
             return render_quote(quote) if quote else "No quotes saved yet."
         if action in ("show", "remove"):
-            if not argument.isdigit():
-                return f"Usage: /quote {action} <number>"
-            number = int(argument)
+            number = parse_quote_number(argument)
+            if number is None:
+                return f"Usage: /quote {action} <number> (a quote number like 12)"
             if action == "show":
                 quote = self.quotes.show(CONSOLE_GUILD, number)
                 return render_quote(quote) if quote else f"There is no quote #{number}."
@@ -151,7 +160,7 @@ class Console:
             if found.message:
                 return found.message
             if not found.quotes:
-                return f"No saved quote contains {argument!r}."
+                return f"No saved quote contains 「{found.query}」."
             return "\n".join(render_quote(q) for q in found.quotes)
         return "Usage: /quote add|list|random|show|search|remove …"
 
@@ -198,10 +207,21 @@ def run_console(
 
 
 def _lines(stdin: TextIO, stdout: TextIO, interactive: bool) -> Iterable[str]:
+    # Invalid UTF-8 typed or piped in becomes U+FFFD instead of ending the session.
+    reconfigure = getattr(stdin, "reconfigure", None)
+    if reconfigure is not None:
+        try:
+            reconfigure(errors="replace")
+        except (ValueError, OSError):
+            pass
     while True:
         if interactive:
             print("> ", end="", file=stdout, flush=True)
-        line = stdin.readline()
+        try:
+            line = stdin.readline()
+        except UnicodeDecodeError:
+            print("That line was not valid text; please type it again.", file=stdout)
+            continue
         if not line:
             return
         yield line

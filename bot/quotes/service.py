@@ -17,10 +17,13 @@ from typing import Literal, Protocol
 from bot.model import MAX_INPUT_CHARS, Passage
 from bot.quotes.store import QuoteStore, StoredQuote
 from bot.text.normalize import matching_form, normalize
+from bot.text.usertext import visible_text
 
 log = logging.getLogger(__name__)
 
 MAX_QUOTE_CHARS = MAX_INPUT_CHARS
+MAX_QUOTE_NUMBER = 2**63 - 1  # SQLite's INTEGER; a larger number cannot name a quote
+_NUMBER_DIGITS = frozenset("0123456789")
 MIN_QUOTE_CONTENT_CHARS = 2
 MAX_SEARCH_CHARS = 100
 DEFAULT_PER_PAGE = 10
@@ -112,6 +115,17 @@ def validate_quote_text(text: str) -> str | None:
     return None
 
 
+def parse_quote_number(text: str) -> int | None:
+    """A quote number typed by a user, or ``None``: ASCII digits only (``str.isdigit`` takes
+    ``²`` and ``٣``, which ``int`` then refuses or reads differently), at most 19 of them, in
+    range."""
+    text = text.strip()
+    if not text or len(text) > 19 or not set(text) <= _NUMBER_DIGITS:
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_QUOTE_NUMBER else None
+
+
 class QuoteService:
     """Verified saving, browsing and removing of a guild's quotes (``guild_id`` 0 = DMs/console)."""
 
@@ -147,7 +161,7 @@ class QuoteService:
         """A page of quotes; an out-of-range page number shows the nearest existing page."""
         total = self.store.count(guild_id)
         pages = max(1, -(-total // per_page))
-        page = min(max(page, 1), pages)
+        page = min(max(page, 1), pages) if isinstance(page, int) else 1
         quotes, total = self.store.page(guild_id, page, per_page)
         return QuotePage(
             quotes=tuple(quotes), page=page, pages=pages, total=total, per_page=per_page
@@ -157,7 +171,7 @@ class QuoteService:
         return self.store.random(guild_id)
 
     def show(self, guild_id: int, number: int) -> StoredQuote | None:
-        if number < 1:
+        if not 1 <= number <= MAX_QUOTE_NUMBER:
             return None
         return self.store.get(guild_id, number)
 
@@ -166,7 +180,7 @@ class QuoteService:
 
     def search(self, guild_id: int, text: str, limit: int = SEARCH_LIMIT) -> SearchResult:
         """Quotes containing ``text``, literally or ignoring script, width, case, punctuation."""
-        query = text.strip()
+        query = visible_text(text)  # echoed back: nothing invisible or bidi-reordering
         if not query:
             return SearchResult(query=query, message="Give some words to search for.")
         if len(query) > MAX_SEARCH_CHARS:
@@ -204,5 +218,6 @@ __all__ = [
     "QuoteVerifier",
     "RemoveResult",
     "SearchResult",
+    "parse_quote_number",
     "validate_quote_text",
 ]
