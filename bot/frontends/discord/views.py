@@ -8,14 +8,14 @@ follow-ups); doing that in one place keeps every command honest about it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypedDict
 
 import discord
 
 from bot.frontends.discord import limits, render
 from bot.model import Answer, Hit
-from bot.quotes.service import MAX_QUOTE_CHARS, AddResult, QuoteService
+from bot.quotes.service import MAX_QUOTE_CHARS
 from bot.text.sentences import split_sentences
 
 log = logging.getLogger(__name__)
@@ -56,9 +56,21 @@ async def reply(
     if view is not None:
         kwargs["view"] = view
     if interaction.response.is_done():
+        if ephemeral and _loading(interaction):
+            # The first follow-up would replace the public "thinking…" message and inherit
+            # its visibility; a private answer removes it and comes on its own instead.
+            await interaction.delete_original_response()
+        interaction.extras["followed_up"] = True
         await interaction.followup.send(**kwargs)
     else:
         await interaction.response.send_message(**kwargs)
+
+
+def _loading(interaction: discord.Interaction) -> bool:
+    """Whether the interaction was deferred with a public "thinking…" message that no
+    follow-up has replaced yet (see `bot.frontends.discord.quotes.call_quotes`)."""
+    deferred = interaction.response.type is discord.InteractionResponseType.deferred_channel_message
+    return deferred and not interaction.extras.get("followed_up")
 
 
 def quotable(text: str, limit: int = MAX_QUOTE_CHARS) -> str:
@@ -72,30 +84,6 @@ def quotable(text: str, limit: int = MAX_QUOTE_CHARS) -> str:
             break
         kept += sentence
     return kept.strip() or text[:limit]
-
-
-def add_result_text(result: AddResult) -> str:
-    """What to tell someone who tried to save a quote (used by /quote add and the button)."""
-    if result.status == "added" and result.quote is not None:
-        return (
-            f"Saved as quote **#{result.quote.number}**: "
-            f"“{limits.truncate(render.escape(result.quote.text), 300)}” "
-            f"— {render.escape(result.quote.speaker)}"
-        )
-    if result.status == "duplicate" and result.quote is not None:
-        return (
-            f"That quote is already saved as **#{result.quote.number}** "
-            f"(by {render.escape(result.quote.saved_by_name)}). "
-            f"See it with `/quote show {result.quote.number}`."
-        )
-    if result.status == "not_found":
-        text = "I couldn't find those exact words in the interview, so nothing was saved."
-        if result.suggestion is not None:
-            closest = limits.truncate(render.escape(result.suggestion.text), 400)
-            speaker = render.escape(result.suggestion.speaker)
-            text += f"\nThe closest passage ({speaker}):\n> {closest}"
-        return text
-    return result.message or "That quote can't be saved."
 
 
 class SaveButton(discord.ui.Button["AskView"]):
@@ -124,7 +112,7 @@ class AskView(discord.ui.View):
         self,
         *,
         ask: Callable[[int], Answer],
-        quotes: QuoteService,
+        save: Callable[[discord.Interaction, str], Awaitable[None]],
         asker_id: int,
         answer: Answer,
         per_page: int,
@@ -134,7 +122,7 @@ class AskView(discord.ui.View):
         super().__init__(timeout=timeout)
         self.scope = scope  # the interview the question was restricted to, for the header
         self.ask = ask  # offset -> next Answer for the same question
-        self.quotes = quotes
+        self.save_text = save  # (interaction, text): saves through the quote service, replies
         self.asker_id = asker_id
         self.per_page = per_page
         self.offset = 0
@@ -178,14 +166,7 @@ class AskView(discord.ui.View):
         if index >= len(self.hits):
             await reply(interaction, "That answer is no longer shown.", ephemeral=True)
             return
-        passage = self.hits[index].passage
-        result = self.quotes.add(
-            interaction.guild_id or 0,
-            interaction.user.id,
-            interaction.user.display_name,
-            quotable(passage.text),
-        )
-        await reply(interaction, add_result_text(result), ephemeral=True)
+        await self.save_text(interaction, quotable(self.hits[index].passage.text))
 
     async def on_timeout(self) -> None:
         for item in self.children:
