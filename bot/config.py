@@ -15,6 +15,8 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
+from bot.model import is_ascii_number
+
 log = logging.getLogger(__name__)
 
 APP_NAME = "interview-quote-bot"
@@ -69,7 +71,7 @@ def _optional_int(env: Mapping[str, str], name: str) -> int | None:
     raw = env.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    if not is_ascii_number(raw, 20):
         raise ConfigError(f"{name} must be a numeric Discord ID, got {raw!r}.")
     return int(raw)
 

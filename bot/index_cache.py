@@ -90,7 +90,7 @@ def cache_location(data_dir: Path | Sequence[Path], cache_dir: Path | None) -> P
     data dirs served together (the bundled interview plus the user's) share one folder in the
     user's cache dir."""
     if cache_dir is not None:
-        return cache_dir
+        return Path(cache_dir)
     if isinstance(data_dir, Path):
         if os.access(data_dir, os.W_OK):
             return data_dir / ".index"

@@ -174,3 +174,21 @@ def test_a_damaged_cache_is_one_warning_line_at_the_default_level(tmp_path):
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0
     assert done.stderr.count("\n") == 1 and "rebuilding" in done.stderr, done.stderr
+
+
+def test_find_section_reads_only_short_ascii_numbers(library):
+    """Past the Discord front end's length limit: 5,000 digits would exceed ``int``'s."""
+    topic = library.topics()[0]
+    for number in ("²", "٣", "9" * 5000, "1e3", " 1"):
+        assert library.find_section(f"{topic.id}#{number}") is None
+    assert library.find_section(f"{topic.id}#1") == (topic, topic.sections[1])
+
+
+def test_strange_digits_elsewhere_are_no_numbers():
+    from bot.config import ConfigError, load_config
+    from bot.model import is_ascii_number, start_of_link
+
+    assert not is_ascii_number("²") and not is_ascii_number("٣") and is_ascii_number("42")
+    assert start_of_link("https://youtu.be/x?t=²s") is None
+    with pytest.raises(ConfigError):
+        load_config({"DISCORD_GUILD_ID": "١٢٣"}, dotenv=False)

@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bot.model import MAX_INPUT_CHARS, Passage
+from bot.model import MAX_INPUT_CHARS, Passage, is_ascii_number
 from bot.quotes.store import QuoteStore, StoredQuote
 from bot.text.normalize import matching_form, normalize
 from bot.text.usertext import visible_text
@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 
 MAX_QUOTE_CHARS = MAX_INPUT_CHARS
 MAX_QUOTE_NUMBER = 2**63 - 1  # SQLite's INTEGER; a larger number cannot name a quote
-_NUMBER_DIGITS = frozenset("0123456789")
 MIN_QUOTE_CONTENT_CHARS = 2
 MAX_SEARCH_CHARS = 100
 DEFAULT_PER_PAGE = 10
@@ -120,7 +119,7 @@ def parse_quote_number(text: str) -> int | None:
     ``²`` and ``٣``, which ``int`` then refuses or reads differently), at most 19 of them, in
     range."""
     text = text.strip()
-    if not text or len(text) > 19 or not set(text) <= _NUMBER_DIGITS:
+    if not is_ascii_number(text, 19):
         return None
     number = int(text)
     return number if 1 <= number <= MAX_QUOTE_NUMBER else None

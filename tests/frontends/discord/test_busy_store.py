@@ -9,6 +9,7 @@ the store, answer at once, and /quote add answers within Discord's 3 s with one 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 import time
@@ -39,6 +40,7 @@ def ephemeral(body: dict) -> bool:
     return bool((body.get("data") or body).get("flags", 0) & EPHEMERAL)
 
 
+@contextlib.contextmanager
 def lock_database(path: Path) -> Iterator[subprocess.Popen]:
     """Another process holding the write lock on ``path`` until the test ends."""
     locker = subprocess.Popen(
@@ -75,7 +77,7 @@ async def test_a_locked_database_answers_busy_and_other_commands_keep_answering(
     locked_bot, fake_discord, bot_config
 ):
     bot = await locked_bot()
-    for _locker in lock_database(bot_config.db_path):
+    with lock_database(bot_config.db_path):
         add = asyncio.ensure_future(
             timed(fake_discord, bot, fd.command("quote", {"text": NEW}, sub="add", user_id=222))
         )
@@ -101,7 +103,7 @@ async def test_a_call_queued_behind_others_is_deferred_and_the_busy_line_stays_p
     """Three adds at once: the store serialises them, so the last waits past DEFER_AFTER.
     It is deferred within 3 s, and its busy line replaces the public "thinking…"."""
     bot = await locked_bot()
-    for _locker in lock_database(bot_config.db_path):
+    with lock_database(bot_config.db_path):
         adds = [
             fd.command("quote", {"text": NEW}, sub="add", user_id=user) for user in (201, 202, 203)
         ]
@@ -109,7 +111,8 @@ async def test_a_call_queued_behind_others_is_deferred_and_the_busy_line_stays_p
         tokens = [a["token"] for a in adds]
         deferred = [t for t, (body, _) in zip(tokens, results, strict=True)
                     if body["type"] == CALLBACK_DEFER_MESSAGE]
-        await fake_discord.wait_for(lambda: all(fake_discord.followups.get(t) for t in deferred))
+        followups = fake_discord.followups
+        await fake_discord.wait_for(lambda: all(followups.get(t) for t in deferred))
     assert max(took for _, took in results) < 3.0
     assert deferred, "no call waited long enough to be deferred"
     for body, _ in results:
