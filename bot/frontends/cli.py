@@ -10,8 +10,9 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from bot.formats.article import TranscriptError
 from bot.formats.datadir import default_data_dir, load_transcript, user_data_dir
@@ -22,6 +23,8 @@ from bot.model import GUEST, HOST, UNKNOWN, LibraryError, QueryError
 from bot.quotes.store import QuoteStoreError
 
 log = logging.getLogger("bot.frontends.cli")
+
+T = TypeVar("T")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -240,31 +243,47 @@ TOKEN_REFUSED = (
 )
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _talk_to_discord(action: Callable[[], T]) -> T:
+    """Run ``action`` (connecting to Discord); everything that can go wrong on the way is
+    one line for the operator, never a traceback."""
+    import aiohttp
     import discord
 
-    from bot.frontends.discord.client import run_bot
-
     try:
-        run_bot(_config_with_token())
+        return action()
     except discord.LoginFailure:
         raise CliError(TOKEN_REFUSED) from None
     except STARTUP_ERRORS as exc:
         raise CliError(str(exc)) from None
+    except (discord.DiscordServerError, discord.GatewayNotFound) as exc:
+        status = getattr(exc, "status", "no gateway")
+        raise CliError(
+            f"Discord's servers answered with an error ({status}); they may be having "
+            "trouble (see https://discordstatus.com). Try again in a few minutes."
+        ) from None
+    except discord.HTTPException as exc:
+        raise CliError(f"Discord refused the request ({exc.status}: {exc.text or 'no reason'})") \
+            from None
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise CliError(
+            f"cannot reach Discord ({reason}); check the internet connection, proxy or firewall"
+        ) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.frontends.discord.client import run_bot
+
+    config = _config_with_token()
+    _talk_to_discord(lambda: run_bot(config))
     return 0
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    import discord
-
     from bot.frontends.discord.client import sync_commands
 
-    try:
-        names = sync_commands(_config_with_token())
-    except discord.LoginFailure:
-        raise CliError(TOKEN_REFUSED) from None
-    except STARTUP_ERRORS as exc:
-        raise CliError(str(exc)) from None
+    config = _config_with_token()
+    names = _talk_to_discord(lambda: sync_commands(config))
     print("Synced: " + ", ".join(f"/{name}" for name in names))
     return 0
 

@@ -67,6 +67,10 @@ class QuoteBot(commands.Bot):
         # mentions are disabled client-wide as a second line behind the per-message setting.
         intents = discord.Intents.none()
         intents.guilds = True
+        # A text-only bot: discord.py's "voice will NOT be supported" warnings are noise
+        # (two lines before every one-line error `quotebot run` prints).
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
