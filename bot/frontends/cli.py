@@ -6,21 +6,26 @@ stderr with a non-zero exit status, never a traceback.
 
 from __future__ import annotations
 
-import argparse
-import json
-import logging
-import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TypeVar
+# Only what every command needs is imported here; the index (numpy, jieba, OpenCC, the
+# metadata schema) and discord.py are imported by the commands that use them, inside
+# `main`. A Ctrl-C while quotebot starts ends like any other Ctrl-C: status 130, no traceback.
+try:
+    import argparse
+    import json
+    import logging
+    import sys
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
+    from typing import TYPE_CHECKING, TypeVar
 
-from bot.formats.article import TranscriptError
-from bot.formats.datadir import default_data_dir, load_transcript, user_data_dir
-from bot.frontends.text_render import render_answer, render_topics
-from bot.ingest import IngestError, add_to_data_dir, check_name
-from bot.library import Library
-from bot.model import GUEST, HOST, UNKNOWN, LibraryError, QueryError
-from bot.quotes.store import QuoteStoreError
+    from bot.formats.article import TranscriptError
+    from bot.model import GUEST, HOST, UNKNOWN, LibraryError, QueryError
+    from bot.quotes.store import QuoteStoreError
+
+    if TYPE_CHECKING:
+        from bot.library import Library
+except KeyboardInterrupt:
+    raise SystemExit(130) from None
 
 log = logging.getLogger("bot.frontends.cli")
 
@@ -106,6 +111,8 @@ def _data_dir(args: argparse.Namespace) -> Path | None:
 
 
 def _library(args: argparse.Namespace) -> Library:
+    from bot.library import Library
+
     try:
         return Library.load(_data_dir(args))
     except (LibraryError, TranscriptError) as exc:
@@ -113,6 +120,8 @@ def _library(args: argparse.Namespace) -> Library:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.frontends.text_render import render_answer
+
     library = _library(args)
     try:
         answer = library.ask(
@@ -131,6 +140,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_topics(args: argparse.Namespace) -> int:
+    from bot.frontends.text_render import render_topics
+
     topics = _library(args).topics()
     if args.json:
         print(json.dumps({"transcripts": [t.to_json() for t in topics]}, ensure_ascii=False,
@@ -141,6 +152,9 @@ def cmd_topics(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from bot.formats.datadir import default_data_dir, load_transcript, user_data_dir
+    from bot.ingest import IngestError, add_to_data_dir, check_name
+
     path: Path = args.path
     if not path.is_file():
         raise CliError(f"{path}: no such file")
@@ -306,17 +320,17 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
     try:
+        args = build_parser().parse_args(argv)
+        logging.basicConfig(
+            level=logging.INFO if args.verbose else logging.WARNING,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
         return COMMANDS[args.command](args)
     except CliError as exc:
         print(f"quotebot: {exc}", file=sys.stderr)
         return exc.code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # at any point, start-up (the index loading) included
         return 130
     except BrokenPipeError:  # `quotebot ask … | head`: the reader left; not an error
         sys.stderr.close()
