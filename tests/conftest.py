@@ -29,7 +29,11 @@ def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory):
         patch.setenv("XDG_CACHE_HOME", str(base.parent / "quotebot-xdg-cache"))
         patch.delenv("QUOTEBOT_DATA_DIR", raising=False)
         os.environ.setdefault("OMP_NUM_THREADS", "1")
+        before = sorted(p.name for p in DATA_DIR.iterdir())
         yield
+    # Checked once the whole session ran: no test wrote into the checkout's data/ (an index
+    # cache beside it, a stray add).
+    assert sorted(p.name for p in DATA_DIR.iterdir()) == before, "a test wrote into data/"
 
 
 @pytest.fixture(scope="session")

@@ -299,3 +299,37 @@ def test_jieba_never_reads_a_cache_in_the_shared_temp_dir(tmp_path, monkeypatch)
     assert not jieba_cache_dir().startswith(str(planted))
     assert "马斯克开会" not in tokenizer.dictionary[0]
     assert tokenizer.dictionary[1] > 10
+
+
+def test_every_file_of_the_cache_is_in_the_manifest_even_ones_added_later(small_copy, caplog):
+    """Generic over the folder: a file added by another part (vectors, say) is verified
+    once `seal` records it, and an unrecorded or changed one forces a rebuild."""
+    from bot import index_cache
+
+    data, cache = small_copy
+    manifest = json.loads((cache / "manifest.json").read_text())
+    assert set(manifest["sha256"]) == {
+        p.name for p in cache.iterdir() if p.name != "manifest.json"
+    }
+    extra = cache / "semantic.vectors.npy"
+    np.save(extra, np.arange(4, dtype=np.float32))
+    with caplog.at_level(logging.INFO, logger="bot.index_cache"):
+        Library.load(data, cache_dir=cache)  # not in the manifest: rebuilt (and it is gone)
+    assert not loaded_from_cache(caplog) and not extra.exists()
+    assert any("semantic.vectors.npy is not in the manifest" in r.getMessage()
+               for r in caplog.records)
+
+    np.save(extra, np.arange(4, dtype=np.float32))
+    index_cache.seal(cache)  # what a part that adds files to a finished cache calls
+    assert json.loads((cache / "manifest.json").read_text())["key"] == manifest["key"]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="bot.index_cache"):
+        Library.load(data, cache_dir=cache)
+    assert loaded_from_cache(caplog) and extra.exists()
+
+    np.save(extra, np.arange(5, dtype=np.float32))  # changed after sealing
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="bot.index_cache"):
+        Library.load(data, cache_dir=cache)
+    assert not loaded_from_cache(caplog)
+    assert any("semantic.vectors.npy changed" in r.getMessage() for r in caplog.records)
