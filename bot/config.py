@@ -13,13 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from platformdirs import user_data_dir
+from platformdirs import user_config_dir, user_data_dir
 
 from bot.model import is_ascii_number
 
 log = logging.getLogger(__name__)
 
 APP_NAME = "interview-quote-bot"
+CONFIG_DIR_NAME = "quotebot"  # ~/.config/quotebot/.env: named after the command people type
+ENV_FILE = ".env"
 DEFAULT_COOLDOWN_RATE = 3
 DEFAULT_COOLDOWN_PER = 10.0
 
@@ -41,6 +43,20 @@ def default_db_path() -> Path:
     return Path(user_data_dir(APP_NAME)) / "quotes.sqlite3"
 
 
+def env_file_candidates() -> tuple[Path, ...]:
+    """Where a ``.env`` is looked for, in order: the current directory, then the user config
+    directory (e.g. ``~/.config/quotebot/.env``). Nothing else, so which file counts is
+    predictable from where ``quotebot`` runs."""
+    return (Path.cwd() / ENV_FILE, Path(user_config_dir(CONFIG_DIR_NAME)) / ENV_FILE)
+
+
+def find_env_file(candidates: tuple[Path, ...] | None = None) -> Path | None:
+    for candidate in env_file_candidates() if candidates is None else candidates:
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 @dataclass(frozen=True)
 class Config:
     token: str | None = field(default=None, repr=False)
@@ -49,13 +65,22 @@ class Config:
     db_path: Path = field(default_factory=default_db_path)
     cooldown_rate: int = DEFAULT_COOLDOWN_RATE
     cooldown_per: float = DEFAULT_COOLDOWN_PER
+    env_file: Path | None = None  # the .env read, if any (its path only, never its contents)
+    env_looked_in: tuple[Path, ...] = ()  # where a .env was looked for
+
+    def env_report(self) -> str:
+        """One line saying which .env was used, or where none was found."""
+        if self.env_file is not None:
+            return f"settings from {self.env_file}"
+        places = ", ".join(str(p) for p in self.env_looked_in) or "nowhere (disabled)"
+        return f"no .env found; looked in {places}"
 
     def __repr__(self) -> str:
         token = "<set>" if self.token else "<missing>"
         return (
             f"Config(token={token}, guild_id={self.guild_id!r}, data_dir={self.data_dir!r}, "
             f"db_path={self.db_path!r}, cooldown_rate={self.cooldown_rate!r}, "
-            f"cooldown_per={self.cooldown_per!r})"
+            f"cooldown_per={self.cooldown_per!r}, env_file={self.env_file!r})"
         )
 
     __str__ = __repr__
@@ -63,6 +88,10 @@ class Config:
     def require_token(self) -> str:
         """The token, or a ConfigError telling the person how to get one."""
         if not self.token:
+            if self.env_file is not None:
+                raise ConfigError(f"{TOKEN_HELP} ({self.env_file} has no DISCORD_TOKEN.)")
+            if self.env_looked_in:
+                raise ConfigError(f"{TOKEN_HELP} ({self.env_report()}.)")
             raise ConfigError(TOKEN_HELP)
         return self.token
 
@@ -90,15 +119,19 @@ def _positive_number(env: Mapping[str, str], name: str, default: float, kind: ty
 
 
 def load_config(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Config:
-    """Read settings from ``env`` (default: ``os.environ``, after loading the ``.env`` of the
-    current directory or its parents without overriding variables that are already set, so
-    the real environment always wins)."""
+    """Read settings from ``env`` (default: ``os.environ``, after loading the first ``.env`` of
+    `env_file_candidates` without overriding variables that are already set, so the real
+    environment always wins)."""
+    env_file: Path | None = None
+    looked_in: tuple[Path, ...] = ()
     if env is None:
         if dotenv:
-            from dotenv import find_dotenv, load_dotenv
+            from dotenv import load_dotenv
 
-            # usecwd: look where the user runs `quotebot`, not beside this source file.
-            load_dotenv(find_dotenv(usecwd=True), override=False)
+            looked_in = env_file_candidates()
+            env_file = find_env_file(looked_in)
+            if env_file is not None:
+                load_dotenv(env_file, override=False)
         env = os.environ
     data_dir_raw = env.get("QUOTEBOT_DATA_DIR", "").strip()
     db_raw = env.get("QUOTEBOT_DB", "").strip()
@@ -113,6 +146,8 @@ def load_config(env: Mapping[str, str] | None = None, *, dotenv: bool = True) ->
         cooldown_per=float(
             _positive_number(env, "QUOTEBOT_COOLDOWN_PER", DEFAULT_COOLDOWN_PER, float)
         ),
+        env_file=env_file,
+        env_looked_in=looked_in,
     )
     log.debug("loaded %r", config)
     return config

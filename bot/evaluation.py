@@ -1,9 +1,13 @@
-"""Measure answer quality on a JSONL question set (the format of ``dev_questions.jsonl``).
+"""Measure answer quality on a JSONL question set (the format of ``dev_questions_v2.jsonl``).
 
-Each line: ``{"id", "kind", "q", "gold": [substrings]}``. An in-scope question is a hit at
-k when one of its top-k passages contains any gold substring (compared after the same
-normalisation as search, so script differences do not count as misses). Questions of kind
-``oos`` are out of scope: the right outcome is no answer.
+Each line: ``{"id", "kind", "q", "gold": [substrings]}``. Scoring is what the user sees:
+the answer's passages when answered, else the closest passages. An in-scope question is a
+hit at k when one of its first k shown passages contains any gold substring (compared
+after the same normalisation as search, so script differences do not count as misses).
+
+Out-of-scope kinds: ``oos`` (clearly foreign: the right reply is no answer *and* no
+passage) and ``adjacent_oos`` (the interview's people or topics, but an attribute it never
+discusses: the right reply is no confident answer; a closest passage is welcome).
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from bot.model import QueryError
 from bot.text.normalize import normalize
 
 OUT_OF_SCOPE = "oos"
+ADJACENT = "adjacent_oos"
+NOT_IN_SCOPE = (OUT_OF_SCOPE, ADJACENT)
+HALVES = ("tune", "report")
 
 
 class EvalFileError(ValueError):
@@ -29,22 +36,26 @@ class KindScore:
     questions: int = 0
     hit1: int = 0
     hit3: int = 0
-    answered: int = 0
+    answered: int = 0  # confident answers
+    shown: int = 0  # any passage shown (answer or closest)
     misses: list[str] = field(default_factory=list)
 
+    def _rate(self, count: int) -> float | None:
+        return round(count / self.questions, 4) if self.questions else None
+
     def as_dict(self, kind: str) -> dict:
-        if kind == OUT_OF_SCOPE:
+        if kind in NOT_IN_SCOPE:
             return {
                 "questions": self.questions,
-                "no_answer_rate": round(1 - self.answered / self.questions, 4)
-                if self.questions else None,
+                "not_answered_rate": self._rate(self.questions - self.answered),
+                "no_passage_rate": self._rate(self.questions - self.shown),
                 "misses": self.misses,
             }
         return {
             "questions": self.questions,
-            "hit@1": round(self.hit1 / self.questions, 4) if self.questions else None,
-            "hit@3": round(self.hit3 / self.questions, 4) if self.questions else None,
-            "answered_rate": round(self.answered / self.questions, 4) if self.questions else None,
+            "hit@1": self._rate(self.hit1),
+            "hit@3": self._rate(self.hit3),
+            "answered_rate": self._rate(self.answered),
             "misses": self.misses,
         }
 
@@ -70,8 +81,26 @@ def read_questions(path: Path) -> list[dict]:
     return questions
 
 
+def split(questions: list[dict], half: str) -> list[dict]:
+    """One stratified half: within each kind, sorted by id, positions 0, 2, 4, … are
+    ``tune`` and 1, 3, 5, … are ``report`` (tune on one, report the other)."""
+    if half not in HALVES:
+        raise ValueError(f"half must be one of {', '.join(HALVES)}")
+    by_kind: dict[str, list[dict]] = defaultdict(list)
+    for item in questions:
+        by_kind[item.get("kind", "zh")].append(item)
+    keep = HALVES.index(half)
+    return [
+        item
+        for kind in sorted(by_kind)
+        for i, item in enumerate(sorted(by_kind[kind], key=lambda q: str(q.get("id", ""))))
+        if i % 2 == keep
+    ]
+
+
 def evaluate(library: Library, questions: list[dict]) -> dict:
-    """Hit rates per kind, plus the pooled in-scope figures and the oos no-answer rate."""
+    """Per kind: hit rates and the confident-answer rate, or for out-of-scope kinds the
+    not-answered rate (a plain ``oos`` question also misses when any passage is shown)."""
     scores: dict[str, KindScore] = defaultdict(KindScore)
     for item in questions:
         kind = item.get("kind", "zh")
@@ -81,21 +110,23 @@ def evaluate(library: Library, questions: list[dict]) -> dict:
             answer = library.ask(item["q"], top=3)
         except QueryError:
             answer = None
-        hits = list(answer.hits) if answer else []
-        if hits:
-            score.answered += 1
-        if kind == OUT_OF_SCOPE:
-            if hits:
-                score.misses.append(item.get("id", item["q"]))
+        shown = list(answer.shown) if answer else []
+        score.answered += bool(answer and answer.answered)
+        score.shown += bool(shown)
+        label = item.get("id", item["q"])
+        if kind in NOT_IN_SCOPE:
+            wrong = shown if kind == OUT_OF_SCOPE else answer and answer.answered
+            if wrong:
+                score.misses.append(label)
             continue
         gold = [normalize(g) for g in item.get("gold", [])]
-        found = [any(g in normalize(h.passage.text) for g in gold) for h in hits]
+        found = [any(g in normalize(h.passage.text) for g in gold) for h in shown]
         score.hit1 += bool(found[:1] and found[0])
         score.hit3 += any(found[:3])
         if not any(found[:1]):
-            score.misses.append(item.get("id", item["q"]))
+            score.misses.append(label)
     result = {kind: scores[kind].as_dict(kind) for kind in sorted(scores)}
-    in_scope = [s for k, s in scores.items() if k != OUT_OF_SCOPE]
+    in_scope = [s for k, s in scores.items() if k not in NOT_IN_SCOPE]
     total = sum(s.questions for s in in_scope)
     if total:
         result["all_in_scope"] = {

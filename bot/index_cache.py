@@ -42,13 +42,18 @@ from bot.formats.metadata import TranscriptMeta, meta_path_for
 from bot.model import Passage, Section, Transcript, Turn
 from bot.search.bm25 import BM25Index
 from bot.search.fields import FieldIndex
+from bot.search.semantic import MODEL_VERSION, SemanticIndex
+from bot.text.aliases import general_vocabulary, merged_aliases
 from bot.text.chinese import ChineseTokenizer
 from bot.text.crosslingual import Lexicon, cedict_path
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "15"
+PIPELINE_VERSION = "17"
 FIELDS = ("text", "context", "turn")
+# semantic.<name>.npy beside the index (see save_vectors)
+VECTORS = ("passages", "sentences", "owner", "questions", "opening")
+VECTORS_MANIFEST = "semantic.json"
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,8 @@ class LibraryParts:
     fields: dict[str, FieldIndex]
     lexicons: dict[str, Lexicon]
     synonyms: Lexicon
+    aliases: dict[str, str] = dataclasses.field(default_factory=dict)
+    names: frozenset[str] = frozenset()  # the people and things interviews have nicknames for
 
 
 def fingerprint(files: list[Path]) -> str:
@@ -71,6 +78,7 @@ def fingerprint(files: list[Path]) -> str:
         except importlib_metadata.PackageNotFoundError:
             digest.update(f"{package}=none".encode())
     digest.update(f"cedict={cedict_path()}".encode())
+    digest.update(repr(general_vocabulary()).encode())
     for path in files:
         for item in (path, meta_path_for(path)):
             # Contents, not modification times: an edit within the clock's resolution that
@@ -82,6 +90,17 @@ def fingerprint(files: list[Path]) -> str:
                 content = "absent"
             digest.update(f"{item.name}:{content}".encode())
     return digest.hexdigest()
+
+
+def tokenizer_terms(metas: Sequence[TranscriptMeta]) -> list[str]:
+    """The words jieba must keep whole: the bot's general AI vocabulary, then each
+    interview's own terms."""
+    return [*general_vocabulary().terms, *(term for m in metas for term in m.terms)]
+
+
+def names(metas: Sequence[TranscriptMeta]) -> frozenset[str]:
+    """Names of the people (and things) an interview's aliases point at: 老马 → 马斯克."""
+    return frozenset(target for m in metas for target in m.aliases.values())
 
 
 def cache_location(data_dir: Path | Sequence[Path], cache_dir: Path | None) -> Path:
@@ -228,6 +247,47 @@ def _save(parts: LibraryParts, location: Path, key: str) -> None:
             shutil.rmtree(staging, ignore_errors=True)
 
 
+def load_vectors(location: Path, key: str, passages: int) -> SemanticIndex | None:
+    """The passage vectors cached at ``location`` for index ``key``; None when absent, made
+    by another model, or damaged (they are then rebuilt). Their hashes were checked with the
+    whole folder's by `load` (`verify`)."""
+    try:
+        manifest = json.loads((location / VECTORS_MANIFEST).read_text())
+        if manifest.get("key") != key or manifest.get("model") != MODEL_VERSION:
+            return None
+        arrays = {name: np.load(location / f"semantic.{name}.npy", mmap_mode="r")
+                  for name in VECTORS}
+        vectors = SemanticIndex(**arrays)
+        if len(vectors.passages) != passages or len(vectors.owner) != len(vectors.sentences):
+            raise ValueError("vector counts do not match the index")
+        return vectors
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        log.warning("passage vectors at %s are unusable; rebuilding", location, exc_info=True)
+        return None
+
+
+def save_vectors(vectors: SemanticIndex, location: Path, key: str) -> None:
+    """Write the passage vectors into the index at ``location`` (each file atomically, the
+    manifest last, so a half-written set is never trusted); a failure is logged."""
+    try:
+        location.mkdir(parents=True, exist_ok=True)
+        (location / VECTORS_MANIFEST).unlink(missing_ok=True)
+        for name in VECTORS:
+            target = location / f"semantic.{name}.npy"
+            staging = target.with_name(f".{target.name}.tmp")
+            with open(staging, "wb") as handle:
+                np.save(handle, np.ascontiguousarray(getattr(vectors, name)))
+            os.replace(staging, target)
+        staging = location / f".{VECTORS_MANIFEST}.tmp"
+        staging.write_text(json.dumps({"key": key, "model": MODEL_VERSION}))
+        os.replace(staging, location / VECTORS_MANIFEST)
+        seal(location)  # the index's manifest now lists (and hashes) the vectors too
+    except OSError as exc:
+        log.warning("could not write passage vectors to %s: %s", location, exc)
+
+
 @contextlib.contextmanager
 def _no_gc_pauses():
     """Suspend the cyclic garbage collector while the cache is unpacked.
@@ -279,8 +339,11 @@ def _unpack(
         for word, targets in payload.get("synonyms", {}).items()
     }
     dictionary = marshal.loads((location / "jieba.marshal").read_bytes())
-    tokenizer = ChineseTokenizer((term for m in metas for term in m.terms), dictionary=dictionary)
-    return LibraryParts(transcripts, tokenizer, fields, lexicons, synonyms)
+    tokenizer = ChineseTokenizer(tokenizer_terms(metas), dictionary=dictionary)
+    aliases = merged_aliases(m.aliases for m in metas)
+    return LibraryParts(
+        transcripts, tokenizer, fields, lexicons, synonyms, aliases, names(metas)
+    )
 
 
 def _transcript_to_row(transcript: Transcript) -> tuple:

@@ -30,10 +30,22 @@ from bot.model import (
     QueryError,
     Transcript,
 )
+from bot.search import semantic
 from bot.search.fields import FieldIndex, build_fields
 from bot.search.query import MAX_QUERY_CHARS, QueryAnalyzer, clean_query, speaker_tokens
-from bot.search.rank import MIN_COVERAGE, rank
+from bot.search.rank import (
+    ANSWER,
+    DECIDING_PASSAGES,
+    NOT_COVERED,
+    POOL,
+    decide,
+    fuse,
+    rank,
+    shown,
+)
+from bot.search.semantic import SemanticIndex
 from bot.search.snippet import best_window
+from bot.text.aliases import merged_aliases
 from bot.text.chinese import ChineseTokenizer
 from bot.text.crosslingual import Lexicon, build_lexicon, build_synonyms
 from bot.text.english import tokenize_english
@@ -52,6 +64,17 @@ __all__ = [
     "QuoteMatch",
     "clean_query",
 ]
+
+
+@dataclass(frozen=True)
+class _Lexical:
+    """Per passage: BM25 × coverage (0 where unranked) and coverage; matched tokens of the
+    ranked passages; the IDF of the question's tokens (for snippets)."""
+
+    scores: np.ndarray
+    coverage: np.ndarray
+    matched: dict[int, tuple[str, ...]]
+    idf: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -77,7 +100,7 @@ def build_parts(
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:
         raise LibraryError(f"two transcripts share the id {sorted(duplicates)[0]!r}")
-    tokenizer = ChineseTokenizer(term for m in metas for term in m.terms)
+    tokenizer = ChineseTokenizer(index_cache.tokenizer_terms(metas))
     passages = [p for t in transcripts for p in t.passages]
     fields: dict[str, FieldIndex] = {}
     for language in sorted({p.language for p in passages}):
@@ -96,13 +119,33 @@ def build_parts(
             english_tokens=tokenize_english,
             chinese_tokens=tokenizer.tokens,
         )
-    return LibraryParts(transcripts, tokenizer, fields, lexicons, synonyms)
+    aliases = merged_aliases(m.aliases for m in metas)
+    return LibraryParts(
+        transcripts, tokenizer, fields, lexicons, synonyms, aliases, index_cache.names(metas)
+    )
+
+
+def _embed(transcripts: Sequence[Transcript]) -> SemanticIndex | None:
+    """Passage vectors for the semantic tier, with the host question each answer opens on."""
+    passages = [p for t in transcripts for p in t.passages]
+    questions = [
+        p.question if p.role != HOST and p.question and (i == 0 or passages[i - 1].turn != p.turn
+                                                         or passages[i - 1].transcript_id
+                                                         != p.transcript_id) else None
+        for i, p in enumerate(passages)
+    ]
+    return semantic.build([p.text for p in passages], questions)
 
 
 class Library:
     """Every transcript of a data dir with its search fields; immutable once loaded."""
 
-    def __init__(self, parts: LibraryParts, data_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        parts: LibraryParts,
+        data_dir: Path | None = None,
+        vectors: SemanticIndex | None = None,
+    ) -> None:
         self.transcripts = tuple(parts.transcripts)
         self.data_dir = data_dir
         self.tokenizer = parts.tokenizer
@@ -118,8 +161,10 @@ class Library:
         self._quote_haystacks: list[tuple[str, list[int]]] | None = None
         self.speaker_tokens = speaker_tokens(self.transcripts, self.tokenizer)
         self.query = QueryAnalyzer(
-            self.tokenizer, self.fields, self.lexicons, self.synonyms, self.speaker_tokens
+            self.tokenizer, self.fields, self.lexicons, self.synonyms, self.speaker_tokens,
+            parts.aliases, parts.names,
         )
+        self.vectors = vectors  # the semantic tier; None: lexical search only
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -162,7 +207,13 @@ class Library:
                 raise LibraryError(str(exc)) from None
             if use_cache:
                 index_cache.save(parts, location, key)
-        return cls(parts, folders[-1])
+        passages = sum(len(t.passages) for t in parts.transcripts)
+        vectors = index_cache.load_vectors(location, key, passages) if use_cache else None
+        if vectors is None:
+            vectors = _embed(parts.transcripts)
+            if vectors is not None and use_cache:
+                index_cache.save_vectors(vectors, location, key)
+        return cls(parts, folders[-1], vectors)
 
     @classmethod
     def from_transcripts(
@@ -170,7 +221,8 @@ class Library:
         data_dir: Path | None = None,
     ) -> Library:
         """A library built from parsed transcripts, without any cache."""
-        return cls(build_parts(transcripts, metas), data_dir)
+        parts = build_parts(transcripts, metas)
+        return cls(parts, data_dir, _embed(parts.transcripts))
 
     # ------------------------------------------------------------------ queries
     def tokens(self, text: str, language: str) -> list[str]:
@@ -195,52 +247,91 @@ class Library:
             raise QueryError(f"no interview called {interview!r}")
         top = max(1, min(int(top), 25))
         offset = max(0, int(offset))
-        hits: list[Hit] = []
-        for language in self._languages_for(query):
-            hits = self._ask_language(query, language, top + offset, speaker, interview)
-            if hits:
-                break
-        hits = hits[offset : offset + top]
-        suggestions = () if hits else tuple(self.suggest_topics(interview))
-        return Answer(query=query, hits=tuple(hits), suggestions=suggestions)
+        verdict, shown = self._search(query, top + offset, speaker, interview)
+        shown = shown[offset : offset + top]
+        answered = verdict == ANSWER
+        return Answer(
+            query=query,
+            hits=tuple(shown) if answered else (),
+            closest=() if answered else tuple(shown),
+            suggestions=() if shown else tuple(self.suggest_topics(interview)),
+        )
 
-    def _languages_for(self, query: str) -> list[str]:
-        """The question's own language first, then the others (English → Chinese etc.)."""
-        first = script_of(query)
-        return sorted(self.fields, key=lambda lang: (lang != first, lang))
-
-    def _ask_language(
-        self, query: str, language: str, limit: int, speaker: str, interview: str | None
-    ) -> list[Hit]:
-        index = self.fields[language]
-        units = self.query.units(query, language)
-        if not any(u.tokens for u in units):
-            return []
-        rows = index.passage_rows
-        allowed = (self._roles[rows] != HOST) if speaker == "guest" else None
+    def _allowed(self, speaker: str, interview: str | None) -> np.ndarray:
+        allowed = np.ones(len(self.passages), dtype=bool)
+        if speaker == "guest":
+            allowed &= self._roles != HOST
         if interview is not None:
-            mine = self._owner[rows] == interview
-            allowed = mine if allowed is None else allowed & mine
-        ranked = rank(index, units, allowed=allowed, limit=max(limit, 10))
-        if not ranked or max(r.coverage for r in ranked[:3]) < MIN_COVERAGE:
-            return []
-        idf = {t: u.idf for u in units for t in u.tokens}
-        hits = []
-        for item in ranked[:limit]:
-            passage = self.passages[int(rows[item.row])]
-            terms = {t: idf.get(t, 1.0) for t in item.matched}
-            snippet, spans = best_window(passage.text, terms)
-            hits.append(
-                Hit(
-                    passage=passage,
-                    score=item.score,
-                    snippet=snippet,
-                    highlights=tuple(spans),
-                    matched_terms=item.matched,
-                    interview=self._transcripts_by_id[passage.transcript_id].title,
-                )
-            )
-        return hits
+            allowed &= self._owner == interview
+        return allowed
+
+    def _lexical(self, question: str, asked_in: str, allowed: np.ndarray) -> _Lexical:
+        """BM25 × coverage per passage (0 where unranked), in the question's own language
+        first; another language's index only when the first matches nothing (an English
+        question of a Chinese interview)."""
+        found = _Lexical(np.zeros(len(self.passages)), np.zeros(len(self.passages)), {}, {})
+        for language in sorted(self.fields, key=lambda lang: (lang != asked_in, lang)):
+            index = self.fields[language]
+            units = self.query.units(question, language)
+            if not any(u.tokens for u in units):
+                continue
+            rows = index.passage_rows
+            ranked = rank(index, units, allowed=allowed[rows], limit=POOL)
+            if not ranked:
+                continue
+            for item in ranked:
+                passage = int(rows[item.row])
+                found.scores[passage] = item.score
+                found.coverage[passage] = item.coverage
+                found.matched[passage] = item.matched
+            found.idf.update({t: u.idf for u in units for t in u.tokens})
+            break
+        return found
+
+    def _search(
+        self, query: str, limit: int, speaker: str, interview: str | None
+    ) -> tuple[str, list[Hit]]:
+        """The verdict (answer, closest, not covered) and the passages to show."""
+        allowed = self._allowed(speaker, interview)
+        if not allowed.any():
+            return NOT_COVERED, []
+        question = self.query.rewrite(query)
+        lexical = self._lexical(question, script_of(query), allowed)
+        similarity = evidence = None
+        if self.vectors is not None:
+            vector = semantic.embed_query(question)  # normalised: the same in either script
+            if vector is not None:
+                similarity, evidence = self.vectors.similarity(vector)
+        fused = fuse(lexical.scores, similarity, allowed)
+        order = np.argsort(-fused, kind="stable")[: max(limit, DECIDING_PASSAGES)]
+        order = shown(order[np.isfinite(fused[order])], lexical.scores, similarity)
+        if order.size == 0:
+            return NOT_COVERED, []
+        best = order[:DECIDING_PASSAGES]
+        coverage = float(lexical.coverage[best].max())
+        closeness = float(evidence[best].max()) if evidence is not None else None
+        verdict = decide(coverage, closeness)
+        log.debug("verdict %s: coverage %.2f, similarity %s", verdict, coverage, closeness)
+        if verdict == NOT_COVERED:
+            return verdict, []
+        return verdict, [
+            self._hit(int(p), float(fused[p]), lexical.matched.get(int(p), ()), lexical.idf)
+            for p in order[:limit]
+        ]
+
+    def _hit(
+        self, index: int, score: float, matched: tuple[str, ...], idf: dict[str, float]
+    ) -> Hit:
+        passage = self.passages[index]
+        snippet, spans = best_window(passage.text, {t: idf.get(t, 1.0) for t in matched})
+        return Hit(
+            passage=passage,
+            score=score,
+            snippet=snippet,
+            highlights=tuple(spans),
+            matched_terms=matched,
+            interview=self._transcripts_by_id[passage.transcript_id].title,
+        )
 
     # ------------------------------------------------------------------ browsing
     def topics(self) -> list[TopicTranscript]:

@@ -96,6 +96,20 @@ class Passage(NamedTuple):
     def link(self) -> str:
         return timestamped_url(self.video_url, self.start)
 
+    def to_json(self) -> dict:
+        """The passage as data (``quotebot export``): ``video_url`` links to its moment."""
+        return {
+            "id": self.id,
+            "text": self.text,
+            "speaker": self.speaker,
+            "role": self.role,
+            "section": self.section,
+            "question": self.question,
+            "start": self.start,
+            "time": format_time(self.start),
+            "video_url": self.link,
+        }
+
 
 class Turn(NamedTuple):
     """A run of passages by one speaker, opened by a speaker label or a caption turn table.
@@ -174,21 +188,34 @@ class Hit:
 
 @dataclass(frozen=True)
 class Answer:
-    """The result of a question: ``answered`` is False when the interview does not cover it."""
+    """The result of a question, one of three kinds:
+
+    * answered — ``hits`` hold the confident answer;
+    * closest — the interview does not answer it directly but comes near: ``closest`` holds
+      the nearest passages, to be shown as such;
+    * not covered — neither; ``suggestions`` name topics the interview does cover.
+    """
 
     query: str
     hits: tuple[Hit, ...] = ()
     suggestions: tuple[str, ...] = field(default_factory=tuple)
+    closest: tuple[Hit, ...] = ()
 
     @property
     def answered(self) -> bool:
         return bool(self.hits)
+
+    @property
+    def shown(self) -> tuple[Hit, ...]:
+        """What the user sees: the answer, else the closest passages (maybe none)."""
+        return self.hits or self.closest
 
     def to_json(self) -> dict:
         return {
             "query": self.query,
             "answered": self.answered,
             "hits": [h.to_json() for h in self.hits],
+            "closest": [h.to_json() for h in self.closest],
         }
 
 

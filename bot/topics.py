@@ -100,8 +100,8 @@ def table_of_contents(
         for position, turn_index in enumerate(section.turn_indices):
             turn = transcript.turns[turn_index]
             passages += len(turn.passage_indices)
-            if turn.role != HOST:
-                continue
+            if turn.role != HOST or not turn.question.strip():
+                continue  # a host turn that asks nothing is not listed as a question
             full = "".join(transcript.passages[p].text for p in turn.passage_indices)
             answer_line = ""
             later = section.turn_indices[position + 1 :]
@@ -127,6 +127,24 @@ def table_of_contents(
         guest=transcript.guest,
         sections=sections,
     )
+
+
+def numbered_sections(
+    topics: Sequence[TopicTranscript],
+) -> list[tuple[int, TopicTranscript, TopicSection]]:
+    """Every section with its number, counted from 1 across all interviews: the numbers the
+    text table of contents shows and ``/topics N`` in the console takes."""
+    pairs = [(t, s) for t in topics for s in t.sections]
+    return [(number, t, s) for number, (t, s) in enumerate(pairs, start=1)]
+
+
+def section_by_number(
+    topics: Sequence[TopicTranscript], number: int
+) -> tuple[TopicTranscript, TopicSection] | None:
+    for n, topic, section in numbered_sections(topics):
+        if n == number:
+            return topic, section
+    return None
 
 
 def find_section(

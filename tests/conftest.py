@@ -3,7 +3,9 @@ wired to a fake Discord REST API on 127.0.0.1 (see tests/frontends/discord/fake_
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -16,13 +18,19 @@ from tests.frontends.discord.fake_discord import FakeDiscord
 from tests.paths import DATA_DIR, copy_bundled
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis keeps its files (examples, constants) in a temp dir, not in the checkout."""
+    from hypothesis import configuration
+
+    if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "quotebot-hypothesis")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory):
     """No test writes into the checkout or the real home: the user data dir (where
     `ingest --add` goes by default) and the cache dir (index, jieba) are temporary. The cache
     dir is shared by the runs of this machine (jieba's dictionary takes a second to build)."""
-    import os
-
     base = tmp_path_factory.getbasetemp()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_DATA_HOME", str(base / "xdg-data"))

@@ -173,6 +173,15 @@ def short_question(text: str, limit: int = 200) -> str:
     return result if len(result) <= limit else result[: limit - 1] + ELLIPSIS
 
 
+def asked_question(text: str, limit: int = 200) -> str:
+    """`short_question` when ``text`` asks something (a sentence ending in ? or ？), else "":
+    a host's "Thank you." is not the question the guest's next words answer."""
+    sentences = [s.strip() for s in full_width_sentences(text.replace("\n", "")) if s.strip()]
+    if not any(s[-1] in QUESTION_END for s in sentences):
+        return ""
+    return short_question(text, limit)
+
+
 def parse_article(
     text: str,
     path: str,

@@ -18,8 +18,8 @@ import bisect
 import html
 import logging
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.model import GUEST, HOST, UNKNOWN, is_ascii_number
@@ -32,6 +32,7 @@ __all__ = [
     "CaptionPassage",
     "Cue",
     "detect_format",
+    "join_text",
     "merge_into_passages",
     "parse_srt",
     "parse_vtt",
@@ -49,17 +50,22 @@ class Cue:
     end: float
     text: str
     line: int
+    voice: str | None = None  # the name of a WebVTT ``<v Name>`` tag, as written
 
 
 @dataclass(frozen=True)
 class CaptionPassage:
-    """A few whole sentences by one speaker; ``start`` is where the first sentence begins."""
+    """A few whole sentences by one speaker; ``start`` is where the first sentence begins.
+
+    ``speaker`` is the name the captions give (a ``<v Name>`` tag or a ``Name:`` label), empty
+    when they give none; ``speaker_role`` is host, guest or unknown."""
 
     start: float
     end: float
     text: str
     speaker_role: str
     line: int
+    speaker: str = ""
 
 
 class CaptionError(ValueError):
@@ -110,6 +116,16 @@ _ASS_OVERRIDE = re.compile(r"\{\\[^}]*\}")  # {\an8} positioning codes some SRT 
 _NON_SPEECH = re.compile(r"^(?:\s*(?:\[[^\]]*\]|\([^)]*\)|[♪♫]+))+\s*$")
 _SPEAKER_CHEVRONS = re.compile(r"^\s*>>\s*")  # YouTube's "speaker changed" marker
 _SPACES = re.compile(r"\s+")
+# A WebVTT voice span opening a line: <v Name> or <v.class Name> (annotation up to the '>').
+_VOICE = re.compile(r"^\s*<v(?:\.[^\s>]*)?[ \t]+([^>\n]+)>")
+
+
+def _voice_of(raw: str) -> str | None:
+    match = _VOICE.match(raw)
+    if not match:
+        return None
+    name = html.unescape(match.group(1)).strip()
+    return name or None
 
 
 def _clean_line(raw: str) -> str:
@@ -135,23 +151,41 @@ def _finish(raw_cues: Iterable[_RawCue], path: str) -> list[Cue]:
 
     YouTube auto-captions show each line twice (once as it is spoken, then again as the top
     line of the next cue), so leading lines that repeat the previous cue's last lines are
-    dropped, and a cue that only repeats the previous one's tail vanishes entirely.
+    dropped, and a cue that only repeats the previous one's tail vanishes entirely. A cue
+    whose lines carry different ``<v Name>`` voices becomes one cue per voice, same times.
     """
     ordered = sorted(raw_cues, key=lambda c: c.start)  # stable: equal starts keep file order
     cues: list[Cue] = []
     previous_lines: list[str] = []
     previous_text = ""
     for raw in ordered:
-        lines = [cleaned for cleaned in (_clean_line(x) for x in raw.lines) if cleaned]
+        voiced: list[tuple[str | None, str]] = []
+        voice: str | None = None
+        for line in raw.lines:
+            voice = _voice_of(line) or voice  # a voice span runs to the end of the cue
+            cleaned = _clean_line(line)
+            if cleaned:
+                voiced.append((voice, cleaned))
+        lines = [text for _, text in voiced]
         if not lines:
             continue
         overlap = _leading_overlap(previous_lines, lines)
-        text = " ".join(lines[overlap:])
-        if not text or previous_text == text or previous_text.endswith(" " + text):
+        text = join_text(lines[overlap:])
+        repeats_tail = previous_text.endswith(" " + text) or any(
+            text == join_text(previous_lines[i:]) for i in range(1, len(previous_lines))
+        )
+        if not text or previous_text == text or repeats_tail:
             log.debug("%s:%d: dropped cue repeating the previous one", path, raw.line)
             continue
-        cues.append(Cue(raw.start, raw.end, text, raw.line))
-        previous_lines, previous_text = lines, " ".join(lines)
+        groups: list[tuple[str | None, list[str]]] = []
+        for voice, line in voiced[overlap:]:
+            if groups and groups[-1][0] == voice:
+                groups[-1][1].append(line)
+            else:
+                groups.append((voice, [line]))
+        for voice, group in groups:
+            cues.append(Cue(raw.start, raw.end, join_text(group), raw.line, voice))
+        previous_lines, previous_text = lines, join_text(lines)
     return cues
 
 
@@ -255,9 +289,9 @@ _VTT_SKIPPED_BLOCKS = re.compile(r"^(?:NOTE|STYLE|REGION)(?:[ \t].*)?$")
 def parse_vtt(text: str, path: str) -> list[Cue]:
     """WebVTT: header, then cues with optional identifiers; NOTE/STYLE/REGION blocks skipped.
 
-    Cue settings after the end time (``align:start position:0%``) are ignored, and voice,
-    class and inline-timestamp tags are stripped, so the speaker name from ``<v Name>`` is
-    not kept: roles come from the operator's turn table, never from guesses.
+    Cue settings after the end time (``align:start position:0%``) are ignored, and class and
+    inline-timestamp tags are stripped; the name of a ``<v Name>`` voice tag is kept as the
+    cue's ``voice`` (mapped to host or guest later, through the metadata).
     """
     lines = _lines(text)
     if not lines or not _VTT_HEADER.match(lines[0].rstrip()):
@@ -352,27 +386,49 @@ class _Sentence:
 
 
 def _is_cjk(char: str) -> bool:
+    """Chinese or Japanese script or punctuation: text written without spaces between words.
+    (Hangul is not included: Korean puts spaces between words.)"""
     return (
-        "\u3400" <= char <= "\u9fff"
-        or "\u3000" <= char <= "\u303f"
-        or "\uff00" <= char <= "\uffef"
+        "\u3400" <= char <= "\u9fff"  # CJK ideographs (and extension A)
+        or "\u3000" <= char <= "\u30ff"  # CJK punctuation, hiragana, katakana
+        or "\u31f0" <= char <= "\u31ff"  # katakana extensions
+        or "\uf900" <= char <= "\ufaff"  # compatibility ideographs
+        or "\uff00" <= char <= "\uffef"  # full-width forms
+        or "\U00020000" <= char <= "\U0003134f"  # ideograph extensions B–H
     )
 
 
-def _join_cues(cues: Sequence[Cue]) -> tuple[str, list[int]]:
-    """Running text of ``cues`` and the offset where each cue's text begins in it.
+# Punctuation that may end a Chinese clause in captions typed on an ASCII keyboard.
+_ASCII_CLAUSE_END = ",.!?;:)]\"'"
 
-    Chinese lines are joined without a space, since a space there would be a spurious word
-    boundary; everything else with one.
-    """
+
+def joiner(left: str, right: str) -> str:
+    """What goes between two pieces of caption text: nothing between Chinese or Japanese
+    ones (更有效率, + 但是 → 更有效率,但是), a space otherwise."""
+    if not left or not right:
+        return ""
+    last = left.rstrip(_ASCII_CLAUSE_END)[-1:] or left[-1]
+    return "" if _is_cjk(last) and _is_cjk(right[0]) else " "
+
+
+def join_text(pieces: Iterable[str]) -> str:
+    text = ""
+    for piece in pieces:
+        text += joiner(text, piece) + piece
+    return text
+
+
+def _join_cues(cues: Sequence[Cue]) -> tuple[str, list[int]]:
+    """Running text of ``cues`` and the offset where each cue's text begins in it, joined as
+    `joiner` says (a space between Chinese cues would be a spurious word boundary)."""
     parts: list[str] = []
     offsets: list[int] = []
     length = 0
     for cue in cues:
         if parts:
-            joiner = "" if _is_cjk(parts[-1][-1]) and _is_cjk(cue.text[0]) else " "
-            parts.append(joiner)
-            length += len(joiner)
+            between = joiner(parts[-1], cue.text)
+            parts.append(between)
+            length += len(between)
         offsets.append(length)
         parts.append(cue.text)
         length += len(cue.text)
@@ -391,21 +447,51 @@ def _sentences(cues: Sequence[Cue]) -> list[_Sentence]:
     return sentences
 
 
-def _role_runs(
-    cues: Sequence[Cue], turns: Sequence[tuple[float, str]] | None, tolerance: float
-) -> list[tuple[str, list[Cue]]]:
-    """Consecutive cues grouped by the speaker role the turn table gives them."""
-    if turns is None:
-        return [(UNKNOWN, list(cues))] if cues else []
-    starts = [start for start, _ in turns]
-    runs: list[tuple[str, list[Cue]]] = []
+# A speaker label opening a caption line, as in the article format: "Q: …", "卡帕西:…".
+_LABEL = re.compile(r"^\s*([^\s:：<>]{1,40})\s*[:：]\s*")
+
+
+def _labelled(cue: Cue, speakers: Mapping[str, str]) -> Cue:
+    """``cue`` with a known speaker label (a key of ``speakers``) moved from its text to its
+    voice; any other text before a colon ("Note: …", "https://…") is left as said."""
+    if cue.voice is not None:
+        return cue
+    match = _LABEL.match(cue.text)
+    if not match or match.group(1).casefold() not in speakers or not cue.text[match.end():]:
+        return cue
+    return replace(cue, text=cue.text[match.end():], voice=match.group(1))
+
+
+def _speaker_runs(
+    cues: Sequence[Cue],
+    turns: Sequence[tuple[float, str]] | None,
+    speakers: Mapping[str, str],
+    tolerance: float,
+) -> list[tuple[str, str, list[Cue]]]:
+    """Consecutive cues grouped by (role, speaker name).
+
+    A voice tag or label names the speaker of its cue and of the untagged cues after it (as a
+    label opens a turn in the article format); ``speakers`` maps the name (case-folded) to
+    host or guest, and a name it does not know is kept with the role ``unknown``. Cues before
+    any name follow the turn table, and without one are ``unknown``.
+    """
+    starts = [start for start, _ in turns] if turns is not None else []
+    runs: list[tuple[str, str, list[Cue]]] = []
+    named: tuple[str, str] | None = None
     for cue in cues:
-        index = bisect.bisect_right(starts, cue.start + tolerance) - 1
-        role = turns[index][1] if index >= 0 else UNKNOWN
-        if runs and runs[-1][0] == role:
-            runs[-1][1].append(cue)
+        if cue.voice:
+            named = (speakers.get(cue.voice.casefold(), UNKNOWN), cue.voice)
+        if named is not None:
+            role, speaker = named
+        elif turns is not None:
+            index = bisect.bisect_right(starts, cue.start + tolerance) - 1
+            role, speaker = (turns[index][1] if index >= 0 else UNKNOWN), ""
         else:
-            runs.append((role, [cue]))
+            role, speaker = UNKNOWN, ""
+        if runs and runs[-1][:2] == (role, speaker):
+            runs[-1][2].append(cue)
+        else:
+            runs.append((role, speaker, [cue]))
     return runs
 
 
@@ -477,14 +563,18 @@ def merge_into_passages(
     max_sentences: int = 5,
     max_chars: int = 600,
     turn_tolerance: float = 0.5,
+    speakers: Mapping[str, str] | None = None,
 ) -> list[CaptionPassage]:
     """Group caption lines into passages of whole sentences, never across a speaker change.
 
-    ``turns`` is the operator's turn table, ``(start_seconds, role)`` sorted by time. A cue
-    belongs to the last turn starting at or before it; hand-made tables are rounded (587.9
-    for a cue at 587.88), so a turn may start up to ``turn_tolerance`` seconds after its first
-    cue. Cues before the first turn, and all cues when there is no table, are ``unknown``:
-    the guest is never guessed.
+    Who speaks comes first from the captions themselves: WebVTT ``<v Name>`` voice tags and
+    speaker labels (``Q: …``), mapped to host or guest by ``speakers`` (case-folded name or
+    label → role; a label counts only when it is a key there). Otherwise ``turns``, the
+    operator's turn table, ``(start_seconds, role)`` sorted by time: a cue belongs to the last
+    turn starting at or before it; hand-made tables are rounded (587.9 for a cue at 587.88),
+    so a turn may start up to ``turn_tolerance`` seconds after its first cue. Cues before the
+    first turn, and all cues when there is neither, are ``unknown``: the guest is never
+    guessed.
 
     Raises:
         ValueError: the size limits are inconsistent or the turn table is unsorted or names
@@ -494,25 +584,26 @@ def merge_into_passages(
         raise ValueError("need 1 <= min_sentences <= max_sentences and max_chars >= 1")
     if turns is not None:
         _check_turns(turns)
+    speakers = {name.casefold(): role for name, role in (speakers or {}).items()}
+    ordered = [_labelled(c, speakers) for c in sorted(cues, key=lambda c: c.start)]
     passages: list[CaptionPassage] = []
-    for role, run in _role_runs(sorted(cues, key=lambda c: c.start), turns, turn_tolerance):
+    for role, speaker, run in _speaker_runs(ordered, turns, speakers, turn_tolerance):
         sentences = _sentences(run)
-        blocks = _question_blocks(sentences) if turns is None else [sentences]
+        # Nothing says who speaks: split where questions give way to an answer.
+        anonymous = turns is None and not speaker
+        blocks = _question_blocks(sentences) if anonymous else [sentences]
         for block in blocks:
             for group in _partition(block, min_sentences, max_sentences, max_chars):
-                passages.append(_passage(group, role))
+                passages.append(_passage(group, role, speaker))
     return passages
 
 
-def _passage(group: Sequence[_Sentence], role: str) -> CaptionPassage:
-    text = group[0].text
-    for sentence in group[1:]:
-        joiner = "" if _is_cjk(text[-1]) and _is_cjk(sentence.text[0]) else " "
-        text += joiner + sentence.text
+def _passage(group: Sequence[_Sentence], role: str, speaker: str) -> CaptionPassage:
     return CaptionPassage(
         start=group[0].start,
         end=max(s.end for s in group),
-        text=text,
+        text=join_text(s.text for s in group),
         speaker_role=role,
         line=group[0].line,
+        speaker=speaker,
     )

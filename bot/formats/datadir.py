@@ -14,10 +14,10 @@ import platformdirs
 
 from bot.formats.article import (
     TranscriptError,
+    asked_question,
     infer_guest_label,
     parse_article,
     read_text,
-    short_question,
 )
 from bot.formats.captions import (
     CaptionError,
@@ -27,7 +27,7 @@ from bot.formats.captions import (
     read_captions,
 )
 from bot.formats.metadata import META_SUFFIX, TranscriptMeta, load_meta
-from bot.model import GUEST, HOST, UNKNOWN, Passage, Section, Transcript, Turn
+from bot.model import GUEST, HOST, Passage, Section, Transcript, Turn
 
 TRANSCRIPT_SUFFIXES = (".txt", ".srt", ".vtt")
 APP_NAME = "interview-quote-bot"
@@ -94,7 +94,9 @@ def load_transcript(path: Path, meta: TranscriptMeta | None = None) -> Transcrip
         )
     try:
         cues = read_captions(path)
-        merged = merge_into_passages(cues, list(meta.turns) if meta.turns else None)
+        merged = merge_into_passages(
+            cues, list(meta.turns) if meta.turns else None, speakers=meta.speaker_roles
+        )
     except CaptionError as exc:
         raise TranscriptError(exc.path, exc.line, getattr(exc, "problem", str(exc))) from None
     except ValueError as exc:
@@ -107,42 +109,55 @@ def load_transcript(path: Path, meta: TranscriptMeta | None = None) -> Transcrip
 def _caption_transcript(
     path: Path, meta: TranscriptMeta, merged: list[CaptionPassage]
 ) -> Transcript:
-    """Captions have no headings: one section, turns from the turn table's role changes."""
+    """Captions have no headings: one section; a turn per change of speaker.
+
+    A host turn's question is what it asks (empty when it asks nothing, so no empty or
+    non-question line is shown as a question); the guest's passages carry the question of
+    the host turn before them.
+    """
     title = meta.title or path.stem.split(".")[0]
-    names = {HOST: meta.host_name, GUEST: meta.guest_name, UNKNOWN: "unknown speaker"}
+    names = {HOST: meta.host_name, GUEST: meta.guest_name}
+    groups: list[list[CaptionPassage]] = []
+    for item in merged:
+        if groups and (groups[-1][0].speaker_role, groups[-1][0].speaker) == (
+            item.speaker_role, item.speaker
+        ):
+            groups[-1].append(item)
+        else:
+            groups.append([item])
     passages: list[Passage] = []
     turns: list[Turn] = []
     last_question = ""
-    for item in merged:
-        role = item.speaker_role
-        new_turn = not turns or turns[-1].role != role
-        if new_turn:
-            if turns and turns[-1].role == HOST:
-                host_text = " ".join(passages[i].text for i in turns[-1].passage_indices)
-                last_question = short_question(host_text)
-            turns.append(Turn(len(turns), role, names[role], title, item.line, (), "", item.start))
-        turn = turns[-1]
-        question = last_question if role == GUEST else ""
-        passages.append(
-            Passage(
-                id=f"{meta.id}/p{len(passages)}",
-                transcript_id=meta.id,
-                index=len(passages),
-                text=item.text,
-                role=role,
-                speaker=names[role],
-                section=title,
-                turn=turn.index,
-                question=question,
-                video_url=meta.video_url or "",
-                start=item.start,
-                line=item.line,
-                language=meta.language,
+    for group in groups:
+        role = group[0].speaker_role
+        speaker = names.get(role) or group[0].speaker or "unknown speaker"
+        if role == HOST:
+            last_question = asked_question(" ".join(item.text for item in group))
+            question = last_question
+        else:
+            question = last_question if role == GUEST else ""
+        first = len(passages)
+        for item in group:
+            passages.append(
+                Passage(
+                    id=f"{meta.id}/p{len(passages)}",
+                    transcript_id=meta.id,
+                    index=len(passages),
+                    text=item.text,
+                    role=role,
+                    speaker=speaker,
+                    section=title,
+                    turn=len(turns),
+                    question=question,
+                    video_url=meta.video_url or "",
+                    start=item.start,
+                    line=item.line,
+                    language=meta.language,
+                )
             )
-        )
-        turns[-1] = Turn(
-            turn.index, role, turn.speaker, title, turn.line,
-            (*turn.passage_indices, len(passages) - 1), question, turn.start,
+        turns.append(
+            Turn(len(turns), role, speaker, title, group[0].line,
+                 tuple(range(first, len(passages))), question, group[0].start)
         )
     section = Section(title, turns[0].line, tuple(range(len(turns))))
     return Transcript(

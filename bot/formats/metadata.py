@@ -3,8 +3,11 @@
 The transcript text says *what* was said; the metadata says what the text cannot: display
 names, which labels mark host and guest, the video URL when the text lacks one, the terms
 the segmenter must keep whole, English glosses for cross-language questions, the second
-each turn starts in the video, and (``passage_starts``) the second individual paragraphs
-start, keyed by the paragraph's line number in the transcript.
+each turn starts in the video, (``passage_starts``) the second individual paragraphs
+start, keyed by the paragraph's line number in the transcript, (``aliases``) the
+nicknames people use for its speakers and names (``{"老马": "马斯克"}``), and (``speakers``)
+whether a name used in captions (a WebVTT ``<v Name>`` tag or a ``Name:`` label) is the host
+or guest.
 """
 
 from __future__ import annotations
@@ -37,6 +40,21 @@ class TranscriptMeta:
     turns: tuple[tuple[float, str], ...] | None = None
     passage_starts: dict[int, float] | None = None
     aliases: dict[str, str] = field(default_factory=dict)  # nickname → the transcript's word
+    speakers: dict[str, str] = field(default_factory=dict)  # caption name → host/guest
+
+    @property
+    def speaker_roles(self) -> dict[str, str]:
+        """Caption speaker names and labels → host/guest: the host and guest labels and
+        names, then the ``speakers`` table, which wins."""
+        roles: dict[str, str] = {}
+        for role, name, labels in (
+            ("host", self.host_name, self.host_labels),
+            ("guest", self.guest_name, self.guest_labels),
+        ):
+            for key in (*labels, name):
+                roles[key.casefold()] = role
+        roles.update((k.casefold(), v) for k, v in self.speakers.items())
+        return roles
 
     @property
     def labels(self) -> SpeakerLabels:
@@ -122,4 +140,5 @@ def parse_meta(raw: dict, path: Path, fallback_id: str, source: str = "") -> Tra
             if passage_starts is not None else None
         ),
         aliases={k.strip(): v.strip() for k, v in (raw.get("aliases") or {}).items()},
+        speakers={k.strip(): v for k, v in (raw.get("speakers") or {}).items()},
     )

@@ -95,6 +95,14 @@ SCHEMA: dict[str, object] = {
             },
             "additionalProperties": _SECONDS,
         },
+        "speakers": {
+            "type": "object",
+            "maxProperties": 1000,
+            "propertyNames": _TEXT,
+            "additionalProperties": {
+                "enum": ["host", "guest"],
+            },
+        },
         "aliases": {
             "type": "object",
             "maxProperties": MAX_TERMS,

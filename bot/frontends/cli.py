@@ -14,6 +14,7 @@ try:
     import json
     import logging
     import sys
+    import textwrap
     from collections.abc import Callable, Sequence
     from pathlib import Path
     from typing import TYPE_CHECKING, TypeVar
@@ -33,6 +34,7 @@ T = TypeVar("T")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EPILOG_WIDTH = 79
 
 
 class CliError(Exception):
@@ -54,24 +56,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="quotebot",
         description="Ask a recorded interview questions and get the speaker's own words.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # keeps the epilog's lines
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def data_dir_option(p: argparse.ArgumentParser) -> None:
         p.add_argument(
-            "--data-dir", type=Path, default=None,
+            "--data-dir", type=Path, default=None, metavar="DIR",
             help="folder of transcripts and their .meta.json (default: the bundled interview, "
                  "or QUOTEBOT_DATA_DIR)",
         )
 
     ask = sub.add_parser("ask", help="answer a question with quotes from the interview")
     ask.add_argument("question", help="the question, e.g. 规模重要吗?")
-    ask.add_argument("--top", type=_positive_int, default=1, help="how many passages (1-25)")
+    ask.add_argument("--top", type=_positive_int, default=1, metavar="N",
+                     help="how many passages (1-25)")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("--speaker", choices=("guest", "any"), default="guest",
                      help="guest (default) quotes only the interviewee; any includes the host")
-    ask.add_argument("--interview", default=None, help="restrict to one interview id")
+    ask.add_argument("--interview", default=None, metavar="ID", help="restrict to one interview id")
     data_dir_option(ask)
 
     topics = sub.add_parser("topics", help="the interview's table of contents")
@@ -90,16 +94,44 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--json", action="store_true", help="print one JSON object")
     data_dir_option(ingest)
 
+    export = sub.add_parser("export", help="every passage with its speaker, section and link")
+    export.add_argument("--json", action="store_true",
+                        help='print one JSON object: {"interviews": [...], "passages": [...]}')
+    data_dir_option(export)
+
     evaluate = sub.add_parser("eval", help="measure answer quality on a JSONL question set")
     evaluate.add_argument("file", type=Path, help="questions like dev_questions.jsonl")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument(
+        "--half", choices=("tune", "report"), default=None,
+        help="evaluate one stratified half (per kind, by id: even positions tune, odd report)",
+    )
     data_dir_option(evaluate)
 
-    sub.add_parser("run", help="start the Discord bot (needs DISCORD_TOKEN)")
+    sub.add_parser("run", help="start the Discord bot (needs DISCORD_TOKEN; reads .env)")
     sub.add_parser("sync", help="register the slash commands with Discord (needs DISCORD_TOKEN)")
     console = sub.add_parser("console", help="try the bot's commands in this terminal")
     data_dir_option(console)
+    parser.epilog = _commands_epilog(sub.choices)
     return parser
+
+
+def _commands_epilog(commands: dict[str, argparse.ArgumentParser]) -> str:
+    """Every subcommand with its options, so ``quotebot --help`` shows the whole surface."""
+    from bot.config import env_file_candidates
+
+    lines = ["every command with its options:"]
+    for command in commands.values():
+        usage = command.format_usage().removeprefix("usage: ").replace(" [-h]", "")
+        lines.append(textwrap.fill(" ".join(usage.split()), width=EPILOG_WIDTH,
+                                   initial_indent="  ", subsequent_indent="      "))
+    here, config_dir = env_file_candidates()
+    lines.append("")
+    lines.append(textwrap.fill(
+        "`quotebot COMMAND --help` explains each option. Settings (DISCORD_TOKEN, …) come "
+        f"from the environment, else from {here.name} in the current directory, else from "
+        f"{config_dir}.", width=EPILOG_WIDTH))
+    return "\n".join(lines)
 
 
 def _data_dir(args: argparse.Namespace) -> Path | None:
@@ -148,6 +180,32 @@ def cmd_topics(args: argparse.Namespace) -> int:
                          indent=2))
     else:
         print(render_topics(topics))
+    return 0
+
+
+def export_json(library: Library) -> dict:
+    """The library as data: each interview, then every passage naming its interview."""
+    return {
+        "interviews": [
+            {"id": t.id, "title": t.title, "video_url": t.video_url, "host": t.host,
+             "guest": t.guest, "passages": len(t.passages)}
+            for t in library.transcripts
+        ],
+        "passages": [
+            {**p.to_json(), "interview": {"id": t.id, "title": t.title}}
+            for t in library.transcripts for p in t.passages
+        ],
+    }
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from bot.frontends.text_render import render_export
+
+    library = _library(args)
+    if args.json:
+        print(json.dumps(export_json(library), ensure_ascii=False, indent=2))
+    else:
+        print(render_export(library.transcripts))
     return 0
 
 
@@ -215,24 +273,32 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import EvalFileError, evaluate, read_questions
+    from bot.evaluation import EvalFileError, evaluate, read_questions, split
 
     try:
         questions = read_questions(args.file)
     except EvalFileError as exc:
         raise CliError(str(exc)) from None
+    if args.half:
+        questions = split(questions, args.half)
     result = evaluate(_library(args), questions)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
-    print(f"{'kind':<14}{'n':>4}{'hit@1':>8}{'hit@3':>8}{'answered':>10}")
+    print(f"{'kind':<14}{'n':>4}{'hit@1':>8}{'hit@3':>8}{'answered':>10}"
+          f"{'not answered':>14}{'no passage':>12}")
     for kind, row in result.items():
-        if "no_answer_rate" in row:
-            print(f"{kind:<14}{row['questions']:>4}{'':>8}{'':>8}"
-                  f"{'':>10}  no-answer rate {row['no_answer_rate']:.2f}")
+        if "not_answered_rate" in row:
+            print(f"{kind:<14}{row['questions']:>4}{'':>8}{'':>8}{'':>10}"
+                  f"{row['not_answered_rate']:>14.2f}{row['no_passage_rate']:>12.2f}")
         else:
             print(f"{kind:<14}{row['questions']:>4}{row['hit@1']:>8.2f}{row['hit@3']:>8.2f}"
                   f"{row['answered_rate']:>10.2f}")
+    misses = [(kind, m) for kind, row in result.items() for m in row.get("misses", ())]
+    if misses:
+        print("\nmisses (in scope: gold not first; oos: any passage; adjacent_oos: answered):")
+        for kind, miss in misses:
+            print(f"  {kind:<14}{miss}")
     return 0
 
 
@@ -272,16 +338,18 @@ def _talk_to_discord(action: Callable[[], T]) -> T:
     except (discord.DiscordServerError, discord.GatewayNotFound) as exc:
         status = getattr(exc, "status", "no gateway")
         raise CliError(
-            f"Discord's servers answered with an error ({status}); they may be having "
-            "trouble (see https://discordstatus.com). Try again in a few minutes."
+            f"could not talk to Discord: its servers answered with an error ({status}); they "
+            "may be having trouble (https://discordstatus.com), try again in a few minutes"
         ) from None
     except discord.HTTPException as exc:
-        raise CliError(f"Discord refused the request ({exc.status}: {exc.text or 'no reason'})") \
-            from None
+        first = (exc.text.strip().splitlines() or ["no reason"])[0]
+        raise CliError(f"could not talk to Discord: it refused the request ({exc.status}: "
+                       f"{first})") from None
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-        reason = str(exc) or type(exc).__name__
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise CliError(
-            f"cannot reach Discord ({reason}); check the internet connection, proxy or firewall"
+            f"could not talk to Discord: cannot reach it ({first}); check the internet "
+            "connection, proxy or firewall"
         ) from None
 
 
@@ -289,6 +357,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.frontends.discord.client import run_bot
 
     config = _config_with_token()
+    log.info("%s", config.env_report())  # the path only: a .env holds the token
     _talk_to_discord(lambda: run_bot(config))
     return 0
 
@@ -312,6 +381,7 @@ COMMANDS = {
     "ask": cmd_ask,
     "topics": cmd_topics,
     "ingest": cmd_ingest,
+    "export": cmd_export,
     "eval": cmd_eval,
     "run": cmd_run,
     "sync": cmd_sync,
@@ -322,8 +392,9 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        # `run` is a service: it says where its settings came from and when it connects.
         logging.basicConfig(
-            level=logging.INFO if args.verbose else logging.WARNING,
+            level=logging.INFO if args.verbose or args.command == "run" else logging.WARNING,
             format="%(levelname)s %(name)s: %(message)s",
         )
         return COMMANDS[args.command](args)

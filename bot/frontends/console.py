@@ -3,6 +3,12 @@
 It accepts the same commands as Discord (``/ask 规模重要吗?``, ``/topics``, ``/quote add …``)
 and prints the same replies as text, with a local quote collection (guild 0), so anyone can
 try the bot before creating a Discord application.
+
+At a terminal it behaves like a shell: line editing and history through the standard
+library's `readline` (history kept in the user state directory), ``help``, ``clear``,
+``exit`` and ``quit`` as bare words, Ctrl-C drops the line being typed and Ctrl-D leaves.
+`readline` rather than prompt_toolkit: it is in the standard library, edits wide (CJK)
+characters correctly in a UTF-8 terminal, and the console needs nothing it lacks.
 """
 
 from __future__ import annotations
@@ -10,25 +16,38 @@ from __future__ import annotations
 import getpass
 import logging
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TextIO
 
+from platformdirs import user_state_dir
+
+from bot.config import APP_NAME
 from bot.frontends.text_render import render_answer, render_topics
 from bot.library import Library
-from bot.model import QueryError, format_time, start_of_link
+from bot.model import QueryError, Transcript, format_time, start_of_link
 from bot.quotes.service import QuoteService, parse_quote_number
 from bot.quotes.store import QuoteStore, QuoteStoreError, StoredQuote
 from bot.text.usertext import visible_text
+from bot.topics import section_by_number
 
 log = logging.getLogger(__name__)
 
 CONSOLE_GUILD = 0
 CONSOLE_USER = 1
 
+PROMPT = "> "
+HISTORY_LENGTH = 1000
+CLEAR_SCREEN = "\x1b[H\x1b[2J\x1b[3J"  # cursor home, erase screen and scrollback (ANSI)
+EXIT_WORDS = ("exit", "quit")
+# Shell words understood with or without a slash (``topics`` also with a section number);
+# any other line without a slash is a question.
+BARE_COMMANDS = ("help", "clear", "more", "topics", *EXIT_WORDS)
+
 HELP = """Commands (the same as on Discord):
   /ask <question> [results]      answer with the speaker's own words (results 1-5)
   /more                          the next results of the last question
-  /topics [section]              the table of contents, or one section's questions
+  /topics [section | number]     the table of contents, or one section's questions
   /quote add <text>              save a quote (verified against the transcript)
   /quote list [page]             saved quotes, newest first
   /quote random                  a random saved quote
@@ -36,7 +55,10 @@ HELP = """Commands (the same as on Discord):
   /quote search <text>           saved quotes containing the text
   /quote remove <number>         remove a quote you saved
   /help                          this list
-  /quit                          leave"""
+  /clear                         clear the screen
+  /exit, /quit                   leave (or Ctrl-D)
+The slash is optional for help, clear, more, topics, exit and quit; any other line without
+one is asked as a question. Up and Down recall earlier lines."""
 
 
 def render_quote(quote: StoredQuote) -> str:
@@ -71,7 +93,11 @@ class Console:
         if not line:
             return ""
         if not line.startswith("/"):
-            line = "/ask " + line  # a bare question is the most common thing to type
+            word, _, argument = line.lower().partition(" ")
+            if word in BARE_COMMANDS and (not argument or word == "topics" and argument.isdigit()):
+                line = "/" + line
+            else:
+                line = "/ask " + line  # a bare question is the most common thing to type
         command, _, rest = line[1:].partition(" ")
         handlers: dict[str, Callable[[str], str]] = {
             "ask": self.ask,
@@ -79,6 +105,7 @@ class Console:
             "topics": self.topics,
             "quote": self.quote,
             "help": lambda _: HELP,
+            "clear": lambda _: CLEAR_SCREEN,
         }
         handler = handlers.get(command.lower())
         if handler is None:
@@ -94,27 +121,33 @@ class Console:
             answer = self.library.ask(rest, top=results)
         except QueryError as exc:
             return str(exc)
-        self._last_question, self._shown = rest, len(answer.hits)
+        self._last_question, self._shown = rest, len(answer.shown)
         return render_answer(answer)
 
     def more(self) -> str:
         if not self._last_question:
             return "Ask a question first with /ask."
         answer = self.library.ask(self._last_question, top=1, offset=self._shown)
-        if not answer.hits:
+        if not answer.shown:
             return "No more results for that question."
-        self._shown += len(answer.hits)
+        self._shown += len(answer.shown)
         return render_answer(answer, first_number=self._shown)
 
     def topics(self, rest: str) -> str:
         topics = self.library.topics()
         if not rest:
             return render_topics(topics)
-        found = self.library.find_section(rest)  # the same match as Discord's /topics
+        if rest.isdigit():  # the number `/topics` shows beside each section
+            found = section_by_number(topics, int(rest))
+            if found is None:
+                count = sum(len(t.sections) for t in topics)
+                return f"There is no section {rest}: sections are numbered 1 to {count}."
+        else:
+            found = self.library.find_section(rest)  # the same match as Discord's /topics
         if found is None:
             titles = [s.title for t in topics for s in t.sections]
             return f"No section matches {rest!r}. Sections: " + "; ".join(titles)
-        return render_topics(topics, section=found[1].title)
+        return render_topics(topics, section=found[1])
 
     def quote(self, rest: str) -> str:
         if self.quotes is None:
@@ -165,14 +198,37 @@ class Console:
         return "Usage: /quote add|list|random|show|search|remove …"
 
 
+def is_exit(line: str) -> bool:
+    return line.strip().lower().removeprefix("/") in EXIT_WORDS
+
+
+def banner(transcripts: tuple[Transcript, ...]) -> str:
+    """The first line(s): every interview the console can answer from, with its length."""
+
+    def named(transcript: Transcript) -> str:
+        times = [t.start for t in transcript.turns if t.start is not None]
+        return transcript.title + (f" ({format_time(max(times))}+)" if times else "")
+
+    hint = "Type a question, help for the commands, exit or Ctrl-D to leave."
+    if len(transcripts) == 1:
+        return f"Interview Quote Bot — {named(transcripts[0])}.\n{hint}"
+    listed = "\n".join(f"  {n}. {named(t)}" for n, t in enumerate(transcripts, start=1))
+    return f"Interview Quote Bot — {len(transcripts)} interviews:\n{listed}\n{hint}"
+
+
+def history_path() -> Path:
+    """Where the console keeps its line history (the user state directory)."""
+    return Path(user_state_dir(APP_NAME)) / "console_history"
+
+
 def run_console(
     library: Library,
     *,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
-    db_path=None,
+    db_path: Path | None = None,
 ) -> int:
-    """Read commands until /quit or end of input; returns the exit status."""
+    """Read commands until exit/quit or end of input; returns the exit status."""
     from bot.config import load_config
 
     stdin = stdin or sys.stdin
@@ -189,24 +245,32 @@ def run_console(
     except Exception:  # no login name in some containers
         user = "console"
     console = Console(library, quotes, user)
-    interactive = stdin.isatty()
-    transcript = library.transcripts[0]
-    times = [t.start for t in transcript.turns if t.start is not None]
-    length = f", {format_time(max(times))}+" if times else ""
-    print(f"Interview Quote Bot — {transcript.title}{length}. Type /help, /quit to leave.",
-          file=stdout)
-    for line in _lines(stdin, stdout, interactive):
-        if line.strip() in ("/quit", "/exit", "quit", "exit"):
-            break
-        reply = console.handle(line)
-        if reply:
-            print(reply, file=stdout, flush=True)
-    if quotes is not None:
-        quotes.store.close()
+    print(banner(library.transcripts), file=stdout, flush=True)
+    terminal = stdin.isatty()
+    lines = (
+        _terminal_lines(stdout)
+        if terminal and stdin is sys.stdin and stdout is sys.stdout
+        else _plain_lines(stdin, stdout, terminal)
+    )
+    try:
+        for line in lines:
+            if is_exit(line):
+                break
+            reply = console.handle(line)
+            if reply == CLEAR_SCREEN:
+                if stdout.isatty():
+                    print(reply, end="", file=stdout, flush=True)
+            elif reply:
+                print(reply, file=stdout, flush=True)
+    finally:
+        lines.close()
+        if quotes is not None:
+            quotes.store.close()
     return 0
 
 
-def _lines(stdin: TextIO, stdout: TextIO, interactive: bool) -> Iterable[str]:
+def _plain_lines(stdin: TextIO, stdout: TextIO, terminal: bool) -> Iterator[str]:
+    """Lines of a pipe or file, or of a terminal we cannot edit on (no `readline`)."""
     # Invalid UTF-8 typed or piped in becomes U+FFFD instead of ending the session.
     reconfigure = getattr(stdin, "reconfigure", None)
     if reconfigure is not None:
@@ -215,16 +279,53 @@ def _lines(stdin: TextIO, stdout: TextIO, interactive: bool) -> Iterable[str]:
         except (ValueError, OSError):
             pass
     while True:
-        if interactive:
-            print("> ", end="", file=stdout, flush=True)
+        if terminal:
+            print(PROMPT, end="", file=stdout, flush=True)
         try:
             line = stdin.readline()
         except UnicodeDecodeError:
             print("That line was not valid text; please type it again.", file=stdout)
             continue
         if not line:
+            if terminal:
+                print(file=stdout, flush=True)  # Ctrl-D: leave the shell's prompt its own line
             return
         yield line
 
 
-__all__ = ["Console", "run_console"]
+def _terminal_lines(stdout: TextIO) -> Iterator[str]:
+    """Lines typed at the terminal through `input`, which edits with `readline` when the
+    platform has it; history is loaded from and saved to `history_path`."""
+    try:
+        import readline
+    except ImportError:  # Windows without pyreadline: still usable, without editing
+        yield from _plain_lines(sys.stdin, stdout, True)
+        return
+    history = history_path()
+    readline.set_history_length(HISTORY_LENGTH)
+    try:
+        readline.read_history_file(history)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log.warning("cannot read console history %s: %s", history, exc)
+    try:
+        while True:
+            try:
+                line = input(PROMPT)
+            except EOFError:
+                print(file=stdout, flush=True)  # Ctrl-D: leave the shell's prompt its own line
+                return
+            except KeyboardInterrupt:  # Ctrl-C drops the line being typed, as in a shell
+                print(file=stdout, flush=True)
+                continue
+            yield line
+    finally:
+        try:
+            history.parent.mkdir(parents=True, exist_ok=True)
+            readline.write_history_file(history)
+        except OSError as exc:
+            log.warning("cannot save console history %s: %s", history, exc)
+
+
+__all__ = ["Console", "banner", "history_path", "run_console"]

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from bot.model import Answer, Hit, format_time
+from collections.abc import Sequence
+
+from bot.model import HOST, Answer, Hit, Transcript, format_time
 from bot.search.snippet import mark
-from bot.topics import TopicTranscript
+from bot.topics import TopicSection, TopicTranscript, numbered_sections
 
 NOT_COVERED = "The interview does not cover that (这次访谈没有谈到这个问题)."
+CLOSEST = (
+    "The interview doesn't answer this directly; the closest passage:"
+    " (访谈没有直接回答这个问题，最接近的段落:)"
+)
 
 
 def render_hit(hit: Hit, number: int | None = None) -> str:
@@ -26,32 +32,62 @@ def render_hit(hit: Hit, number: int | None = None) -> str:
 
 
 def render_answer(answer: Answer, *, first_number: int = 1) -> str:
-    if not answer.answered:
+    """The answer; else the closest passages, said to be such; else what is covered."""
+    shown = answer.shown
+    if not shown:
         text = NOT_COVERED
         if answer.suggestions:
             text += "\nIt does cover: " + "; ".join(answer.suggestions)
         return text
-    numbered = len(answer.hits) > 1
-    return "\n\n".join(
-        render_hit(hit, first_number + i if numbered else None)
-        for i, hit in enumerate(answer.hits)
+    numbered = len(shown) > 1
+    body = "\n\n".join(
+        render_hit(hit, first_number + i if numbered else None) for i, hit in enumerate(shown)
     )
+    return body if answer.answered else f"{CLOSEST}\n{body}"
 
 
-def render_topics(topics: list[TopicTranscript], section: str | None = None) -> str:
+def render_topics(topics: list[TopicTranscript], section: TopicSection | None = None) -> str:
+    """The table of contents, sections numbered across interviews (see `numbered_sections`);
+    with ``section``, only that one, with the first line of each answer."""
+    numbers = {id(s): n for n, _, s in numbered_sections(topics)}
     out: list[str] = []
     for transcript in topics:
+        if section is not None and not any(s is section for s in transcript.sections):
+            continue
         out.append(f"# {transcript.title}")
         if transcript.video_url:
             out.append(f"▶ {transcript.video_url}")
-        for number, s in enumerate(transcript.sections, start=1):
-            if section is not None and s.title != section:
+        for s in transcript.sections:
+            if section is not None and s is not section:
                 continue
-            out.append(f"\n{number}. {s.title}  ({', '.join(s.keywords)})")
+            out.append(f"\n{numbers[id(s)]}. {s.title}  ({', '.join(s.keywords)})")
             for q in s.questions:
                 time = f"[{format_time(q.start)}] " if q.start is not None else ""
                 out.append(f"   - {time}{q.short}")
                 if section is not None and q.first_answer_line:
                     out.append(f"     {transcript.guest}: {q.first_answer_line}")
+        out.append("")
+    return "\n".join(out).rstrip()
+
+
+def render_export(transcripts: Sequence[Transcript]) -> str:
+    """Every passage, interview by interview and section by section, with its link."""
+    out: list[str] = []
+    for transcript in transcripts:
+        out.append(f"# {transcript.title}  [{transcript.id}]")
+        if transcript.video_url:
+            out.append(f"▶ {transcript.video_url}")
+        section = None
+        for p in transcript.passages:
+            if p.section != section:
+                section = p.section
+                out.append(f"\n## {section}")
+            time = f"[{format_time(p.start)}] " if p.start is not None else ""
+            out.append(f"\n{p.id}  {time}{p.speaker} ({p.role})")
+            if p.question and p.role != HOST:  # a host passage is the question itself
+                out.append(f"   Q: {p.question}")
+            out.append(f"   {p.text}")
+            if p.link:
+                out.append(f"   ▶ {p.link}")
         out.append("")
     return "\n".join(out).rstrip()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bot.model import MAX_INPUT_CHARS, QueryError, Transcript
 from bot.search.fields import FieldIndex
+from bot.text.aliases import AliasRewriter
 from bot.text.chinese import ChineseTokenizer
 from bot.text.crosslingual import Lexicon, translate
 from bot.text.english import english_words, tokenize_english
@@ -22,6 +23,7 @@ from bot.text.usertext import visible_text
 
 MAX_QUERY_CHARS = MAX_INPUT_CHARS
 SINGLE_CHARACTER_SHARE = 0.5
+NAME_SHARE = 0.5  # a name says who the question is about, not what it asks
 SYNONYM_CREDIT = 0.5
 TRANSLATION_CREDIT = 0.75
 SYNONYM_WEIGHT = 0.6
@@ -62,7 +64,9 @@ def units_for(
 ) -> list[QueryUnit]:
     """Units of a same-language question: each distinct word, weighted by its rarest token.
 
-    A single Chinese character (人, 大) says little on its own, so it counts half.
+    A single Chinese character (人, 大) says little on its own, so it counts half, unless the
+    index never uses it: then the question asks about something the interview does not
+    mention (吃, 钱), and that must weigh fully against answering.
     """
     units: list[QueryUnit] = []
     seen: set[str] = set()
@@ -71,10 +75,14 @@ def units_for(
             continue
         seen.add(word)
         idf = max(_idf(index, token) for token in tokens)
-        if len(word) == 1 and not word.isascii():
+        if len(word) == 1 and not word.isascii() and _known(index, tokens):
             idf *= SINGLE_CHARACTER_SHARE
         units.append(QueryUnit(word, tuple(tokens), (1.0,) * len(tokens), idf))
     return units
+
+
+def _known(index: FieldIndex, tokens: Sequence[str]) -> bool:
+    return any(index.text.doc_freq(t) or index.context.doc_freq(t) for t in tokens)
 
 
 def _idf(index: FieldIndex, token: str) -> float:
@@ -111,12 +119,21 @@ class QueryAnalyzer:
         lexicons: Mapping[str, Lexicon],
         synonyms: Lexicon,
         speaker_tokens: set[str],
+        aliases: Mapping[str, str] | None = None,
+        names: Iterable[str] = (),
     ) -> None:
         self.tokenizer = tokenizer
         self.fields = fields
         self.lexicons = lexicons
         self.synonyms = synonyms
         self.speaker_tokens = speaker_tokens
+        self.known = set().union(*(f.vocabulary for f in fields.values()))
+        self.rewriter = AliasRewriter(aliases or {}, self.known)
+        self.names = {normalize(n) for n in names}
+
+    def rewrite(self, query: str) -> str:
+        """The question normalised and in the interview's words (aliases, Latin typos)."""
+        return self.rewriter.rewrite(normalize(query))
 
     def words(self, text: str, language: str) -> list[tuple[str, list[str]]]:
         if language == "en":
@@ -128,9 +145,10 @@ class QueryAnalyzer:
         index = self.fields[language]
         asked_in = script_of(query)
         if asked_in == language or language not in self.lexicons:
-            units = [u for u in units_for(self.words(query, language), index)
+            units = [self._name_share(u)
+                     for u in units_for(self.words(query, language), index)
                      if not set(u.tokens) <= self.speaker_tokens]
-            return [self._with_synonyms(u, index) for u in units]
+            return [self._mixed(self._with_synonyms(u, index), index, language) for u in units]
         units: list[QueryUnit] = []
         vocabulary = index.vocabulary
         for raw, word in dict.fromkeys(english_words(query)):
@@ -153,6 +171,27 @@ class QueryAnalyzer:
             credit = 1.0 if word in vocabulary or as_written else TRANSLATION_CREDIT
             units.append(QueryUnit(word, tuple(tokens), tuple(weights), idf, credit))
         return units
+
+    def _name_share(self, unit: QueryUnit) -> QueryUnit:
+        """A person's name counts less towards coverage: knowing the interview mentions 马斯克
+        says nothing about whether it answers what he likes to eat."""
+        if unit.surface not in self.names:
+            return unit
+        return QueryUnit(unit.surface, unit.tokens, unit.weights, unit.idf * NAME_SHARE,
+                         unit.credit)
+
+    def _mixed(self, unit: QueryUnit, index: FieldIndex, language: str) -> QueryUnit:
+        """An English word inside a Chinese question that the index does not use as written
+        is looked for through its translations: one question over both vocabularies."""
+        if (not unit.surface.isascii() or language not in self.lexicons
+                or any(index.text.doc_freq(t) or index.context.doc_freq(t) for t in unit.tokens)):
+            return unit
+        stems = tokenize_english(unit.surface.replace("-", " "))
+        tokens, weights = translate(stems, self.lexicons[language], index.vocabulary)
+        if not tokens:
+            return unit
+        return QueryUnit(unit.surface, tuple(tokens), tuple(weights), unit.idf,
+                         TRANSLATION_CREDIT)
 
     def _with_synonyms(self, unit: QueryUnit, index: FieldIndex) -> QueryUnit:
         """A word the interview never uses is looked for through its synonyms, for half

@@ -18,6 +18,10 @@ one answer, which share their context and so their coverage.
 *Coverage* is the share of the question's IDF mass that a passage (with its context)
 matches; it also decides whether to answer at all. A question about the weather matches at
 best a stray 今天, far below the bar.
+
+With the semantic tier (`bot.search.semantic`), `fuse` blends the lexical score with the
+passages' similarity to the question, and `decide` picks one of three replies from the
+evidence of the best passages: answer, closest passage, or not covered.
 """
 
 from __future__ import annotations
@@ -35,6 +39,20 @@ CONTEXT_DECAY = 0.7
 TURN_WEIGHT = 0.3
 MIN_COVERAGE = 0.42
 PASSAGE_SHARE_BASE = 2.0
+
+# Fusion and the three-way decision, calibrated on the "tune" half of the dev set.
+POOL = 30  # lexical candidates scored; the rest count 0 lexically
+LEXICAL_SHARE = 0.4  # fused = share·bm25/best + (1 − share)·similarity spread
+ANSWER_COSINE = 0.88  # similarity at which a question counts as answered …
+ANSWER_MIN_COVERAGE = 0.10  # … provided the best passages share some of its words
+CLOSEST_COSINE = 0.857  # a closest passage needs this similarity and some shared words …
+CLOSEST_MIN_EVIDENCE = 0.15  # … (coverage) …
+CLOSEST_ALONE_COSINE = 0.87  # … or this similarity on its own …
+CLOSEST_MIN_COVERAGE = 0.32  # … or this coverage on its own
+DECIDING_PASSAGES = 3  # the decision looks at the best few passages
+SEMANTIC_MARGIN = 0.02  # a passage sharing no word is shown only this close to the best
+
+ANSWER, CLOSEST, NOT_COVERED = "answer", "closest", "not covered"
 
 
 @dataclass(frozen=True)
@@ -97,3 +115,47 @@ def rank(
     # answer, which all share the same context.
     ranked.sort(key=lambda r: (-r.score, r.row))
     return ranked[:limit]
+
+
+def fuse(lexical: np.ndarray, similarity: np.ndarray | None, allowed: np.ndarray) -> np.ndarray:
+    """One score per passage (−inf where not allowed): BM25 relative to the best, blended
+    with the similarity spread from the median passage (0) to the best one (1)."""
+    best = float(lexical.max()) if lexical.size else 0.0
+    fused = lexical / best if best > 0 else np.zeros_like(lexical)
+    if similarity is not None:
+        median = float(np.median(similarity[allowed]))
+        spread = max(float(similarity[allowed].max()) - median, 1e-6)
+        fused = LEXICAL_SHARE * fused + (1 - LEXICAL_SHARE) * (similarity - median) / spread
+    return np.where(allowed, fused, -np.inf)
+
+
+def shown(
+    order: np.ndarray, lexical: np.ndarray, similarity: np.ndarray | None
+) -> np.ndarray:
+    """The ranked passages worth showing: the best, then those that share a word with the
+    question or are nearly as similar as the best (not filler from the bottom of the list)."""
+    if order.size == 0:
+        return order
+    if similarity is None:
+        return order[lexical[order] > 0]
+    keep = (lexical[order] > 0) | (similarity[order] >= similarity[order].max() - SEMANTIC_MARGIN)
+    keep[0] = True
+    return order[keep]
+
+
+def decide(coverage: float, similarity: float | None) -> str:
+    """Answer, closest passage, or not covered, from the best passages' lexical coverage and
+    semantic similarity (None without the semantic tier: coverage alone, as before)."""
+    if coverage >= MIN_COVERAGE:
+        return ANSWER
+    if similarity is None:
+        return NOT_COVERED
+    if similarity >= ANSWER_COSINE and coverage >= ANSWER_MIN_COVERAGE:
+        return ANSWER
+    if (
+        similarity >= CLOSEST_ALONE_COSINE
+        or (similarity >= CLOSEST_COSINE and coverage >= CLOSEST_MIN_EVIDENCE)
+        or coverage >= CLOSEST_MIN_COVERAGE
+    ):
+        return CLOSEST
+    return NOT_COVERED

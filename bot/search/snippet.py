@@ -14,8 +14,24 @@ from bot.text.normalize import normalize, normalize_with_map
 from bot.text.sentences import split_sentences
 
 
+def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted spans with overlapping and touching ones joined, empty ones dropped.
+
+    Words matched side by side (马斯克|管理|公司) are one highlight: marked separately they
+    would render as ``**马斯克****管理****公司**``, where Markdown shows the asterisks.
+    """
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(s for s in spans if s[1] > s[0]):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
 def find_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
-    """Non-overlapping (start, end) spans in ``text`` where normalised ``terms`` occur."""
+    """Highlight spans in ``text`` where normalised ``terms`` occur: sorted, and merged where
+    matches touch (see `merge_spans`)."""
     normalized, mapping = normalize_with_map(text)
     spans: list[tuple[int, int]] = []
     for term in sorted({t for t in terms if t}, key=len, reverse=True):
@@ -29,7 +45,7 @@ def find_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
             start, end = mapping[match.start()], mapping[match.end() - 1] + 1
             if all(end <= s or start >= e for s, e in spans):
                 spans.append((start, end))
-    return sorted(spans)
+    return merge_spans(spans)
 
 
 def best_window(
@@ -81,12 +97,14 @@ def mark(
     after: str = "**",
     escape: Callable[[str], str] = lambda s: s,
 ) -> str:
-    """Render ``text`` with each span wrapped, escaping everything else with ``escape``."""
+    """Render ``text`` with each span wrapped, escaping everything else with ``escape``.
+
+    Touching or overlapping spans become one marked run (`merge_spans`), so markers never
+    meet (no ``****``); spans are clipped to the text."""
     out: list[str] = []
     cursor = 0
-    for start, end in sorted(spans):
-        if start < cursor:
-            continue
+    clipped = ((max(0, s), min(len(text), e)) for s, e in spans)
+    for start, end in merge_spans(clipped):
         out.append(escape(text[cursor:start]))
         out.append(before + escape(text[start:end]) + after)
         cursor = end

@@ -110,7 +110,7 @@ def test_vtt_parsed_with_header_notes_identifiers_settings_tags_and_entities(
 ) -> None:
     cues = read_captions(write(tmp_path, "talk.vtt", VTT))
     assert cues == [
-        Cue(1.0, 2.0, "Tom & Jerry <3", 12),
+        Cue(1.0, 2.0, "Tom & Jerry <3", 12, voice="Stephanie Zhan"),
         Cue(2.0, 4.0, "scale matters", 15),
     ]
 

@@ -96,7 +96,8 @@ def test_unreachable_discord_is_one_line_and_exit_1(
     assert main([command]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err, err
-    assert err.startswith("quotebot: cannot reach Discord") and "firewall" in err
+    assert err.startswith("quotebot: could not talk to Discord: cannot reach it")
+    assert "firewall" in err
 
 
 @pytest.mark.parametrize("command", ["run", "sync"])
@@ -131,4 +132,4 @@ def test_discord_answering_5xx_is_one_line_and_exit_1(
         server.server_close()
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err, err
-    assert "Discord's servers answered with an error (503)" in err
+    assert "could not talk to Discord: its servers answered with an error (503)" in err

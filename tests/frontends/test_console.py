@@ -51,3 +51,63 @@ def test_quotes_are_saved_listed_and_removed(library, tmp_path: Path) -> None:
     assert "Removed quote #1." in out and "There is no quote #1." in out
     assert "not in the interview" in out
     assert "Unknown command /nonsense" in out
+
+
+def test_shell_words_work_with_or_without_a_slash(library, tmp_path: Path) -> None:
+    out = drive(library, tmp_path, "help", "clear", "/clear", "exit", "规模重要吗?")
+    assert "Commands (the same as on Discord)" in out
+    assert "\x1b[" not in out  # clear only clears a terminal; here stdout is a pipe
+    assert "Q: 规模就是一切吗" not in out  # `exit` left before the question
+    assert "does not cover" not in out  # `help` and `clear` were not asked as questions
+    for word in ("quit", "/quit", "EXIT", "/exit"):
+        assert "▶ https://" not in drive(library, tmp_path, word, "规模重要吗?")
+
+
+def test_clear_sends_the_clear_screen_sequence(library) -> None:
+    from bot.frontends.console import CLEAR_SCREEN, Console
+
+    assert Console(library, None, "me").handle("clear") == CLEAR_SCREEN
+    assert Console(library, None, "me").handle("clear the air") != CLEAR_SCREEN
+
+
+def test_topics_by_the_number_topics_shows(library, tmp_path: Path) -> None:
+    listing = drive(library, tmp_path, "/topics")
+    second = library.topics()[0].sections[1]
+    assert f"\n2. {second.title}  (" in listing
+    for command in ("/topics 2", "topics 2"):
+        out = drive(library, tmp_path, command)
+        assert f"2. {second.title}" in out
+        assert library.topics()[0].sections[0].title not in out  # only section 2
+    count = len(library.topics()[0].sections)
+    out = drive(library, tmp_path, f"/topics {count + 1}")
+    assert f"There is no section {count + 1}: sections are numbered 1 to {count}." in out
+
+
+def test_banner_names_every_interview(tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from bot.library import Library
+    from tests.conftest import DATA_DIR
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for item in DATA_DIR.iterdir():
+        if item.suffix in (".txt", ".json"):
+            shutil.copy2(item, data / item.name)
+    (data / "bees.en.srt").write_text(
+        "1\n00:00:01,000 --> 00:00:04,000\nWhy do bees dance?\n\n"
+        "2\n00:00:05,000 --> 00:00:09,000\nThey dance to tell the hive where flowers are.\n",
+        encoding="utf-8",
+    )
+    (data / "bees.en.meta.json").write_text(json.dumps(
+        {"id": "bees", "title": "Bees at work", "language": "en",
+         "turns": [{"start": 1, "speaker": "host"}, {"start": 5, "speaker": "guest"}]}
+    ))
+    library = Library.load(data, use_cache=False)
+    out = drive(library, tmp_path, "exit")
+    banner = out.split("Type a question")[0]
+    assert banner.startswith("Interview Quote Bot — 2 interviews:")
+    for transcript in library.transcripts:
+        assert transcript.title in banner
+    assert "(00:05+)" in banner  # each with how long it runs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 
 import discord
@@ -80,12 +81,15 @@ class AskCog(commands.Cog):
         else:
             interview = None
         try:
-            answer = library.ask(question, top=results, interview=interview)
+            # Off the event loop: the semantic tier embeds the question (tens of ms).
+            answer = await asyncio.to_thread(
+                library.ask, question, top=results, interview=interview
+            )
         except QueryError as exc:
             await reply(interaction, str(exc), ephemeral=True)
             return
         message = render.answer_message(answer, scope=scope, interviews=len(library.transcripts))
-        if not answer.answered:
+        if not answer.shown:
             await reply(interaction, message["content"])
             return
         view = AskView(

@@ -36,12 +36,34 @@ log = logging.getLogger(__name__)
 
 BUTTON_TIMEOUT = 300.0  # seconds the More / Save buttons keep working
 
+# discord.py warns at every start that voice support is missing ("PyNaCl is not installed,
+# voice will NOT be supported", the same for "davey"). This bot has no voice, so those two
+# records, and only those, are dropped from the logger that emits them.
+VOICE_LOGGER = "discord.client"
+VOICE_WARNING_SUFFIX = "voice will NOT be supported"
+
+
+class _NoVoiceWarnings(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.levelno == logging.WARNING
+            and str(record.msg).endswith(VOICE_WARNING_SUFFIX)
+        )
+
+
+def silence_voice_warnings() -> None:
+    """Install the filter once on discord.py's client logger (idempotent)."""
+    logger = logging.getLogger(VOICE_LOGGER)
+    if not any(isinstance(f, _NoVoiceWarnings) for f in logger.filters):
+        logger.addFilter(_NoVoiceWarnings())
+
 __all__ = [
     "ConfigError",
     "LibraryHolder",
     "QuoteBot",
     "create_bot",
     "run_bot",
+    "silence_voice_warnings",
     "sync_commands",
     "sync_commands_async",
 ]
@@ -67,10 +89,7 @@ class QuoteBot(commands.Bot):
         # mentions are disabled client-wide as a second line behind the per-message setting.
         intents = discord.Intents.none()
         intents.guilds = True
-        # A text-only bot: discord.py's "voice will NOT be supported" warnings are noise
-        # (two lines before every one-line error `quotebot run` prints).
-        discord.VoiceClient.warn_nacl = False
-        discord.VoiceClient.warn_dave = False
+        silence_voice_warnings()  # discord.Client.__init__ warns about voice; we have none
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,

@@ -69,6 +69,9 @@ def video_line(link: str, start: float | None) -> str:
     return when
 
 
+CLOSEST = "The interview doesn't answer this directly; the closest passage:"
+
+
 def hit_embed(hit: Hit, number: int) -> discord.Embed:
     passage = hit.passage
     embed = discord.Embed(description=blockquote(marked_snippet(hit)), colour=ACCENT)
@@ -95,10 +98,12 @@ def answer_message(
     title of the one interview searched, when the question was restricted to it, and
     ``interviews`` how many the library holds (to say what was searched)."""
     question = limits.truncate(escape(answer.query), 300)
-    if not answer.answered:
+    if not answer.shown:
         return {"content": not_covered_text(answer, offset, scope, interviews), "embeds": []}
-    embeds = [hit_embed(hit, offset + i + 1) for i, hit in enumerate(answer.hits)]
+    embeds = [hit_embed(hit, offset + i + 1) for i, hit in enumerate(answer.shown)]
     content = f"**Q:** {question}"
+    if not answer.answered:
+        content += f"\n{CLOSEST}"
     if scope:
         content += f"\nIn: *{limits.truncate(escape(scope), 300)}*"
     return {

@@ -7,6 +7,7 @@ follow-ups); doing that in one place keeps every command honest about it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypedDict
@@ -126,7 +127,7 @@ class AskView(discord.ui.View):
         self.asker_id = asker_id
         self.per_page = per_page
         self.offset = 0
-        self.hits: tuple[Hit, ...] = answer.hits
+        self.hits: tuple[Hit, ...] = answer.shown
         self.origin: discord.Interaction | None = None  # the /ask, to disable buttons later
         self.more_button = MoreButton()
         self._layout()
@@ -148,11 +149,12 @@ class AskView(discord.ui.View):
             )
             return
         offset = self.offset + self.per_page
-        answer = self.ask(offset)
-        if not answer.answered:
+        # The search takes tens of milliseconds with the semantic tier: off the event loop.
+        answer = await asyncio.to_thread(self.ask, offset)
+        if not answer.shown:
             await reply(interaction, "That's all: there are no more answers.", ephemeral=True)
             return
-        self.offset, self.hits = offset, answer.hits
+        self.offset, self.hits = offset, answer.shown
         self._layout()
         message = render.answer_message(answer, offset, self.scope)
         await interaction.response.edit_message(

