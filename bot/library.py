@@ -23,6 +23,7 @@ from bot.index_cache import LibraryParts
 from bot.model import (
     ELLIPSIS,
     HOST,
+    N_,
     Answer,
     Hit,
     LibraryError,
@@ -242,9 +243,11 @@ class Library:
         """The best passages for ``query``, or an unanswered `Answer` when not covered."""
         query = clean_query(query)
         if speaker not in SPEAKERS:
-            raise QueryError(f"speaker must be one of {', '.join(SPEAKERS)}")
+            raise QueryError(N_("speaker must be one of {speakers}"), speakers=", ".join(SPEAKERS))
         if interview is not None and interview not in self._transcripts_by_id:
-            raise QueryError(f"no interview called {interview!r}")
+            raise QueryError(
+                N_("There is no interview called “{interview}”."), interview=interview
+            )
         top = max(1, min(int(top), 25))
         offset = max(0, int(offset))
         verdict, shown = self._search(query, top + offset, speaker, interview)
@@ -299,9 +302,15 @@ class Library:
         lexical = self._lexical(question, script_of(query), allowed)
         similarity = evidence = None
         if self.vectors is not None:
-            vector = semantic.embed_query(question)  # normalised: the same in either script
+            # Normalised: the same in either script. Ranking reads a person the question is
+            # about as 他 (which paragraph says what is asked); whether the interview answers
+            # at all is judged on the question as asked (马斯克 eating is not 他 eating).
+            vector = semantic.embed_query(question)
             if vector is not None:
                 similarity, evidence = self.vectors.similarity(vector)
+                about = self.query.semantic_text(question)
+                if about != question and (other := semantic.embed_query(about)) is not None:
+                    similarity = self.vectors.similarity(other)[0]
         fused = fuse(lexical.scores, similarity, allowed)
         order = np.argsort(-fused, kind="stable")[: max(limit, DECIDING_PASSAGES)]
         order = shown(order[np.isfinite(fused[order])], lexical.scores, similarity)

@@ -6,6 +6,7 @@ console, CLI) can render them without knowing how they were produced.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -19,14 +20,38 @@ ELLIPSIS = "…"  # marks text cut short, in snippets and in every front end
 MAX_INPUT_CHARS = 500  # the longest question or quote anyone may type, on every front end
 
 
+def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name for a marker
+    """Marks an English message id for extraction (``pybabel extract``); returns it unchanged.
+
+    The core never translates: it hands front ends a `Message`, which they show in the
+    language of the person reading it (``bot.frontends.i18n.text``)."""
+    return message
+
+
+@dataclass(frozen=True)
+class Message:
+    """Something to tell a person: a gettext message id with ``{name}`` placeholders, and the
+    values for them. ``str()`` is the English text (logs, and callers that need no catalog)."""
+
+    id: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.id.format(**self.params)
+
+
 class LibraryError(Exception):
     """The data dir cannot be served; the message is one line for an operator."""
 
 
 class QueryError(ValueError):
-    """A question we refuse before searching; the message is for the person who asked.
+    """A question we refuse before searching; ``message`` is for the person who asked.
 
     It never names a front end's commands: each front end adds its own hint."""
+
+    def __init__(self, message: str, **params: object) -> None:
+        self.message = Message(message, params)
+        super().__init__(str(self.message))
 
 
 def timestamped_url(url: str, start: float | None) -> str:
@@ -230,6 +255,8 @@ __all__ = [
     "Answer",
     "Hit",
     "LibraryError",
+    "Message",
+    "N_",
     "Passage",
     "QueryError",
     "Section",

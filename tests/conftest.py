@@ -14,16 +14,30 @@ import pytest
 import pytest_asyncio
 
 from bot.library import Library
+from bot.search import semantic
 from tests.frontends.discord.fake_discord import FakeDiscord
 from tests.paths import DATA_DIR, copy_bundled
 
 
+@pytest.fixture(autouse=True)
+def english_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI and console speak the terminal's language; tests run in English unless they set
+    ``LANG`` themselves, whatever the machine's locale."""
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LC_CTYPE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Hypothesis keeps its files (examples, constants) in a temp dir, not in the checkout."""
+    """Hypothesis and the passage-vector memo keep their files in a temp dir, not in the
+    checkout (nor the user's cache)."""
     from hypothesis import configuration
 
     if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "quotebot-hypothesis")
+    # Passage vectors by text hash, shared by every build of the session and its
+    # subprocesses (and the next session): each text is embedded once, not per data copy.
+    os.environ.setdefault(semantic.MEMO_ENV, str(Path(tempfile.gettempdir()) / "quotebot-vectors"))
 
 
 @pytest.fixture(scope="session", autouse=True)

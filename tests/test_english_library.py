@@ -101,7 +101,7 @@ def test_interview_option_restricts_the_search(
     assert all(h["interview"].startswith("我的领导马斯克") for h in result["hits"])
     capsys.readouterr()
     assert main(["ask", "scale", "--interview", "nope", "--data-dir", str(data_dir)]) == 1
-    assert "no interview called 'nope'" in capsys.readouterr().err
+    assert "no interview called “nope”" in capsys.readouterr().err
 
 
 def test_topics_lists_both_interviews(capsys: pytest.CaptureFixture[str], data_dir: Path) -> None:

@@ -76,7 +76,7 @@ def folder(tmp_path: Path) -> Path:
 def test_add_then_identical_re_add_is_a_no_op_that_says_so(folder, tmp_path, capsys):
     source = article(tmp_path / "incoming")
     assert main(["ingest", str(source), "--add", "--data-dir", str(folder)]) == 0
-    assert "added:" in capsys.readouterr().out
+    assert "added to " in capsys.readouterr().out
     after = snapshot(folder)
     assert after["beekeeper.zh.txt"] == source.read_bytes()
     mtime = (folder / "beekeeper.zh.txt").stat().st_mtime_ns

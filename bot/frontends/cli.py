@@ -1,7 +1,8 @@
 """``quotebot``: ask the bundled interview from a terminal, check transcripts, run the bot.
 
 Every subcommand is a thin renderer over the core (`bot.library`); errors are one line on
-stderr with a non-zero exit status, never a traceback.
+stderr with a non-zero exit status, never a traceback. Text follows ``--lang``, else the
+terminal's ``LANGUAGE`` / ``LC_ALL`` / ``LC_MESSAGES`` / ``LANG`` (`bot.frontends.i18n`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ try:
     from typing import TYPE_CHECKING, TypeVar
 
     from bot.formats.article import TranscriptError
-    from bot.model import GUEST, HOST, UNKNOWN, LibraryError, QueryError
+    from bot.frontends import i18n
+    from bot.frontends.i18n import Translations
+    from bot.model import GUEST, HOST, N_, UNKNOWN, LibraryError, QueryError
     from bot.quotes.store import QuoteStoreError
 
     if TYPE_CHECKING:
@@ -45,92 +48,122 @@ class CliError(Exception):
         self.code = code
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 25:
-        raise argparse.ArgumentTypeError("must be between 1 and 25")
-    return value
+def _language(text: str) -> str:
+    """A ``--lang`` value: any tag we have a catalog for (zh-CN, zh-TW, en, zh_TW.UTF-8 …)."""
+    catalog = i18n.resolve(text)
+    if catalog is None:
+        raise argparse.ArgumentTypeError(", ".join(i18n.LANG_CHOICES))
+    return catalog
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _requested_language(argv: Sequence[str] | None) -> str:
+    """The catalog to speak in, read before the full parser exists (its help is translated):
+    ``--lang`` when given and known, else the terminal's language."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--lang", default=None)
+    known, _rest = pre.parse_known_args(argv)
+    return i18n.negotiate(known.lang, i18n.environment_locale())
+
+
+def build_parser(t: Translations | None = None) -> argparse.ArgumentParser:
+    t = t or i18n.translations(i18n.ENGLISH)
+    _ = t.gettext
+
+    def positive_int(text: str) -> int:
+        value = int(text)
+        if not 1 <= value <= 25:
+            raise argparse.ArgumentTypeError(_("must be between 1 and 25"))
+        return value
+
     parser = argparse.ArgumentParser(
         prog="quotebot",
-        description="Ask a recorded interview questions and get the speaker's own words.",
+        description=_("Ask a recorded interview questions and get the speaker's own words."),
         formatter_class=argparse.RawDescriptionHelpFormatter,  # keeps the epilog's lines
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    parser.add_argument("-v", "--verbose", action="store_true", help=_("log progress to stderr"))
+    parser.add_argument(
+        "--lang", type=_language, default=None, metavar="|".join(i18n.LANG_CHOICES),
+        help=_("language of the output (default: from LANG / LC_MESSAGES)"),
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def data_dir_option(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--data-dir", type=Path, default=None, metavar="DIR",
-            help="folder of transcripts and their .meta.json (default: the bundled interview, "
-                 "or QUOTEBOT_DATA_DIR)",
+            help=_("folder of transcripts and their .meta.json (default: the bundled "
+                   "interview, or QUOTEBOT_DATA_DIR)"),
         )
 
-    ask = sub.add_parser("ask", help="answer a question with quotes from the interview")
-    ask.add_argument("question", help="the question, e.g. 规模重要吗?")
-    ask.add_argument("--top", type=_positive_int, default=1, metavar="N",
-                     help="how many passages (1-25)")
-    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    def json_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--json", action="store_true", help=_("print one JSON object"))
+
+    ask = sub.add_parser("ask", help=_("answer a question with quotes from the interview"))
+    ask.add_argument("question", help=_("the question, e.g. 规模重要吗?"))
+    ask.add_argument("--top", type=positive_int, default=1, metavar="N",
+                     help=_("how many passages (1-25)"))
+    json_option(ask)
     ask.add_argument("--speaker", choices=("guest", "any"), default="guest",
-                     help="guest (default) quotes only the interviewee; any includes the host")
-    ask.add_argument("--interview", default=None, metavar="ID", help="restrict to one interview id")
+                     help=_("guest (default) quotes only the interviewee; any includes the host"))
+    ask.add_argument("--interview", default=None, metavar="ID",
+                     help=_("restrict to one interview id"))
     data_dir_option(ask)
 
-    topics = sub.add_parser("topics", help="the interview's table of contents")
-    topics.add_argument("--json", action="store_true", help="print one JSON object")
+    topics = sub.add_parser("topics", help=_("the interview's table of contents"))
+    json_option(topics)
     data_dir_option(topics)
 
-    ingest = sub.add_parser("ingest", help="parse and validate a transcript file")
+    ingest = sub.add_parser("ingest", help=_("parse and validate a transcript file"))
     ingest.add_argument(
-        "path", type=Path, help="transcript (article .txt, Whisper .txt, .srt, .vtt)"
+        "path", type=Path, help=_("transcript (article .txt, Whisper .txt, .srt, .vtt)")
     )
     ingest.add_argument("--add", action="store_true",
-                        help="copy the file and its .meta.json into the data dir once valid "
-                             "(default: your user data dir, served with the bundled interview)")
+                        help=_("copy the file and its .meta.json into the data dir once valid "
+                               "(default: your user data dir, served with the bundled interview)"))
     ingest.add_argument("--replace", action="store_true",
-                        help="with --add: replace a transcript of the same name")
-    ingest.add_argument("--json", action="store_true", help="print one JSON object")
+                        help=_("with --add: replace a transcript of the same name"))
+    json_option(ingest)
     data_dir_option(ingest)
 
-    export = sub.add_parser("export", help="every passage with its speaker, section and link")
+    export = sub.add_parser("export", help=_("every passage with its speaker, section and link"))
     export.add_argument("--json", action="store_true",
-                        help='print one JSON object: {"interviews": [...], "passages": [...]}')
+                        help=_('print one JSON object: {"interviews": [...], "passages": [...]}'))
     data_dir_option(export)
 
-    evaluate = sub.add_parser("eval", help="measure answer quality on a JSONL question set")
-    evaluate.add_argument("file", type=Path, help="questions like dev_questions.jsonl")
-    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate = sub.add_parser("eval", help=_("measure answer quality on a JSONL question set"))
+    evaluate.add_argument("file", type=Path, help=_("questions like dev_questions.jsonl"))
+    json_option(evaluate)
     evaluate.add_argument(
         "--half", choices=("tune", "report"), default=None,
-        help="evaluate one stratified half (per kind, by id: even positions tune, odd report)",
+        help=_("evaluate one stratified half (per kind, by id: even positions tune, odd report)"),
     )
     data_dir_option(evaluate)
 
-    sub.add_parser("run", help="start the Discord bot (needs DISCORD_TOKEN; reads .env)")
-    sub.add_parser("sync", help="register the slash commands with Discord (needs DISCORD_TOKEN)")
-    console = sub.add_parser("console", help="try the bot's commands in this terminal")
+    sub.add_parser("run", help=_("start the Discord bot (needs DISCORD_TOKEN; reads .env)"))
+    sub.add_parser(
+        "sync", help=_("register the slash commands with Discord (needs DISCORD_TOKEN)")
+    )
+    console = sub.add_parser("console", help=_("try the bot's commands in this terminal"))
     data_dir_option(console)
-    parser.epilog = _commands_epilog(sub.choices)
+    parser.epilog = _commands_epilog(t, sub.choices)
     return parser
 
 
-def _commands_epilog(commands: dict[str, argparse.ArgumentParser]) -> str:
+def _commands_epilog(t: Translations, commands: dict[str, argparse.ArgumentParser]) -> str:
     """Every subcommand with its options, so ``quotebot --help`` shows the whole surface."""
     from bot.config import env_file_candidates
 
-    lines = ["every command with its options:"]
+    lines = [t.gettext("every command with its options:")]
     for command in commands.values():
         usage = command.format_usage().removeprefix("usage: ").replace(" [-h]", "")
         lines.append(textwrap.fill(" ".join(usage.split()), width=EPILOG_WIDTH,
                                    initial_indent="  ", subsequent_indent="      "))
     here, config_dir = env_file_candidates()
     lines.append("")
-    lines.append(textwrap.fill(
+    lines.append(textwrap.fill(t.gettext(
         "`quotebot COMMAND --help` explains each option. Settings (DISCORD_TOKEN, …) come "
-        f"from the environment, else from {here.name} in the current directory, else from "
-        f"{config_dir}.", width=EPILOG_WIDTH))
+        "from the environment, else from {file} in the current directory, else from "
+        "{config_dir}."
+    ).format(file=here.name, config_dir=config_dir), width=EPILOG_WIDTH))
     return "\n".join(lines)
 
 
@@ -154,20 +187,21 @@ def _library(args: argparse.Namespace) -> Library:
 def cmd_ask(args: argparse.Namespace) -> int:
     from bot.frontends.text_render import render_answer
 
+    t: Translations = args.translations
     library = _library(args)
     try:
         answer = library.ask(
             args.question, top=args.top, speaker=args.speaker, interview=args.interview
         )
     except QueryError as exc:
-        message = str(exc)
+        message = i18n.text(t, exc.message)
         if args.interview and library.transcript(args.interview) is None:
-            message += "; see `quotebot topics` for the list"
+            message += " " + t.gettext("See `quotebot topics` for the list.")
         raise CliError(message) from None
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
-        print(render_answer(answer))
+        print(render_answer(t, answer))
     return 0
 
 
@@ -205,7 +239,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(export_json(library), ensure_ascii=False, indent=2))
     else:
-        print(render_export(library.transcripts))
+        print(render_export(args.translations, library.transcripts))
     return 0
 
 
@@ -213,9 +247,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from bot.formats.datadir import default_data_dir, load_transcript, user_data_dir
     from bot.ingest import IngestError, add_to_data_dir, check_name
 
+    _ = args.translations.gettext
     path: Path = args.path
     if not path.is_file():
-        raise CliError(f"{path}: no such file")
+        raise CliError(_("{path}: no such file").format(path=path))
     if args.add:
         try:
             check_name(path)
@@ -248,27 +283,33 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         except IngestError as exc:
             raise CliError(str(exc)) from None
         except OSError as exc:
-            raise CliError(f"not added: {exc.strerror or exc}") from None
+            raise CliError(_("not added: {error}").format(error=exc.strerror or exc)) from None
         report["added_to"] = str(added.transcript)
         report["status"] = added.status
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0
-    print(f"{path}: OK — {transcript.title}")
-    print(f"  id: {transcript.id}")
-    print(f"  video: {transcript.video_url or '(none: quotes will have no link)'}")
-    print(f"  sections ({len(transcript.sections)}):")
+    video = transcript.video_url or _("(none: quotes will have no link)")
+    print(_("{path}: OK — {title}").format(path=path, title=transcript.title))
+    print("  " + _("id: {id}").format(id=transcript.id))
+    print("  " + _("video: {url}").format(url=video))
+    print("  " + _("sections ({count}):").format(count=len(transcript.sections)))
     for section in transcript.sections:
         print(f"    - {section.title}")
-    print(f"  turns: {roles[HOST]} host, {roles[GUEST]} guest"
-          + (f", {roles[UNKNOWN]} unknown speaker" if roles[UNKNOWN] else ""))
-    print(f"  passages: {len(transcript.passages)}; turns with a start time: "
-          f"{report['timed_turns']}")
+    turns = _("turns: {host} host, {guest} guest").format(host=roles[HOST], guest=roles[GUEST])
+    if roles[UNKNOWN]:
+        turns += _(", {count} unknown speaker").format(count=roles[UNKNOWN])
+    print("  " + turns)
+    print("  " + _("passages: {passages}; turns with a start time: {timed}").format(
+        passages=len(transcript.passages), timed=report["timed_turns"]))
     if args.add:
         if report["status"] == "unchanged":
-            print(f"  already in the data dir, identical: nothing changed ({report['added_to']})")
+            print("  " + _("already in the data dir, identical: nothing changed ({path})").format(
+                path=report["added_to"]))
+        elif report["status"] == "replaced":
+            print("  " + _("replaced {path}").format(path=report["added_to"]))
         else:
-            print(f"  {report['status']}: {report['added_to']}")
+            print("  " + _("added to {path}").format(path=report["added_to"]))
     return 0
 
 
@@ -285,8 +326,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
+    _ = args.translations.gettext
+    not_answered, no_passage = _("not answered"), _("no passage")
     print(f"{'kind':<14}{'n':>4}{'hit@1':>8}{'hit@3':>8}{'answered':>10}"
-          f"{'not answered':>14}{'no passage':>12}")
+          f"{not_answered:>14}{no_passage:>12}")
     for kind, row in result.items():
         if "not_answered_rate" in row:
             print(f"{kind:<14}{row['questions']:>4}{'':>8}{'':>8}{'':>10}"
@@ -303,7 +346,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _config_with_token():
-    """The bot's settings, or exit 2 with how to get a token (console needs none)."""
+    """The bot's settings, or exit 2 with how to get a token (console needs none).
+
+    Configuration errors stay in English: they name environment variables and files for the
+    operator, like the logs."""
     from bot.config import ConfigError, load_config
 
     try:
@@ -317,40 +363,38 @@ def _config_with_token():
 # What can stop the bot before it connects: bad transcripts, an unreadable quote database.
 STARTUP_ERRORS = (LibraryError, TranscriptError, QuoteStoreError)
 
-TOKEN_REFUSED = (
+TOKEN_REFUSED = N_(
     "Discord refused DISCORD_TOKEN: copy a fresh one from the Developer Portal "
     "(your application > Bot > Reset Token)."
 )
 
 
-def _talk_to_discord(action: Callable[[], T]) -> T:
+def _talk_to_discord(t: Translations, action: Callable[[], T]) -> T:
     """Run ``action`` (connecting to Discord); everything that can go wrong on the way is
     one line for the operator, never a traceback."""
     import aiohttp
     import discord
 
+    _ = t.gettext
     try:
         return action()
     except discord.LoginFailure:
-        raise CliError(TOKEN_REFUSED) from None
+        raise CliError(_(TOKEN_REFUSED)) from None
     except STARTUP_ERRORS as exc:
         raise CliError(str(exc)) from None
     except (discord.DiscordServerError, discord.GatewayNotFound) as exc:
-        status = getattr(exc, "status", "no gateway")
-        raise CliError(
-            f"could not talk to Discord: its servers answered with an error ({status}); they "
-            "may be having trouble (https://discordstatus.com), try again in a few minutes"
-        ) from None
+        detail = _("its servers answered with an error ({status}); they may be having trouble "
+                   "(https://discordstatus.com), try again in a few minutes").format(
+            status=getattr(exc, "status", "no gateway"))
     except discord.HTTPException as exc:
-        first = (exc.text.strip().splitlines() or ["no reason"])[0]
-        raise CliError(f"could not talk to Discord: it refused the request ({exc.status}: "
-                       f"{first})") from None
+        first = (exc.text.strip().splitlines() or ["-"])[0]
+        detail = _("it refused the request ({status}: {reason})").format(
+            status=exc.status, reason=first)
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise CliError(
-            f"could not talk to Discord: cannot reach it ({first}); check the internet "
-            "connection, proxy or firewall"
-        ) from None
+        detail = _("cannot reach it ({reason}); check the internet connection, proxy or "
+                   "firewall").format(reason=first)
+    raise CliError(_("could not talk to Discord: {error}").format(error=detail))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -358,7 +402,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = _config_with_token()
     log.info("%s", config.env_report())  # the path only: a .env holds the token
-    _talk_to_discord(lambda: run_bot(config))
+    _talk_to_discord(args.translations, lambda: run_bot(config))
     return 0
 
 
@@ -366,15 +410,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from bot.frontends.discord.client import sync_commands
 
     config = _config_with_token()
-    names = _talk_to_discord(lambda: sync_commands(config))
-    print("Synced: " + ", ".join(f"/{name}" for name in names))
+    names = _talk_to_discord(args.translations, lambda: sync_commands(config))
+    synced = ", ".join(f"/{name}" for name in names)
+    print(args.translations.gettext("Synced: {commands}").format(commands=synced))
     return 0
 
 
 def cmd_console(args: argparse.Namespace) -> int:
     from bot.frontends.console import run_console
 
-    return run_console(_library(args))
+    return run_console(_library(args), t=args.translations)
 
 
 COMMANDS = {
@@ -391,7 +436,9 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        t = i18n.translations(_requested_language(argv))
+        args = build_parser(t).parse_args(argv)
+        args.translations = t
         # `run` is a service: it says where its settings came from and when it connects.
         logging.basicConfig(
             level=logging.INFO if args.verbose or args.command == "run" else logging.WARNING,

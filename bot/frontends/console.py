@@ -16,6 +16,7 @@ from __future__ import annotations
 import getpass
 import logging
 import sys
+import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
@@ -23,9 +24,10 @@ from typing import TextIO
 from platformdirs import user_state_dir
 
 from bot.config import APP_NAME
+from bot.frontends.i18n import Translations, environment_locale, text, translations
 from bot.frontends.text_render import render_answer, render_topics
 from bot.library import Library
-from bot.model import QueryError, Transcript, format_time, start_of_link
+from bot.model import N_, QueryError, Transcript, format_time, start_of_link
 from bot.quotes.service import QuoteService, parse_quote_number
 from bot.quotes.store import QuoteStore, QuoteStoreError, StoredQuote
 from bot.text.usertext import visible_text
@@ -44,37 +46,65 @@ EXIT_WORDS = ("exit", "quit")
 # any other line without a slash is a question.
 BARE_COMMANDS = ("help", "clear", "more", "topics", *EXIT_WORDS)
 
-HELP = """Commands (the same as on Discord):
-  /ask <question> [results]      answer with the speaker's own words (results 1-5)
-  /more                          the next results of the last question
-  /topics [section | number]     the table of contents, or one section's questions
-  /quote add <text>              save a quote (verified against the transcript)
-  /quote list [page]             saved quotes, newest first
-  /quote random                  a random saved quote
-  /quote show <number>           one saved quote
-  /quote search <text>           saved quotes containing the text
-  /quote remove <number>         remove a quote you saved
-  /help                          this list
-  /clear                         clear the screen
-  /exit, /quit                   leave (or Ctrl-D)
-The slash is optional for help, clear, more, topics, exit and quit; any other line without
-one is asked as a question. Up and Down recall earlier lines."""
+# (what to type, what it does): the commands are typed as shown, in every language
+HELP_LINES = (
+    (N_("/ask <question> [results]"), N_("answer with the speaker's own words (results 1-5)")),
+    ("/more", N_("the next results of the last question")),
+    (N_("/topics [section | number]"), N_("the table of contents, or one section's questions")),
+    (N_("/quote add <text>"), N_("save a quote (verified against the transcript)")),
+    (N_("/quote list [page]"), N_("saved quotes, newest first")),
+    ("/quote random", N_("a random saved quote")),
+    (N_("/quote show <number>"), N_("one saved quote")),
+    (N_("/quote search <text>"), N_("saved quotes containing the text")),
+    (N_("/quote remove <number>"), N_("remove a quote you saved")),
+    ("/help", N_("this list")),
+    ("/clear", N_("clear the screen")),
+    ("/exit, /quit", N_("leave (or Ctrl-D)")),
+)
+HELP_NOTE = N_(
+    "The slash is optional for help, clear, more, topics, exit and quit; any other line without\n"
+    "one is asked as a question. Up and Down recall earlier lines."
+)
 
 
-def render_quote(quote: StoredQuote) -> str:
+def _columns(text: str) -> int:
+    """Terminal columns ``text`` takes: CJK characters are two wide."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def help_text(t: Translations) -> str:
+    _ = t.gettext
+    rows = [(_(usage), _(what)) for usage, what in HELP_LINES]
+    width = max(_columns(usage) for usage, _what in rows) + 2
+    lines = [_("Commands (the same as on Discord):")]
+    lines += [f"  {usage}{' ' * (width - _columns(usage))}{what}" for usage, what in rows]
+    lines.append(_(HELP_NOTE))
+    return "\n".join(lines)
+
+
+def render_quote(t: Translations, quote: StoredQuote) -> str:
     saved = quote.saved_at.strftime("%Y-%m-%d %H:%M UTC")
     lines = [f"#{quote.number} 「{quote.text}」", f"   — {quote.speaker} · {quote.section}"]
     if quote.link:
         when = format_time(start_of_link(quote.link))
         lines.append(f"   ▶ {when + ' ' if when else ''}{quote.link}")
-    lines.append(f"   saved by {quote.saved_by_name}, {saved}")
+    lines.append("   " + t.gettext("saved by {name}, {when}").format(
+        name=quote.saved_by_name, when=saved
+    ))
     return "\n".join(lines)
 
 
 class Console:
     """Turns one command line into one reply string; I/O stays in `run_console`."""
 
-    def __init__(self, library: Library, quotes: QuoteService | None, user_name: str) -> None:
+    def __init__(
+        self,
+        library: Library,
+        quotes: QuoteService | None,
+        user_name: str,
+        t: Translations | None = None,
+    ) -> None:
+        self.t = t or translations(environment_locale())
         self.library = library
         self.quotes = quotes
         self.user_name = user_name
@@ -104,12 +134,14 @@ class Console:
             "more": lambda _: self.more(),
             "topics": self.topics,
             "quote": self.quote,
-            "help": lambda _: HELP,
+            "help": lambda _: help_text(self.t),
             "clear": lambda _: CLEAR_SCREEN,
         }
         handler = handlers.get(command.lower())
         if handler is None:
-            return f"Unknown command /{command}. Type /help for the list."
+            return self.t.gettext("Unknown command /{command}. Type /help for the list.").format(
+                command=command
+            )
         return handler(rest.strip())
 
     def ask(self, rest: str, results: int = 1) -> str:
@@ -120,18 +152,18 @@ class Console:
         try:
             answer = self.library.ask(rest, top=results)
         except QueryError as exc:
-            return str(exc)
+            return text(self.t, exc.message)
         self._last_question, self._shown = rest, len(answer.shown)
-        return render_answer(answer)
+        return render_answer(self.t, answer)
 
     def more(self) -> str:
         if not self._last_question:
-            return "Ask a question first with /ask."
+            return self.t.gettext("Ask a question first with /ask.")
         answer = self.library.ask(self._last_question, top=1, offset=self._shown)
         if not answer.shown:
-            return "No more results for that question."
+            return self.t.gettext("No more results for that question.")
         self._shown += len(answer.shown)
-        return render_answer(answer, first_number=self._shown)
+        return render_answer(self.t, answer, first_number=self._shown)
 
     def topics(self, rest: str) -> str:
         topics = self.library.topics()
@@ -141,79 +173,97 @@ class Console:
             found = section_by_number(topics, int(rest))
             if found is None:
                 count = sum(len(t.sections) for t in topics)
-                return f"There is no section {rest}: sections are numbered 1 to {count}."
+                return self.t.gettext(
+                    "There is no section {number}: sections are numbered 1 to {count}."
+                ).format(number=rest, count=count)
         else:
             found = self.library.find_section(rest)  # the same match as Discord's /topics
         if found is None:
             titles = [s.title for t in topics for s in t.sections]
-            return f"No section matches {rest!r}. Sections: " + "; ".join(titles)
+            return self.t.gettext("No section matches “{section}”. Sections: {titles}").format(
+                section=rest, titles="; ".join(titles)
+            )
         return render_topics(topics, section=found[1])
 
     def quote(self, rest: str) -> str:
+        _ = self.t.gettext
         if self.quotes is None:
-            return "The quote collection is unavailable (see the error at start-up)."
-        action, _, argument = rest.partition(" ")
+            return _("The quote collection is unavailable (see the error at start-up).")
+        action, _space, argument = rest.partition(" ")
         argument = argument.strip()
         action = action.lower()
         if action == "add":
             result = self.quotes.add(CONSOLE_GUILD, CONSOLE_USER, self.user_name, argument)
             if result.status == "added" and result.quote:
-                return "Saved.\n" + render_quote(result.quote)
+                return _("Saved.") + "\n" + render_quote(self.t, result.quote)
             if result.status == "duplicate" and result.quote:
-                return f"Already saved as #{result.quote.number}."
+                return _("Already saved as #{number}.").format(number=result.quote.number)
             if result.status == "not_found":
-                text = "Those words are not in the interview, so they were not saved."
+                reply = _("Those words are not in the interview, so they were not saved.")
                 if result.suggestion is not None:
-                    text += f"\nClosest passage: 「{result.suggestion.text}」"
-                return text
-            return result.message
+                    reply += "\n" + _("Closest passage: 「{text}」").format(
+                        text=result.suggestion.text
+                    )
+                return reply
+            if result.message is not None:
+                return text(self.t, result.message)
+            return _("That quote can't be saved.")
         if action == "list":
             page = parse_quote_number(argument) or 1
             listing = self.quotes.list_page(CONSOLE_GUILD, page)
             if not listing.total:
-                return "No quotes saved yet. Save one with /quote add <text>."
-            header = f"Quotes, page {listing.page}/{listing.pages} ({listing.total} in all):"
-            return "\n".join([header, *(render_quote(q) for q in listing.quotes)])
+                return _("No quotes saved yet. Save one with /quote add <text>.")
+            header = _("Quotes, page {page}/{pages} ({count} in all):").format(
+                page=listing.page, pages=listing.pages, count=listing.total
+            )
+            return "\n".join([header, *(render_quote(self.t, q) for q in listing.quotes)])
         if action == "random":
             quote = self.quotes.random(CONSOLE_GUILD)
-            return render_quote(quote) if quote else "No quotes saved yet."
+            return render_quote(self.t, quote) if quote else _("No quotes saved yet.")
         if action in ("show", "remove"):
             number = parse_quote_number(argument)
             if number is None:
-                return f"Usage: /quote {action} <number> (a quote number like 12)"
+                return _("Usage: /quote {action} <number>").format(action=action)
+            missing = _("There is no quote #{number}.").format(number=number)
             if action == "show":
                 quote = self.quotes.show(CONSOLE_GUILD, number)
-                return render_quote(quote) if quote else f"There is no quote #{number}."
+                return render_quote(self.t, quote) if quote else missing
             removed = self.quotes.remove(CONSOLE_GUILD, number, CONSOLE_USER, can_manage=True)
             if removed.status == "removed":
-                return f"Removed quote #{number}."
-            return f"There is no quote #{number}."
+                return _("Removed quote #{number}.").format(number=number)
+            return missing
         if action == "search":
             found = self.quotes.search(CONSOLE_GUILD, argument)
-            if found.message:
-                return found.message
+            if found.message is not None:
+                return text(self.t, found.message)
             if not found.quotes:
-                return f"No saved quote contains 「{found.query}」."
-            return "\n".join(render_quote(q) for q in found.quotes)
-        return "Usage: /quote add|list|random|show|search|remove …"
+                return _("No saved quote contains “{text}”.").format(text=found.query)
+            return "\n".join(render_quote(self.t, q) for q in found.quotes)
+        return _("Usage: /quote add|list|random|show|search|remove …")
 
 
 def is_exit(line: str) -> bool:
     return line.strip().lower().removeprefix("/") in EXIT_WORDS
 
 
-def banner(transcripts: tuple[Transcript, ...]) -> str:
+def banner(t: Translations, transcripts: tuple[Transcript, ...]) -> str:
     """The first line(s): every interview the console can answer from, with its length."""
 
     def named(transcript: Transcript) -> str:
-        times = [t.start for t in transcript.turns if t.start is not None]
+        times = [turn.start for turn in transcript.turns if turn.start is not None]
         return transcript.title + (f" ({format_time(max(times))}+)" if times else "")
 
-    hint = "Type a question, help for the commands, exit or Ctrl-D to leave."
+    hint = t.gettext("Type a question, help for the commands, exit or Ctrl-D to leave.")
     if len(transcripts) == 1:
-        return f"Interview Quote Bot — {named(transcripts[0])}.\n{hint}"
-    listed = "\n".join(f"  {n}. {named(t)}" for n, t in enumerate(transcripts, start=1))
-    return f"Interview Quote Bot — {len(transcripts)} interviews:\n{listed}\n{hint}"
+        head = t.gettext("Interview Quote Bot — {title}.").format(title=named(transcripts[0]))
+        return f"{head}\n{hint}"
+    listed = "\n".join(f"  {n}. {named(x)}" for n, x in enumerate(transcripts, start=1))
+    head = t.ngettext(
+        "Interview Quote Bot — {count} interview:",
+        "Interview Quote Bot — {count} interviews:",
+        len(transcripts),
+    ).format(count=len(transcripts))
+    return f"{head}\n{listed}\n{hint}"
 
 
 def history_path() -> Path:
@@ -227,10 +277,13 @@ def run_console(
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
     db_path: Path | None = None,
+    t: Translations | None = None,
 ) -> int:
-    """Read commands until exit/quit or end of input; returns the exit status."""
+    """Read commands until exit/quit or end of input; returns the exit status. ``t`` is the
+    catalog to speak (default: the terminal's language)."""
     from bot.config import load_config
 
+    t = t or translations(environment_locale())
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     path = db_path or load_config().db_path
@@ -238,14 +291,14 @@ def run_console(
     try:
         quotes = QuoteService(library, QuoteStore(path))
     except QuoteStoreError as exc:
-        print(f"quote collection unavailable: {exc}", file=stdout)
+        print(t.gettext("quote collection unavailable: {error}").format(error=exc), file=stdout)
         quotes = None
     try:
         user = getpass.getuser()
     except Exception:  # no login name in some containers
         user = "console"
-    console = Console(library, quotes, user)
-    print(banner(library.transcripts), file=stdout, flush=True)
+    console = Console(library, quotes, user, t)
+    print(banner(t, library.transcripts), file=stdout, flush=True)
     terminal = stdin.isatty()
     lines = (
         _terminal_lines(stdout)

@@ -1,21 +1,22 @@
-"""Plain-text rendering of answers, topics and quotes, for the terminal (CLI and console)."""
+"""Plain-text rendering of answers, topics and quotes, for the terminal (CLI and console).
+
+Labels come from the reader's catalog ``t`` (`bot.frontends.i18n`); transcript text is shown
+as written."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.model import HOST, Answer, Hit, Transcript, format_time
+from bot.frontends.i18n import Translations
+from bot.model import HOST, N_, Answer, Hit, Transcript, format_time
 from bot.search.snippet import mark
 from bot.topics import TopicSection, TopicTranscript, numbered_sections
 
-NOT_COVERED = "The interview does not cover that (这次访谈没有谈到这个问题)."
-CLOSEST = (
-    "The interview doesn't answer this directly; the closest passage:"
-    " (访谈没有直接回答这个问题，最接近的段落:)"
-)
+NOT_COVERED = N_("The interview does not cover that.")
+CLOSEST = N_("The interview doesn't answer this directly; the closest passage:")
 
 
-def render_hit(hit: Hit, number: int | None = None) -> str:
+def render_hit(t: Translations, hit: Hit, number: int | None = None) -> str:
     p = hit.passage
     quote = mark(hit.snippet, hit.highlights, before="【", after="】")
     where = " · ".join(x for x in (p.speaker, p.section, format_time(p.start)) if x)
@@ -23,27 +24,32 @@ def render_hit(hit: Hit, number: int | None = None) -> str:
     lines[0] += f"「{quote}」"
     lines.append(f"   — {where}")
     if hit.interview:
-        lines.append(f"   Interview: {hit.interview}")
+        lines.append("   " + t.gettext("Interview: {interview}").format(interview=hit.interview))
     if p.question:
-        lines.append(f"   Q: {p.question}")
+        lines.append("   " + t.gettext("Q: {question}").format(question=p.question))
     if p.link:
         lines.append(f"   ▶ {p.link}")
     return "\n".join(lines)
 
 
-def render_answer(answer: Answer, *, first_number: int = 1) -> str:
+def render_answer(t: Translations, answer: Answer, *, first_number: int = 1) -> str:
     """The answer; else the closest passages, said to be such; else what is covered."""
     shown = answer.shown
     if not shown:
-        text = NOT_COVERED
+        text = t.gettext(NOT_COVERED)
         if answer.suggestions:
-            text += "\nIt does cover: " + "; ".join(answer.suggestions)
+            text += "\n" + t.gettext("It does cover: {topics}").format(
+                topics="; ".join(answer.suggestions)
+            )
         return text
     numbered = len(shown) > 1
     body = "\n\n".join(
-        render_hit(hit, first_number + i if numbered else None) for i, hit in enumerate(shown)
+        render_hit(t, hit, first_number + i if numbered else None)
+        for i, hit in enumerate(shown)
     )
-    return body if answer.answered else f"{CLOSEST}\n{body}"
+    if answer.answered:
+        return body
+    return f"{t.gettext(CLOSEST)}\n{body}"
 
 
 def render_topics(topics: list[TopicTranscript], section: TopicSection | None = None) -> str:
@@ -70,7 +76,7 @@ def render_topics(topics: list[TopicTranscript], section: TopicSection | None = 
     return "\n".join(out).rstrip()
 
 
-def render_export(transcripts: Sequence[Transcript]) -> str:
+def render_export(t: Translations, transcripts: Sequence[Transcript]) -> str:
     """Every passage, interview by interview and section by section, with its link."""
     out: list[str] = []
     for transcript in transcripts:
@@ -85,7 +91,7 @@ def render_export(transcripts: Sequence[Transcript]) -> str:
             time = f"[{format_time(p.start)}] " if p.start is not None else ""
             out.append(f"\n{p.id}  {time}{p.speaker} ({p.role})")
             if p.question and p.role != HOST:  # a host passage is the question itself
-                out.append(f"   Q: {p.question}")
+                out.append("   " + t.gettext("Q: {question}").format(question=p.question))
             out.append(f"   {p.text}")
             if p.link:
                 out.append(f"   ▶ {p.link}")

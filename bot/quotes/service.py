@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bot.model import MAX_INPUT_CHARS, Passage, is_ascii_number
+from bot.model import MAX_INPUT_CHARS, N_, Message, Passage, is_ascii_number
 from bot.quotes.store import QuoteStore, StoredQuote
 from bot.text.normalize import matching_form, normalize
 from bot.text.usertext import visible_text
@@ -60,7 +60,7 @@ class AddResult:
     quote: StoredQuote | None = None
     passage: Passage | None = None
     suggestion: Passage | None = None
-    message: str = ""
+    message: Message | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class SearchResult:
 
     query: str
     quotes: tuple[StoredQuote, ...] = ()
-    message: str = ""
+    message: Message | None = None
 
 
 @dataclass(frozen=True)
@@ -96,21 +96,26 @@ def _content_chars(text: str) -> int:
     return sum(1 for ch in text if unicodedata.category(ch)[0] in "LN")
 
 
-def validate_quote_text(text: str) -> str | None:
+def validate_quote_text(text: str) -> Message | None:
     """Why ``text`` cannot be a quote, or ``None`` when it may be checked against a transcript."""
     stripped = text.strip()
     if not stripped:
-        return "The quote is empty: give the exact words you want to save."
+        return Message(N_("The quote is empty: give the exact words you want to save."))
     if len(stripped) > MAX_QUOTE_CHARS:
-        return (
-            f"The quote is {len(stripped)} characters long; the limit is {MAX_QUOTE_CHARS}. "
-            "Save a shorter part of it."
+        return Message(
+            N_(
+                "The quote is {length} characters long; the limit is {limit}. "
+                "Save a shorter part of it."
+            ),
+            {"length": len(stripped), "limit": MAX_QUOTE_CHARS},
         )
     content = _content_chars(stripped)
     if content == 0:
-        return "The quote has no words in it, only punctuation or symbols."
+        return Message(N_("The quote has no words in it, only punctuation or symbols."))
     if content < MIN_QUOTE_CONTENT_CHARS:
-        return "The quote is too short to identify a passage; give a few more words."
+        return Message(
+            N_("The quote is too short to identify a passage; give a few more words.")
+        )
     return None
 
 
@@ -181,11 +186,14 @@ class QuoteService:
         """Quotes containing ``text``, literally or ignoring script, width, case, punctuation."""
         query = visible_text(text)  # echoed back: nothing invisible or bidi-reordering
         if not query:
-            return SearchResult(query=query, message="Give some words to search for.")
+            return SearchResult(query=query, message=Message(N_("Give some words to search for.")))
         if len(query) > MAX_SEARCH_CHARS:
             return SearchResult(
                 query=query,
-                message=f"The search is too long; use at most {MAX_SEARCH_CHARS} characters.",
+                message=Message(
+                    N_("The search is too long; use at most {limit} characters."),
+                    {"limit": MAX_SEARCH_CHARS},
+                ),
             )
         found: dict[int, StoredQuote] = {}
         # The typed words, then the forms keys are stored in (simplified, folded, bare).

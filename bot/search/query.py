@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.model import MAX_INPUT_CHARS, QueryError, Transcript
+from bot.model import MAX_INPUT_CHARS, N_, QueryError, Transcript
 from bot.search.fields import FieldIndex
 from bot.text.aliases import AliasRewriter
 from bot.text.chinese import ChineseTokenizer
@@ -42,20 +42,23 @@ class QueryUnit:
     weights: tuple[float, ...]
     idf: float
     credit: float = 1.0  # share of ``idf`` counted as covered when matched (synonyms: less)
+    subject: bool = False  # names a person the interview talks about (who, not what)
+    either: bool = False  # alternative words for one ask (a word and its alias): best counts
 
 
 def clean_query(query: str) -> str:
     """Refuse what cannot be a question; drop invisible, bidi and control characters."""
     if query is None or not query.strip():
-        raise QueryError("Please type a question, e.g. 规模重要吗?")
+        raise QueryError(N_("Please type a question, e.g. 规模重要吗?"))
     if len(query) > MAX_QUERY_CHARS:
         raise QueryError(
-            f"That question is {len(query)} characters long; please keep it under "
-            f"{MAX_QUERY_CHARS}."
+            N_("That question is {length} characters long; please keep it under {limit}."),
+            length=len(query),
+            limit=MAX_QUERY_CHARS,
         )
     cleaned = visible_text(query)
     if not cleaned:
-        raise QueryError("That question has only invisible characters; please type words.")
+        raise QueryError(N_("That question has only invisible characters; please type words."))
     return cleaned
 
 
@@ -109,6 +112,14 @@ def speaker_tokens(transcripts: Iterable[Transcript], tokenizer: ChineseTokenize
     return tokens
 
 
+def _word_pattern(words: Iterable[str], latin: bool = False) -> re.Pattern[str] | None:
+    words = sorted(words, key=len, reverse=True)
+    if not words:
+        return None
+    alternatives = "|".join(map(re.escape, words))
+    return re.compile(rf"\b(?:{alternatives})\b" if latin else alternatives)
+
+
 class QueryAnalyzer:
     """Turns a question into `QueryUnit`s for one language's index of a library."""
 
@@ -130,6 +141,22 @@ class QueryAnalyzer:
         self.known = set().union(*(f.vocabulary for f in fields.values()))
         self.rewriter = AliasRewriter(aliases or {}, self.known)
         self.names = {normalize(n) for n in names}
+        # People the interview talks about (not its speakers), and what people call them.
+        subjects = {n for n in self.names - speaker_tokens if len(n) > 1}
+        called = {a for a, t in self.rewriter.aliases.items() if t in subjects and a.isascii()}
+        self._subjects = _word_pattern(subjects)
+        self._called = _word_pattern(called, latin=True)
+
+    def semantic_text(self, question: str) -> str:
+        """The rewritten question as the semantic tier reads it: a person it is about
+        becomes 他/he. A name says who the question is about, not what it asks, and the
+        answer's paragraphs mostly say 他 (the turn is about him); left in, the name draws
+        the question to whichever paragraph repeats it. Lexical search still uses it."""
+        if self._subjects is not None:
+            question = self._subjects.sub("他", question)
+        if self._called is not None:
+            question = self._called.sub("he", question)
+        return question
 
     def rewrite(self, query: str) -> str:
         """The question normalised and in the interview's words (aliases, Latin typos)."""
@@ -148,6 +175,7 @@ class QueryAnalyzer:
             units = [self._name_share(u)
                      for u in units_for(self.words(query, language), index)
                      if not set(u.tokens) <= self.speaker_tokens]
+            units = self._alternatives(units)
             return [self._mixed(self._with_synonyms(u, index), index, language) for u in units]
         units: list[QueryUnit] = []
         vocabulary = index.vocabulary
@@ -172,13 +200,33 @@ class QueryAnalyzer:
             units.append(QueryUnit(word, tuple(tokens), tuple(weights), idf, credit))
         return units
 
+    def _alternatives(self, units: list[QueryUnit]) -> list[QueryUnit]:
+        """A typed word and the alias put beside it (开会 → 开会 会议) are one ask."""
+        merged: list[QueryUnit] = []
+        groups: dict[frozenset[str], int] = {}
+        for unit in units:
+            group = self.rewriter.alternatives.get(unit.surface)
+            if group is None or group not in groups:
+                if group is not None:
+                    groups[group] = len(merged)
+                merged.append(unit)
+                continue
+            first = merged[groups[group]]
+            merged[groups[group]] = QueryUnit(
+                first.surface, first.tokens + unit.tokens, first.weights + unit.weights,
+                max(first.idf, unit.idf), max(first.credit, unit.credit),
+                first.subject, either=True,
+            )
+        return merged
+
     def _name_share(self, unit: QueryUnit) -> QueryUnit:
         """A person's name counts less towards coverage: knowing the interview mentions 马斯克
         says nothing about whether it answers what he likes to eat."""
         if unit.surface not in self.names:
             return unit
-        return QueryUnit(unit.surface, unit.tokens, unit.weights, unit.idf * NAME_SHARE,
-                         unit.credit)
+        return QueryUnit(unit.surface, unit.tokens,
+                         tuple(w * NAME_SHARE for w in unit.weights), unit.idf * NAME_SHARE,
+                         unit.credit, subject=True)
 
     def _mixed(self, unit: QueryUnit, index: FieldIndex, language: str) -> QueryUnit:
         """An English word inside a Chinese question that the index does not use as written

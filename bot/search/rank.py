@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.search.bm25 import BM25Index
 from bot.search.fields import FieldIndex
 from bot.search.query import QueryUnit
 
@@ -72,12 +73,11 @@ def rank(
 ) -> list[Ranked]:
     """Best passages first; each with the share of the question it covers."""
     tokens = [t for unit in units for t in unit.tokens]
-    weights = [w for unit in units for w in unit.weights]
     if not tokens:
         return []
-    text = index.text.get_scores(tokens, weights)
-    context = index.context.get_scores(tokens, weights)
-    turn = index.turn.get_scores(tokens, weights)[index.turn_of_row]
+    text = _unit_scores(index.text, units)
+    context = _unit_scores(index.context, units)
+    turn = _unit_scores(index.turn, units)[index.turn_of_row]
     context_weight = CONTEXT_WEIGHT * CONTEXT_DECAY ** np.minimum(index.position, 8)
     combined = text + context_weight * context + TURN_WEIGHT * turn
     # A passage must say something the question asks about — or be the opening paragraph of
@@ -98,10 +98,12 @@ def rank(
     for u, unit in enumerate(units):
         for token in unit.tokens:
             here = np.isin(order, index.text.postings(token))
+            in_turn = np.isin(turn_rows, index.turn.postings(token))
             in_text[token] = here
-            said[u] |= here
-            covered[u] |= here | np.isin(order, index.context.postings(token))
-            covered[u] |= np.isin(turn_rows, index.turn.postings(token))
+            # A paragraph says 他 of the person its answer is about: for a name, the turn
+            # counts as said (who), so the share said separates paragraphs by what they say.
+            said[u] |= (here | in_turn) if unit.subject else here
+            covered[u] |= here | in_turn | np.isin(order, index.context.postings(token))
     unit_credit = np.array([unit.idf * unit.credit for unit in units])
     ranked = []
     for position, row in enumerate(order):
@@ -115,6 +117,21 @@ def rank(
     # answer, which all share the same context.
     ranked.sort(key=lambda r: (-r.score, r.row))
     return ranked[:limit]
+
+
+def _unit_scores(field: BM25Index, units: Sequence[QueryUnit]) -> np.ndarray:
+    """BM25 of the question over one field; a unit of alternative words (a typed word and
+    its alias: 开会 or 会议) counts once, by its best-matching word."""
+    summed = [pair for u in units if not u.either
+              for pair in zip(u.tokens, u.weights, strict=True)]
+    scores = field.get_scores([t for t, _ in summed], [w for _, w in summed])
+    for unit in units:
+        if unit.either:
+            best = np.zeros_like(scores)
+            for token, weight in zip(unit.tokens, unit.weights, strict=True):
+                np.maximum(best, field.get_scores([token], [weight]), out=best)
+            scores += best
+    return scores
 
 
 def fuse(lexical: np.ndarray, similarity: np.ndarray | None, allowed: np.ndarray) -> np.ndarray:

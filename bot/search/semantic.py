@@ -16,15 +16,18 @@ too large to embed, search runs on BM25 alone; one log line says so.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import platformdirs
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,9 @@ MIN_SENTENCE_CHARS = 6
 SENTENCE_END_RE = re.compile(r"(?<=[。！？；!?;])\s*|(?<=[.])\s+")
 QUERY_CACHE_SIZE = 256
 PASSAGE_MEMO_SIZE = 50_000
+# Passage vectors by text hash, kept across processes: a library rebuilt after a small edit
+# (or another data dir with the same texts) embeds only the new texts. "" turns it off.
+MEMO_ENV = "QUOTEBOT_VECTOR_MEMO"
 
 
 class Encoder(Protocol):
@@ -111,8 +117,15 @@ class _Model:
         if new:
             if len(self._passages) + len(new) > PASSAGE_MEMO_SIZE:
                 self._passages.clear()
+            stored = _DiskMemo.at(memo_dir())
+            found = stored.get(new) if stored else {}
+            self._passages.update(found)
+            new = [t for t in new if t not in found]
+        if new:
             vectors = np.asarray(encoder.passage(new), dtype=np.float32)
             self._passages.update(zip(new, vectors, strict=True))
+            if stored:
+                stored.add(dict(zip(new, vectors, strict=True)))
         return np.stack([self._passages[t] for t in texts])
 
     def query(self, text: str) -> np.ndarray | None:
@@ -127,6 +140,62 @@ class _Model:
             self._queries.pop(next(iter(self._queries)))
         self._queries[text] = vector
         return vector
+
+
+class _DiskMemo:
+    """Passage vectors on disk, one file per model version: sha256 of the text → vector.
+    Best effort: an unreadable or unwritable memo is ignored (the vectors are recomputed)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / f"{MODEL_VERSION}.npz"
+        self._vectors: dict[str, np.ndarray] | None = None
+
+    @staticmethod
+    def at(directory: Path | None) -> _DiskMemo | None:
+        return None if directory is None else _DiskMemo(directory)
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def _load(self) -> dict[str, np.ndarray]:
+        if self._vectors is None:
+            self._vectors = {}
+            try:
+                with np.load(self.path) as stored:
+                    self._vectors = dict(zip(stored["keys"].tolist(), stored["vectors"],
+                                             strict=True))
+            except FileNotFoundError:
+                pass
+            except (OSError, ValueError, KeyError) as exc:
+                log.info("passage vector memo %s unusable (%s): recomputing", self.path, exc)
+        return self._vectors
+
+    def get(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        vectors = self._load()
+        return {t: vectors[k] for t in texts if (k := self._key(t)) in vectors}
+
+    def add(self, found: dict[str, np.ndarray]) -> None:
+        vectors = self._load()
+        vectors.update({self._key(t): v for t, v in found.items()})
+        if len(vectors) > PASSAGE_MEMO_SIZE:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            with partial.open("wb") as handle:
+                np.savez(handle, keys=np.array(list(vectors), dtype="U64"),
+                         vectors=np.stack(list(vectors.values())))
+            partial.replace(self.path)
+        except OSError as exc:
+            log.info("could not write passage vector memo %s: %s", self.path, exc)
+
+
+def memo_dir() -> Path | None:
+    chosen = os.environ.get(MEMO_ENV)
+    if chosen is None:
+        return Path(platformdirs.user_cache_dir("interview-quote-bot")) / "vectors"
+    return Path(chosen) if chosen else None
 
 
 MODEL = _Model()

@@ -64,6 +64,13 @@ class AliasRewriter:
         self._candidates = sorted(
             w for w in latin if len(w) >= MIN_CORRECTED_LENGTH and w.isalpha()
         )
+        # A typed word kept beside its replacement is one ask with it: word → its group.
+        self.alternatives: dict[str, frozenset[str]] = {}
+        for alias, target in self.aliases.items():
+            words = target.split()
+            if len(words) > 1 and alias in words or alias in self.known:
+                group = frozenset([alias, *words])
+                self.alternatives.update(dict.fromkeys(group, group))
 
     def rewrite(self, text: str) -> str:
         """``text`` (normalised) in the interview's words."""

@@ -280,3 +280,47 @@ def test_ctrl_c_while_quotebot_starts_is_no_traceback(data_copy, tmp_path):
         assert child.returncode in (0, 130, -signal.SIGINT), (delay, child.returncode, err)
         codes.append(child.returncode)
     assert 130 in codes  # at least one interrupt landed during start-up
+
+
+# ---- language ------------------------------------------------------------------------------
+
+ENGLISH_LABEL = ("does not cover", "It does cover", "Q:", "Interview:")
+
+
+def test_ask_speaks_chinese_when_lang_is_chinese(capsys, data_dir, monkeypatch):
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    code, out, _ = run(capsys, "ask", "怎么做红烧肉?", "--data-dir", str(data_dir))
+    assert code == 0
+    assert "这次访谈没有谈到这个问题。" in out and "访谈谈到了：" in out
+    assert not any(label in out for label in ENGLISH_LABEL)
+    code, out, _ = run(capsys, "ask", "规模重要吗?", "--data-dir", str(data_dir))
+    assert "问：" in out and "\n   Q:" not in out
+    assert "我认为【规模】绝对是第一位的" in out  # the quote as written
+
+
+def test_lang_option_wins_over_the_environment(capsys, data_dir, monkeypatch):
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    code, out, _ = run(capsys, "--lang", "zh-TW", "ask", "怎么做红烧肉?", "--data-dir",
+                       str(data_dir))
+    assert "這次訪談沒有談到這個問題。" in out
+    code, out, _ = run(capsys, "--lang", "en", "ask", "怎么做红烧肉?", "--data-dir",
+                       str(data_dir))
+    assert "does not cover" in out
+
+
+def test_errors_and_help_follow_the_language(capsys, data_dir, monkeypatch):
+    monkeypatch.setenv("LC_ALL", "zh_TW.UTF-8")
+    code, out, err = run(capsys, "ask", "   ", "--data-dir", str(data_dir))
+    assert "請輸入一個問題" in assert_one_line_error(code, out, err)
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "向錄製的訪談提問" in out and "用訪談中的原話回答問題" in out
+
+
+def test_unknown_lang_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--lang", "xx-YY", "topics"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--lang" in err and "zh-CN" in err and "Traceback" not in err

@@ -36,7 +36,7 @@ def test_topics_use_the_same_section_match_as_discord(library, tmp_path: Path) -
     section = library.topics()[0].sections[0].title
     out = drive(library, tmp_path, f"/topics {section}", "/topics no-such-section-xyz")
     assert section in out
-    assert "No section matches 'no-such-section-xyz'" in out
+    assert "No section matches “no-such-section-xyz”" in out
 
 
 def test_quotes_are_saved_listed_and_removed(library, tmp_path: Path) -> None:
@@ -51,6 +51,25 @@ def test_quotes_are_saved_listed_and_removed(library, tmp_path: Path) -> None:
     assert "Removed quote #1." in out and "There is no quote #1." in out
     assert "not in the interview" in out
     assert "Unknown command /nonsense" in out
+
+
+def test_console_speaks_the_terminals_language(library, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    out = drive(library, tmp_path, "/help", "/quote list", "/ask 今天北京天气怎么样?", "/nope")
+    assert out.startswith("访谈语录机器人 — ")
+    assert "命令（与 Discord 上相同）：" in out and "/ask <问题> [结果数]" in out
+    assert "还没有保存任何语录" in out
+    assert "这次访谈没有谈到这个问题。" in out
+    assert "未知命令 /nope" in out
+    for english in ("Commands", "Type /help", "does not cover", "Unknown command"):
+        assert english not in out
+
+
+def test_console_traditional_chinese(library, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("LANG", "zh_TW.UTF-8")
+    out = drive(library, tmp_path, "/quote add 我认为规模绝对是第一位的", "/quote show 1")
+    assert "已儲存。\n#1 「" in out
+    assert "由 " in out and " 儲存，" in out
 
 
 def test_shell_words_work_with_or_without_a_slash(library, tmp_path: Path) -> None:

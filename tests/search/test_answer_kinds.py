@@ -18,6 +18,7 @@ from bot.evaluation import evaluate, read_questions, split
 from bot.formats.article import TranscriptError
 from bot.formats.metadata import parse_meta
 from bot.frontends.cli import main
+from bot.frontends.i18n import ENGLISH, translations
 from bot.frontends.text_render import CLOSEST, NOT_COVERED, render_answer
 from bot.library import Library
 from bot.search import semantic
@@ -42,7 +43,7 @@ def test_report_half_of_the_dev_set_meets_the_floors(library) -> None:
     result = evaluate(library, dev_report_half())
     # Regression floors at today's level (a little below). The issue's own floors for
     # zh (hit@3 0.90, hit@1 0.75) and en (0.85) are not reached yet: see the xfail below.
-    assert result["zh"]["hit@3"] >= 0.78 and result["zh"]["hit@1"] >= 0.6, result["zh"]
+    assert result["zh"]["hit@3"] >= 0.82 and result["zh"]["hit@1"] >= 0.65, result["zh"]
     assert result["zh"]["answered_rate"] >= 0.85, result["zh"]
     assert result["zht"]["hit@3"] >= 0.85, result["zht"]
     assert result["colloquial"]["hit@3"] >= 0.8, result["colloquial"]
@@ -78,10 +79,11 @@ def test_questions_in_the_users_style_meet_the_floors(library) -> None:
 def test_an_adjacent_question_gets_the_closest_passage_not_an_answer(library) -> None:
     answer = library.ask("马斯克喜欢吃什么?")
     assert not answer.answered and answer.hits == ()
-    assert len(answer.closest) == 1 and "马斯克" in answer.closest[0].passage.text
+    # a passage of the answer about him (it may say 他, not his name)
+    assert len(answer.closest) == 1 and "马斯克" in answer.closest[0].passage.section
     data = answer.to_json()
     assert data["answered"] is False and data["hits"] == [] and len(data["closest"]) == 1
-    text = render_answer(answer)
+    text = render_answer(translations(ENGLISH), answer)
     assert text.startswith(CLOSEST) and answer.closest[0].passage.speaker in text
 
 
@@ -90,7 +92,8 @@ def test_a_foreign_question_gets_neither(library) -> None:
     assert answer.to_json() == {
         "query": "今天北京天气怎么样?", "answered": False, "hits": [], "closest": []
     }
-    assert answer.suggestions and render_answer(answer).startswith(NOT_COVERED)
+    assert answer.suggestions
+    assert render_answer(translations(ENGLISH), answer).startswith(NOT_COVERED)
 
 
 def test_an_answer_has_no_closest_passages(library) -> None:
@@ -100,10 +103,22 @@ def test_an_answer_has_no_closest_passages(library) -> None:
 
 
 @needs_model
-@pytest.mark.xfail(reason="the engineers paragraph (开会 + 马斯克 + 会议室) still ranks first",
-                   strict=False)
 def test_musk_and_meetings_puts_the_pointless_meetings_passage_first(library) -> None:
     assert "冗长的会议" in library.ask("马斯克对开会是什么态度?").hits[0].passage.text
+
+
+def test_a_name_says_who_not_what(library) -> None:
+    """Lexically a name counts half and a paragraph of his turn counts as saying it; the
+    semantic tier reads the question with 他 for him; a word and the alias kept beside it
+    (开会 → 开会 会议) are one ask."""
+    question = library.query.rewrite("马斯克对开会是什么态度?")
+    assert library.query.semantic_text(question).startswith("他")
+    assert library.query.semantic_text("what does elon think") == "what does he think"
+    units = library.query.units(question, "zh")
+    name = next(u for u in units if u.surface == "马斯克")
+    assert name.subject and all(w < 1 for w in name.weights)
+    meeting = next(u for u in units if "开会" in u.tokens)
+    assert meeting.either and "会议" in meeting.tokens and len(units) == 2
 
 
 @needs_model
@@ -175,6 +190,34 @@ def test_passage_vectors_are_cached_with_the_index_and_rebuilt_when_data_changes
     transcript.write_text(transcript.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     with pytest.raises(AssertionError, match="warm cache"):
         Library.load(data_dir, cache_dir=cache)  # data changed: vectors must be rebuilt
+
+
+def test_passage_vectors_are_memoised_on_disk_by_text_across_processes(
+    tmp_path, monkeypatch
+) -> None:
+    calls: list[list[str]] = []
+
+    class Encoder:
+        def passage(self, texts):
+            calls.append(list(texts))
+            return [[float(len(t)), 1.0] for t in texts]
+
+    def fresh_model() -> semantic._Model:
+        model = semantic._Model()
+        monkeypatch.setattr(model, "encoder", Encoder)
+        return model
+
+    monkeypatch.setenv(semantic.MEMO_ENV, str(tmp_path / "memo"))
+    first = fresh_model().passages(["甲乙", "丙丁戊"])
+    again = fresh_model().passages(["丙丁戊", "己"])  # a new process: only 己 is new
+    assert calls == [["甲乙", "丙丁戊"], ["己"]]
+    assert again[0].tolist() == first[1].tolist()
+    monkeypatch.setenv(semantic.MEMO_ENV, "")  # off: nothing read or written
+    fresh_model().passages(["甲乙"])
+    assert calls[-1] == ["甲乙"]
+    (tmp_path / "memo" / f"{semantic.MODEL_VERSION}.npz").write_bytes(b"damaged")
+    monkeypatch.setenv(semantic.MEMO_ENV, str(tmp_path / "memo"))
+    assert fresh_model().passages(["甲乙"]).shape == (1, 2)  # a damaged memo is recomputed
 
 
 def test_without_the_model_search_is_lexical_with_one_log_line(

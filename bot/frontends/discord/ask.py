@@ -7,13 +7,16 @@ import functools
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands
 
 from bot.config import Config
 from bot.frontends.discord import limits, render
 from bot.frontends.discord.quotes import save_quote
 from bot.frontends.discord.state import LibraryHolder, add_cooldown
+from bot.frontends.discord.translate import translations_for
 from bot.frontends.discord.views import AskView, reply
+from bot.frontends.i18n import Translations, text
 from bot.library import Library
 from bot.model import QueryError
 from bot.quotes.service import QuoteService
@@ -38,12 +41,18 @@ class AskCog(commands.Cog):
         add_cooldown(self.ask, config)
 
     @app_commands.command(
-        name="ask", description="Ask about the interviews; the answer is the speaker's own words"
+        name=locale_str("ask"),
+        description=locale_str("Ask about the interviews; the answer is the speaker's own words"),
+    )
+    @app_commands.rename(
+        question=locale_str("question"),
+        results=locale_str("results"),
+        interview=locale_str("interview"),
     )
     @app_commands.describe(
-        question="What you want to know (up to 500 characters)",
-        results="How many answers to show, 1-5 (default 1)",
-        interview="Only search this interview (default: all of them)",
+        question=locale_str("What you want to know (up to 500 characters)"),
+        results=locale_str("How many answers to show, 1-5 (default 1)"),
+        interview=locale_str("Only search this interview (default: all of them)"),
     )
     async def ask(
         self,
@@ -52,18 +61,26 @@ class AskCog(commands.Cog):
         results: app_commands.Range[int, 1, MAX_RESULTS] = 1,
         interview: str | None = None,
     ) -> None:
+        t = translations_for(interaction)
+        _ = t.gettext
         # Discord enforces the option limits in its client; a raw or stale request may not.
         if len(question) > limits.MAX_INPUT:
             await reply(
                 interaction,
-                f"That question is {len(question)} characters long; please keep it to "
-                f"{limits.MAX_INPUT} or fewer.",
+                _(
+                    "That question is {length} characters long; please keep it to "
+                    "{limit} or fewer."
+                ).format(length=len(question), limit=limits.MAX_INPUT),
                 ephemeral=True,
             )
             return
         if not 1 <= results <= MAX_RESULTS:
             await reply(
-                interaction, f"results must be between 1 and {MAX_RESULTS}.", ephemeral=True
+                interaction,
+                _("{option} must be between 1 and {limit}.").format(
+                    option=_("results"), limit=MAX_RESULTS
+                ),
+                ephemeral=True,
             )
             return
         # This question (and its More button) keeps the library it started with, so a /reload
@@ -74,7 +91,7 @@ class AskCog(commands.Cog):
             transcript = library.resolve_interview(interview)
             if transcript is None:
                 await reply(
-                    interaction, unknown_interview_text(library, interview), ephemeral=True
+                    interaction, unknown_interview_text(t, library, interview), ephemeral=True
                 )
                 return
             interview, scope = transcript.id, transcript.title
@@ -86,13 +103,16 @@ class AskCog(commands.Cog):
                 library.ask, question, top=results, interview=interview
             )
         except QueryError as exc:
-            await reply(interaction, str(exc), ephemeral=True)
+            await reply(interaction, text(t, exc.message), ephemeral=True)
             return
-        message = render.answer_message(answer, scope=scope, interviews=len(library.transcripts))
+        message = render.answer_message(
+            t, answer, scope=scope, interviews=len(library.transcripts)
+        )
         if not answer.shown:
             await reply(interaction, message["content"])
             return
         view = AskView(
+            t,
             ask=lambda offset: library.ask(
                 question, top=results, interview=interview, offset=offset
             ),
@@ -113,12 +133,12 @@ class AskCog(commands.Cog):
         return render.interview_choices(self.holder.current.transcripts, current)
 
 
-def unknown_interview_text(library: Library, wanted: str) -> str:
+def unknown_interview_text(t: Translations, library: Library, wanted: str) -> str:
     shown = limits.truncate(render.escape(wanted.strip()), 100)
     listing = "\n".join(
-        f"• {limits.truncate(render.escape(t.title), 150)}" for t in library.transcripts[:20]
+        f"• {limits.truncate(render.escape(x.title), 150)}" for x in library.transcripts[:20]
     )
-    return (
-        f"There is no interview called “{shown}”. Pick one from the list as you type, or "
-        f"leave the option empty to search them all. Interviews:\n{listing}"
-    )
+    return t.gettext(
+        "There is no interview called “{interview}”. Pick one from the list as you type, or "
+        "leave the option empty to search them all. Interviews:\n{listing}"
+    ).format(interview=shown, listing=listing)

@@ -27,8 +27,11 @@ from bot.frontends.discord.ask import AskCog
 from bot.frontends.discord.meta import MetaCog
 from bot.frontends.discord.quotes import QuoteGroup
 from bot.frontends.discord.state import LibraryHolder, warm_up
+from bot.frontends.discord.translate import CatalogTranslator, translations_for
 from bot.frontends.discord.views import INTERNAL_ERROR, NO_MENTIONS, reply
+from bot.frontends.i18n import Translations
 from bot.library import Library
+from bot.model import N_
 from bot.quotes.service import QuoteService
 from bot.quotes.store import QuoteStore
 
@@ -110,6 +113,7 @@ class QuoteBot(commands.Bot):
         again); the first adds them."""
         if self.cogs:
             return
+        await self.tree.set_translator(CatalogTranslator())
         await self.add_cog(
             AskCog(self.holder, self.quotes, self.config, button_timeout=self.button_timeout)
         )
@@ -132,34 +136,51 @@ class QuoteBot(commands.Bot):
         if interaction.type is discord.InteractionType.autocomplete:
             log.error("autocomplete failed", exc_info=error)
             return
-        message = explain_error(error)
+        t = translations_for(interaction)
+        message = explain_error(t, error)
         if message is None:
             command = interaction.command.qualified_name if interaction.command else "?"
             log.error("/%s failed", command, exc_info=error)
-            message = INTERNAL_ERROR
+            message = t.gettext(INTERNAL_ERROR)
         try:
             await reply(interaction, message, ephemeral=True)
         except discord.HTTPException:
             log.exception("could not tell the user about an error")
 
 
-def explain_error(error: app_commands.AppCommandError) -> str | None:
+# Discord's permission names as its client shows them; others are shown title-cased.
+PERMISSION_NAMES = {
+    "manage_guild": N_("Manage Server"),
+    "manage_messages": N_("Manage Messages"),
+    "administrator": N_("Administrator"),
+}
+
+
+def explain_error(t: Translations, error: app_commands.AppCommandError) -> str | None:
     """A user-facing sentence for expected errors; None for internal failures."""
+    _ = t.gettext
     if isinstance(error, app_commands.CommandOnCooldown):
         wait = max(1, math.ceil(error.retry_after))
-        return f"You're going a bit fast: please wait {wait} s and try again."
+        return _("You're going a bit fast: please wait {seconds} s and try again.").format(
+            seconds=wait
+        )
     if isinstance(error, app_commands.MissingPermissions):
-        needed = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
-        return f"You need the {needed} permission to do that."
+        needed = ", ".join(
+            _(PERMISSION_NAMES[p]) if p in PERMISSION_NAMES else p.replace("_", " ").title()
+            for p in error.missing_permissions
+        )
+        return _("You need the {permission} permission to do that.").format(permission=needed)
     if isinstance(error, app_commands.NoPrivateMessage):
-        return "That command only works in a server, not in DMs."
+        return _("That command only works in a server, not in DMs.")
     if isinstance(error, app_commands.CheckFailure):
-        return "You can't use that command here."
+        return _("You can't use that command here.")
     if isinstance(error, app_commands.TransformerError):
         value = limits.truncate(str(error.value), 50)
-        return f"That value ({value}) isn't valid for this option; please check it and retry."
+        return _(
+            "That value ({value}) isn't valid for this option; please check it and retry."
+        ).format(value=value)
     if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
-        return (
+        return _(
             "This command has changed since it was registered. Please try again later "
             "(the bot owner needs to run `quotebot sync`)."
         )

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands
 
 from bot.config import Config
 from bot.frontends.discord import limits, render
 from bot.frontends.discord.state import LibraryHolder, load_library
+from bot.frontends.discord.translate import translations_for
 from bot.frontends.discord.views import reply
 from bot.model import LibraryError
 
@@ -29,24 +31,29 @@ class MetaCog(commands.Cog):
         self.reload_lock = asyncio.Lock()  # one /reload at a time
 
     @app_commands.command(
-        name="topics", description="What the interviews cover, or one section's questions"
+        name=locale_str("topics"),
+        description=locale_str("What the interviews cover, or one section's questions"),
     )
-    @app_commands.describe(section="A section to show its questions (leave empty for all)")
+    @app_commands.rename(section=locale_str("section"))
+    @app_commands.describe(
+        section=locale_str("A section to show its questions (leave empty for all)")
+    )
     async def topics(self, interaction: discord.Interaction, section: str | None = None) -> None:
+        t = translations_for(interaction)
         library = self.holder.current
         topics = library.topics()
         if not section:
             if len(topics) > 1:
                 await reply(
                     interaction,
-                    render.interviews_text(topics),
-                    embeds=render.library_embeds(topics),
+                    render.interviews_text(t, topics),
+                    embeds=render.library_embeds(t, topics),
                 )
             else:
-                await reply(interaction, embeds=render.topics_embeds(topics))
+                await reply(interaction, embeds=render.topics_embeds(t, topics))
             return
         if len(section) > limits.MAX_INPUT:
-            await reply(interaction, "That section name is too long.", ephemeral=True)
+            await reply(interaction, t.gettext("That section name is too long."), ephemeral=True)
             return
         found = library.find_section(section)
         if found is None:
@@ -56,11 +63,13 @@ class MetaCog(commands.Cog):
             shown = limits.truncate(render.escape(section), 100)
             await reply(
                 interaction,
-                f"There is no section called “{shown}”. Sections:\n{listing}",
+                t.gettext("There is no section called “{section}”. Sections:\n{listing}").format(
+                    section=shown, listing=listing
+                ),
                 ephemeral=True,
             )
             return
-        await reply(interaction, embeds=[render.section_embed(*found)])
+        await reply(interaction, embeds=[render.section_embed(t, *found)])
 
     @topics.autocomplete("section")
     async def topics_section(
@@ -68,7 +77,10 @@ class MetaCog(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         return render.section_choices(self.holder.current.topics(), current)
 
-    @app_commands.command(name="reload", description="Reload the interviews from the data folder")
+    @app_commands.command(
+        name=locale_str("reload"),
+        description=locale_str("Reload the interviews from the data folder"),
+    )
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
     @app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
@@ -78,20 +90,24 @@ class MetaCog(commands.Cog):
         The load runs in a worker thread (it may tokenise for seconds); the swap is one
         assignment on the event loop, made only after the new library is complete and warmed up.
         """
+        t = translations_for(interaction)
+        _ = t.gettext
         if interaction.guild_id is None:
-            await reply(interaction, "That command only works in a server, not in DMs.",
+            await reply(interaction, _("That command only works in a server, not in DMs."),
                         ephemeral=True)
             return
         permissions = interaction.permissions
         if not (permissions.manage_guild or permissions.administrator):
             await reply(
                 interaction,
-                "Sorry, only members with the Manage Server permission can reload the interviews.",
+                _("Sorry, only members with the Manage Server permission can reload the "
+                  "interviews."),
                 ephemeral=True,
             )
             return
         if self.reload_lock.locked():
-            await reply(interaction, "A reload is already running; try again when it has finished.",
+            await reply(interaction,
+                        _("A reload is already running; try again when it has finished."),
                         ephemeral=True)
             return
         async with self.reload_lock:
@@ -104,20 +120,25 @@ class MetaCog(commands.Cog):
                 expected = isinstance(exc, ValueError | OSError) or isinstance(exc, LibraryError)
                 if expected:
                     log.warning("/reload failed: %s", exc)
-                    problem = render.one_line(_without_data_dir(str(exc), data_dir))
+                    problem = render.one_line(t, _without_data_dir(str(exc), data_dir))
                 else:
                     log.exception("/reload failed unexpectedly")
-                    problem = "An unexpected error happened (it has been logged)."
-                await reply(interaction, render.reload_failed_text(problem, old), ephemeral=True)
+                    problem = _("An unexpected error happened (it has been logged).")
+                await reply(
+                    interaction, render.reload_failed_text(t, problem, old), ephemeral=True
+                )
                 return
             self.holder.current = new
             log.info("reloaded the library: %d interviews, %d passages",
                      len(new.transcripts), len(new.passages))
-            await reply(interaction, render.reload_text(new), ephemeral=True)
+            await reply(interaction, render.reload_text(t, new), ephemeral=True)
 
-    @app_commands.command(name="help", description="List the bot's commands")
+    @app_commands.command(
+        name=locale_str("help"), description=locale_str("List the bot's commands")
+    )
     async def help_command(self, interaction: discord.Interaction) -> None:
-        await reply(interaction, embeds=[render.help_embed()], ephemeral=True)
+        t = translations_for(interaction)
+        await reply(interaction, embeds=[render.help_embed(t)], ephemeral=True)
 
 
 def _without_data_dir(message: str, data_dir: Path | None) -> str:

@@ -15,14 +15,16 @@ from typing import TypedDict
 import discord
 
 from bot.frontends.discord import limits, render
-from bot.model import Answer, Hit
-from bot.quotes.service import MAX_QUOTE_CHARS
+from bot.frontends.discord.translate import translations_for
+from bot.frontends.i18n import Translations, command, text
+from bot.model import N_, Answer, Hit
+from bot.quotes.service import MAX_QUOTE_CHARS, AddResult
 from bot.text.sentences import split_sentences
 
 log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
-INTERNAL_ERROR = (
+INTERNAL_ERROR = N_(
     "Sorry, something went wrong on our side while handling that. It has been logged; "
     "please try again in a moment."
 )
@@ -87,6 +89,37 @@ def quotable(text: str, limit: int = MAX_QUOTE_CHARS) -> str:
     return kept.strip() or text[:limit]
 
 
+def add_result_text(t: Translations, result: AddResult) -> str:
+    """What to tell someone who tried to save a quote (used by /quote add and the button)."""
+    _ = t.gettext
+    if result.status == "added" and result.quote is not None:
+        return _("Saved as quote **#{number}**: “{text}” — {speaker}").format(
+            number=result.quote.number,
+            text=limits.truncate(render.escape(result.quote.text), 300),
+            speaker=render.escape(result.quote.speaker),
+        )
+    if result.status == "duplicate" and result.quote is not None:
+        return _(
+            "That quote is already saved as **#{number}** (by {name}). "
+            "See it with `{show} {number}`."
+        ).format(
+            number=result.quote.number,
+            name=render.escape(result.quote.saved_by_name),
+            show=command(t, "quote show"),
+        )
+    if result.status == "not_found":
+        reply_text = _("I couldn't find those exact words in the interview, so nothing was saved.")
+        if result.suggestion is not None:
+            closest = limits.truncate(render.escape(result.suggestion.text), 400)
+            speaker = render.escape(result.suggestion.speaker)
+            reply_text += "\n" + _("The closest passage ({speaker}):").format(speaker=speaker)
+            reply_text += f"\n> {closest}"
+        return reply_text
+    if result.message is not None:
+        return text(t, result.message)
+    return _("That quote can't be saved.")
+
+
 class SaveButton(discord.ui.Button["AskView"]):
     def __init__(self, index: int, label: str) -> None:
         super().__init__(label=label, style=discord.ButtonStyle.secondary, emoji="📌")
@@ -98,8 +131,8 @@ class SaveButton(discord.ui.Button["AskView"]):
 
 
 class MoreButton(discord.ui.Button["AskView"]):
-    def __init__(self) -> None:
-        super().__init__(label="More", style=discord.ButtonStyle.primary)
+    def __init__(self, label: str) -> None:
+        super().__init__(label=label, style=discord.ButtonStyle.primary)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         assert self.view is not None
@@ -107,10 +140,14 @@ class MoreButton(discord.ui.Button["AskView"]):
 
 
 class AskView(discord.ui.View):
-    """Paging (asker only) and saving for one /ask answer; stops listening after ``timeout``."""
+    """Paging (asker only) and saving for one /ask answer; stops listening after ``timeout``.
+
+    Its buttons speak the asker's language (``t``); what a click answers speaks the clicker's.
+    """
 
     def __init__(
         self,
+        t: Translations,
         *,
         ask: Callable[[int], Answer],
         save: Callable[[discord.Interaction, str], Awaitable[None]],
@@ -121,6 +158,7 @@ class AskView(discord.ui.View):
         scope: str = "",
     ) -> None:
         super().__init__(timeout=timeout)
+        self.t = t
         self.scope = scope  # the interview the question was restricted to, for the header
         self.ask = ask  # offset -> next Answer for the same question
         self.save_text = save  # (interaction, text): saves through the quote service, replies
@@ -129,22 +167,29 @@ class AskView(discord.ui.View):
         self.offset = 0
         self.hits: tuple[Hit, ...] = answer.shown
         self.origin: discord.Interaction | None = None  # the /ask, to disable buttons later
-        self.more_button = MoreButton()
+        self.more_button = MoreButton(t.gettext("More"))
         self._layout()
 
     def _layout(self) -> None:
+        _ = self.t.gettext
         self.clear_items()
         self.add_item(self.more_button)
         single = len(self.hits) == 1
         for index in range(len(self.hits)):
-            self.add_item(SaveButton(index, "Save quote" if single else f"Save quote {index + 1}"))
+            label = _("Save quote") if single else _("Save quote {number}").format(
+                number=index + 1
+            )
+            self.add_item(SaveButton(index, label))
 
     async def more(self, interaction: discord.Interaction) -> None:
         if interaction.user.id != self.asker_id:
+            t = translations_for(interaction)
             await reply(
                 interaction,
-                "Only the person who asked can page through these answers. "
-                "Ask your own with `/ask`.",
+                t.gettext(
+                    "Only the person who asked can page through these answers. "
+                    "Ask your own with `{ask}`."
+                ).format(ask=command(t, "ask")),
                 ephemeral=True,
             )
             return
@@ -152,11 +197,15 @@ class AskView(discord.ui.View):
         # The search takes tens of milliseconds with the semantic tier: off the event loop.
         answer = await asyncio.to_thread(self.ask, offset)
         if not answer.shown:
-            await reply(interaction, "That's all: there are no more answers.", ephemeral=True)
+            await reply(
+                interaction,
+                self.t.gettext("That's all: there are no more answers."),
+                ephemeral=True,
+            )
             return
         self.offset, self.hits = offset, answer.shown
         self._layout()
-        message = render.answer_message(answer, offset, self.scope)
+        message = render.answer_message(self.t, answer, offset, self.scope)
         await interaction.response.edit_message(
             content=message["content"],
             embeds=message["embeds"],
@@ -165,8 +214,9 @@ class AskView(discord.ui.View):
         )
 
     async def save(self, interaction: discord.Interaction, index: int) -> None:
+        t = translations_for(interaction)
         if index >= len(self.hits):
-            await reply(interaction, "That answer is no longer shown.", ephemeral=True)
+            await reply(interaction, t.gettext("That answer is no longer shown."), ephemeral=True)
             return
         await self.save_text(interaction, quotable(self.hits[index].passage.text))
 
@@ -186,6 +236,8 @@ class AskView(discord.ui.View):
     ) -> None:
         log.error("button %r failed", item, exc_info=error)
         try:
-            await reply(interaction, INTERNAL_ERROR, ephemeral=True)
+            await reply(
+                interaction, translations_for(interaction).gettext(INTERNAL_ERROR), ephemeral=True
+            )
         except discord.HTTPException:
             log.exception("could not report a button failure")

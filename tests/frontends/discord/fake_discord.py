@@ -24,6 +24,7 @@ import asyncio
 import itertools
 import json
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -446,6 +447,38 @@ def message_problems(data: dict, kind: int | None) -> list[str]:
     return problems
 
 
+DISCORD_LOCALES = frozenset({
+    "id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it", "lt", "hu", "nl",
+    "no", "pl", "pt-BR", "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi",
+    "th", "zh-CN", "ja", "zh-TW", "ko",
+})
+
+
+def localized_name_ok(name: str) -> bool:
+    """Discord's rule for a localized name: ``^[-_\\p{L}\\p{N}\\p{sc=Deva}\\p{sc=Thai}]{1,32}$``,
+    lowercase where the script has case. Checked by Unicode category (letters, digits, ``-``,
+    ``_``): stricter than Discord only for Devanagari/Thai marks, which no catalog uses."""
+    return (
+        1 <= len(name) <= 32
+        and all(ch in "-_" or unicodedata.category(ch)[0] in "LN" for ch in name)
+        and name == name.lower()
+    )
+
+
+def localization_problems(item: dict) -> list[str]:
+    """``name_localizations`` / ``description_localizations`` that Discord would refuse."""
+    problems = []
+    for key in ("name_localizations", "description_localizations"):
+        for locale, value in (item.get(key) or {}).items():
+            if locale not in DISCORD_LOCALES:
+                problems.append(f"{key}: unknown locale {locale!r}")
+            elif key == "name_localizations" and not localized_name_ok(value):
+                problems.append(f"bad {locale} name {value!r}")
+            elif key == "description_localizations" and not 1 <= _length(value) <= 100:
+                problems.append(f"{locale} description length {_length(value)}")
+    return problems
+
+
 def command_problems(commands: list[dict]) -> list[str]:
     """Discord's rules for registering application commands."""
     problems = []
@@ -458,6 +491,7 @@ def command_problems(commands: list[dict]) -> list[str]:
             problems.append(f"{where}: bad name {name!r}")
         if not 1 <= _length(item.get("description")) <= 100:
             problems.append(f"{where}: description length {_length(item.get('description'))}")
+        problems.extend(f"{where}: {p}" for p in localization_problems(item))
         options = item.get("options") or []
         if len(options) > 25:
             problems.append(f"{where}: more than 25 options")
@@ -502,7 +536,15 @@ def user(user_id: int, name: str | None = None) -> dict:
     }
 
 
-def _base(kind: int, *, user_id: int, guild: bool, permissions: int) -> dict:
+def _base(
+    kind: int,
+    *,
+    user_id: int,
+    guild: bool,
+    permissions: int,
+    locale: str = "en-US",
+    guild_locale: str = "en-US",
+) -> dict:
     interaction_id = next(_interaction_ids)
     payload: dict[str, Any] = {
         "id": str(interaction_id),
@@ -510,7 +552,7 @@ def _base(kind: int, *, user_id: int, guild: bool, permissions: int) -> dict:
         "type": kind,
         "token": f"tok-{interaction_id}",
         "version": 1,
-        "locale": "en-US",
+        "locale": locale,
         "app_permissions": str(MEMBER_PERMISSIONS),
         "attachment_size_limit": 10 * 1024 * 1024,
         "entitlements": [],
@@ -519,7 +561,7 @@ def _base(kind: int, *, user_id: int, guild: bool, permissions: int) -> dict:
     }
     if guild:
         payload["guild_id"] = str(GUILD_ID)
-        payload["guild_locale"] = "en-US"
+        payload["guild_locale"] = guild_locale
         payload["channel_id"] = str(CHANNEL_ID)
         payload["channel"] = {"id": str(CHANNEL_ID), "type": 0, "guild_id": str(GUILD_ID),
                               "name": "general", "position": 0, "permission_overwrites": [],
@@ -552,8 +594,11 @@ def command(
     guild: bool = True,
     permissions: int = MEMBER_PERMISSIONS,
     focused: str | None = None,
+    locale: str = "en-US",
+    guild_locale: str = "en-US",
 ) -> dict:
-    """A slash command (type 2) or, with ``focused``, an autocomplete request (type 4)."""
+    """A slash command (type 2) or, with ``focused``, an autocomplete request (type 4);
+    ``locale`` is the user's client language, ``guild_locale`` the server's."""
     kinds = {str: 3, int: 4, bool: 5, float: 10}
     opts = [
         {"name": key, "type": kinds[type(value)], "value": value, **({"focused": True}
@@ -562,7 +607,8 @@ def command(
     ]
     if sub is not None:
         opts = [{"name": sub, "type": 1, "options": opts}]
-    payload = _base(4 if focused else 2, user_id=user_id, guild=guild, permissions=permissions)
+    payload = _base(4 if focused else 2, user_id=user_id, guild=guild, permissions=permissions,
+                    locale=locale, guild_locale=guild_locale)
     payload["data"] = {"id": "1", "name": name, "type": 1, "options": opts}
     return payload
 
@@ -574,9 +620,12 @@ def button(
     user_id: int = 111,
     guild: bool = True,
     permissions: int = MEMBER_PERMISSIONS,
+    locale: str = "en-US",
+    guild_locale: str = "en-US",
 ) -> dict:
     """A button click (type 3) on ``message`` (as the fake stored it)."""
-    payload = _base(3, user_id=user_id, guild=guild, permissions=permissions)
+    payload = _base(3, user_id=user_id, guild=guild, permissions=permissions, locale=locale,
+                    guild_locale=guild_locale)
     payload["message"] = {**message, "channel_id": payload["channel"]["id"]}
     payload["data"] = {"custom_id": custom_id, "component_type": 2}
     return payload

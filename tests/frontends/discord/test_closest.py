@@ -27,9 +27,10 @@ async def test_ask_shows_the_closest_passage_as_such_and_more_pages_it(make_bot,
     data = body["data"]
     assert CLOSEST in data["content"]
     (embed,) = data["embeds"]
-    assert embed["author"]["name"] and "马斯克" in embed["description"]
+    assert embed["author"]["name"] and embed["description"]
     fields = {f["name"]: f["value"] for f in embed.get("fields", [])}
-    assert fields.get("Section") and fields.get("Video", "").startswith("[▶ ")
+    # a passage of the answer about him (it may say 他, not his name)
+    assert "马斯克" in fields.get("Section", "") and fields.get("Video", "").startswith("[▶ ")
 
     message = fake_discord.message_of(max(fake_discord.callbacks))
     paged = await fake_discord.interact(

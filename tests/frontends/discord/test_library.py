@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.frontends.discord import limits
+from bot.frontends.i18n import translations
 from tests.frontends.discord import fake_discord as fd
 from tests.frontends.discord.fake_discord import EPHEMERAL, buttons_of, command_problems
 from tests.paths import copy_bundled
@@ -373,8 +374,9 @@ async def test_a_big_library_fits_one_topics_message():
     from bot.frontends.discord import render
 
     topics = big_library_topics()
-    content = render.interviews_text(topics)
-    embeds = [e.to_dict() for e in render.library_embeds(topics)]
+    english = translations("en-US")
+    content = render.interviews_text(english, topics)
+    embeds = [e.to_dict() for e in render.library_embeds(english, topics)]
     assert len(content) <= limits.CONTENT
     assert "12 interviews" in content and "first 10" in content and "more" in content
     assert len(embeds) == limits.EMBEDS_PER_MESSAGE

@@ -73,3 +73,52 @@ async def test_sync_commands_globally_when_no_guild_is_set(make_bot, fake_discor
     await sync_commands_async(bot_config, bot=bot)
     assert set(fake_discord.commands) == {None}
     assert bot.is_closed()
+
+
+async def test_synced_commands_carry_chinese_names_and_descriptions(make_bot, fake_discord):
+    """Every command, subcommand and option is localized for zh-CN and zh-TW, within
+    Discord's rules for localized names and descriptions."""
+    bot = await make_bot()
+    await bot.tree.sync()
+    [put] = [r for r in fake_discord.requests if r.method == "PUT"]
+    items = []
+
+    def walk(item: dict) -> None:
+        items.append(item)
+        for option in item.get("options") or []:
+            walk(option)
+
+    for command in put.json:
+        walk(command)
+    assert len(items) == 20  # 5 commands, 6 subcommands, 9 options
+    for item in items:
+        names = item.get("name_localizations") or {}
+        descriptions = item.get("description_localizations") or {}
+        assert set(names) == {"zh-CN", "zh-TW"}, item["name"]
+        assert set(descriptions) == {"zh-CN", "zh-TW"}, item["name"]
+        assert fd.localization_problems(item) == []
+        for text in (*names.values(), *descriptions.values()):
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in text), text
+    by_name = {c["name"]: c for c in put.json}
+    assert by_name["ask"]["name_localizations"] == {"zh-CN": "提问", "zh-TW": "提問"}
+    # Names are unique among siblings in every language, as Discord requires.
+    for locale in ("zh-CN", "zh-TW"):
+        for siblings in [put.json, *(c.get("options") or [] for c in items)]:
+            named = [o["name_localizations"][locale] for o in siblings
+                     if o.get("name_localizations")]
+            assert len(named) == len(set(named)), named
+
+
+async def test_localized_name_rule_can_fail():
+    assert fd.localized_name_ok("提问") and fd.localized_name_ok("quote-list_2")
+    for bad in ("Ask", "two words", "a" * 33, "", "提问!", "問題?"):
+        assert not fd.localized_name_ok(bad), bad
+    problems = fd.localization_problems({
+        "name_localizations": {"zh-CN": "Ask"},
+        "description_localizations": {"xx": "d", "zh-TW": "長" * 101},
+    })
+    assert problems == [
+        "bad zh-CN name 'Ask'",
+        "description_localizations: unknown locale 'xx'",
+        "zh-TW description length 101",
+    ]
