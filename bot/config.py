@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from platformdirs import user_config_dir, user_data_dir
 
@@ -63,8 +64,14 @@ class Config:
     guild_id: int | None = None
     data_dir: Path | None = None  # None: the bundled interview plus the user's data dir
     db_path: Path = field(default_factory=default_db_path)
+    # A PostgreSQL URL from QUOTEBOT_DB; when set it is used instead of the SQLite db_path.
+    db_url: str | None = field(default=None, repr=False)
     cooldown_rate: int = DEFAULT_COOLDOWN_RATE
     cooldown_per: float = DEFAULT_COOLDOWN_PER
+    # Sharding (QUOTEBOT_SHARD_COUNT / QUOTEBOT_SHARD_IDS). shard_count None: as many shards as
+    # Discord recommends, all in this process. shard_ids None: every shard of shard_count.
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
     env_file: Path | None = None  # the .env read, if any (its path only, never its contents)
     env_looked_in: tuple[Path, ...] = ()  # where a .env was looked for
 
@@ -79,11 +86,18 @@ class Config:
         token = "<set>" if self.token else "<missing>"
         return (
             f"Config(token={token}, guild_id={self.guild_id!r}, data_dir={self.data_dir!r}, "
-            f"db_path={self.db_path!r}, cooldown_rate={self.cooldown_rate!r}, "
-            f"cooldown_per={self.cooldown_per!r}, env_file={self.env_file!r})"
+            f"db_path={self.db_path!r}, db_url={_without_password(self.db_url)!r}, "
+            f"cooldown_rate={self.cooldown_rate!r}, "
+            f"cooldown_per={self.cooldown_per!r}, shard_count={self.shard_count!r}, "
+            f"shard_ids={self.shard_ids!r}, env_file={self.env_file!r})"
         )
 
     __str__ = __repr__
+
+    @property
+    def db_target(self) -> Path | str:
+        """What ``bot.quotes.backend.make_quote_backend`` opens: the URL if set, else the file."""
+        return self.db_url or self.db_path
 
     def require_token(self) -> str:
         """The token, or a ConfigError telling the person how to get one."""
@@ -94,6 +108,72 @@ class Config:
                 raise ConfigError(f"{TOKEN_HELP} ({self.env_report()}.)")
             raise ConfigError(TOKEN_HELP)
         return self.token
+
+
+def _without_password(url: str | None) -> str | None:
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _db_setting(raw: str) -> tuple[Path, str | None]:
+    """QUOTEBOT_DB → (SQLite file, PostgreSQL URL or None); other schemes are refused."""
+    from bot.quotes.backend import parse_db_setting
+
+    if not raw:
+        return default_db_path(), None
+    try:
+        target = parse_db_setting(raw)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if isinstance(target, Path):
+        return target, None
+    return default_db_path(), target
+
+
+def _shards(env: Mapping[str, str]) -> tuple[int | None, tuple[int, ...] | None]:
+    """QUOTEBOT_SHARD_COUNT / QUOTEBOT_SHARD_IDS → (count, ids), checked together.
+
+    The ids are this process's share of the count: every process of one bot gets the same
+    count and its own ids, and together they must cover ``0 .. count-1`` once (which no single
+    process can check; the README says how to split them).
+    """
+    count_raw = env.get("QUOTEBOT_SHARD_COUNT", "").strip()
+    ids_raw = env.get("QUOTEBOT_SHARD_IDS", "").strip()
+    if not count_raw:
+        if ids_raw:
+            raise ConfigError(
+                f"QUOTEBOT_SHARD_IDS={ids_raw!r} needs QUOTEBOT_SHARD_COUNT, the total number "
+                "of shards across all processes (e.g. QUOTEBOT_SHARD_COUNT=4)."
+            )
+        return None, None
+    if not count_raw.isdigit() or int(count_raw) < 1:
+        raise ConfigError(
+            f"QUOTEBOT_SHARD_COUNT must be a whole number of shards, 1 or more, got {count_raw!r}."
+        )
+    count = int(count_raw)
+    if not ids_raw:
+        return count, None
+    parts = [part.strip() for part in ids_raw.split(",")]
+    if not all(part.isdigit() for part in parts):
+        raise ConfigError(
+            f"QUOTEBOT_SHARD_IDS must be shard numbers separated by commas (e.g. 0,1), "
+            f"got {ids_raw!r}."
+        )
+    ids = [int(part) for part in parts]
+    outside = [i for i in ids if i >= count]
+    if outside:
+        raise ConfigError(
+            f"QUOTEBOT_SHARD_IDS={ids_raw!r}: shard {outside[0]} does not exist with "
+            f"QUOTEBOT_SHARD_COUNT={count} (shards are numbered 0 to {count - 1})."
+        )
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"QUOTEBOT_SHARD_IDS={ids_raw!r} names a shard twice.")
+    return count, tuple(sorted(ids))
 
 
 def _optional_int(env: Mapping[str, str], name: str) -> int | None:
@@ -134,12 +214,16 @@ def load_config(env: Mapping[str, str] | None = None, *, dotenv: bool = True) ->
                 load_dotenv(env_file, override=False)
         env = os.environ
     data_dir_raw = env.get("QUOTEBOT_DATA_DIR", "").strip()
-    db_raw = env.get("QUOTEBOT_DB", "").strip()
+    db_path, db_url = _db_setting(env.get("QUOTEBOT_DB", "").strip())
+    shard_count, shard_ids = _shards(env)
     config = Config(
         token=env.get("DISCORD_TOKEN", "").strip() or None,
         guild_id=_optional_int(env, "DISCORD_GUILD_ID"),
         data_dir=Path(data_dir_raw).expanduser() if data_dir_raw else None,
-        db_path=Path(db_raw).expanduser() if db_raw else default_db_path(),
+        db_path=db_path,
+        db_url=db_url,
+        shard_count=shard_count,
+        shard_ids=shard_ids,
         cooldown_rate=int(
             _positive_number(env, "QUOTEBOT_COOLDOWN_RATE", DEFAULT_COOLDOWN_RATE, int)
         ),

@@ -17,6 +17,7 @@ from bot.library import Library
 from bot.search import semantic
 from tests.frontends.discord.fake_discord import FakeDiscord
 from tests.paths import DATA_DIR, copy_bundled
+from tests.quotes.backends import backend, open_backend, pg_url, store_target  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -117,8 +118,9 @@ def bot_config(tmp_path: Path, data_copy: Path):
 
 @pytest_asyncio.fixture
 async def make_bot(fake_discord: FakeDiscord, library, bot_config) -> AsyncIterator[Callable]:
-    """``await make_bot(**config_changes)``: a logged-in bot using the fake API and a fresh
-    SQLite store in tmp_path; every bot made is closed at the end of the test."""
+    """``await make_bot(**config_changes)``: a logged-in bot using the fake API and (unless
+    ``store=`` is given) a fresh SQLite store in tmp_path; every bot made is closed at the end
+    of the test."""
     from dataclasses import replace
 
     from bot.frontends.discord.client import create_bot
@@ -127,10 +129,12 @@ async def make_bot(fake_discord: FakeDiscord, library, bot_config) -> AsyncItera
     bots = []
     stores = []
 
-    async def make(button_timeout: float = 300.0, **changes):
+    async def make(button_timeout: float = 300.0, store=None, **changes):
+        """``store``: a quote store to use instead (e.g. the ``backend`` fixture's)."""
         config = replace(bot_config, **changes)
-        store = QuoteStore(config.db_path)
-        stores.append(store)
+        if store is None:
+            store = QuoteStore(config.db_path)
+            stores.append(store)
         bot = create_bot(config, library=library, store=store, button_timeout=button_timeout)
         bots.append(bot)
         await bot.login(config.token)

@@ -165,16 +165,26 @@ def test_quote_number_input(text):
 @settings(max_examples=25)
 @given(st.one_of(any_text, shaped_text))
 def test_quote_input(library, tmp_path_factory, text):
+    """Hypothesis drives plain functions: each example runs the async service on its own loop."""
+    import asyncio
+
     from bot.frontends.console import Console
-    from bot.quotes.store import QuoteStore
+    from bot.quotes.backend import SQLiteQuoteBackend
 
     validate_quote_text(text)
-    with QuoteStore(tmp_path_factory.mktemp("fuzz-q") / "q.sqlite3") as store:
-        service = QuoteService(library, store)
-        result = service.search(0, text)
-        assert result.query == result.query.strip()
-        console = Console(library, service, "fuzz")
-        for command in ("add", "search", "show", "remove", "list"):
-            reply = console.handle(f"/quote {command} {text}")
-            assert isinstance(reply, str)
-            reply.encode("utf-8")
+
+    async def example() -> None:
+        backend = SQLiteQuoteBackend.at(tmp_path_factory.mktemp("fuzz-q") / "q.sqlite3")
+        try:
+            service = QuoteService(library, backend)
+            result = await service.search(0, text)
+            assert result.query == result.query.strip()
+            console = Console(library, service, "fuzz")
+            for command in ("add", "search", "show", "remove", "list"):
+                reply = await console.handle(f"/quote {command} {text}")
+                assert isinstance(reply, str)
+                reply.encode("utf-8")
+        finally:
+            await backend.close()
+
+    asyncio.run(example())

@@ -14,6 +14,7 @@ import pytest
 
 from bot.frontends.cli import main
 from bot.frontends.console import Console
+from bot.quotes.backend import SQLiteQuoteBackend
 from bot.quotes.service import MAX_QUOTE_NUMBER, QuoteService, parse_quote_number
 from bot.quotes.store import QuoteStore, QuoteStoreBusy, QuoteStoreError
 from bot.text.usertext import visible_text
@@ -68,13 +69,14 @@ def test_a_busy_database_is_our_own_error_within_a_second(locked_store):
     assert "\n" not in str(caught.value)
 
 
-def test_the_console_survives_store_errors_with_one_line(library, locked_store):
-    console = Console(library, QuoteService(library, locked_store), "me")
-    reply = console.handle(f"/quote add {SAID}")
+async def test_the_console_survives_store_errors_with_one_line(library, locked_store):
+    backend = SQLiteQuoteBackend(locked_store)
+    console = Console(library, QuoteService(library, backend), "me")
+    reply = await console.handle(f"/quote add {SAID}")
     assert "busy" in reply and "\n" not in reply
-    locked_store.close()
-    assert "is closed" in console.handle("/quote list")
-    assert "规模" in console.handle("/ask 规模重要吗?") or console.handle("/help")
+    await backend.close()
+    assert "is closed" in await console.handle("/quote list")
+    assert "规模" in await console.handle("/ask 规模重要吗?")
 
 
 # --------------------------------------------------------------------------- numbers
@@ -91,10 +93,10 @@ def test_quote_numbers_are_strict_ascii_digits_in_range(text, number):
 
 
 @pytest.fixture
-def console(library, tmp_path):
-    store = QuoteStore(tmp_path / "q.sqlite3")
-    yield Console(library, QuoteService(library, store), "me")
-    store.close()
+async def console(library, tmp_path):
+    backend = SQLiteQuoteBackend.at(tmp_path / "q.sqlite3")
+    yield Console(library, QuoteService(library, backend), "me")
+    await backend.close()
 
 
 @pytest.mark.parametrize(
@@ -111,17 +113,18 @@ def console(library, tmp_path):
         "/topics \u202e",
     ],
 )
-def test_console_lines_never_raise(console, line):
-    reply = console.handle(line)
+async def test_console_lines_never_raise(console, line):
+    reply = await console.handle(line)
     assert isinstance(reply, str)
     reply.encode("utf-8")  # printable: no lone surrogate comes back
 
 
-def test_service_refuses_numbers_sqlite_cannot_hold(library, tmp_path):
-    with QuoteStore(tmp_path / "q.sqlite3") as store:
-        service = QuoteService(library, store)
-        assert service.show(1, 10**20) is None
-        assert service.remove(1, 10**20, 1, True).status == "not_found"
+async def test_service_refuses_numbers_sqlite_cannot_hold(library, tmp_path):
+    backend = SQLiteQuoteBackend.at(tmp_path / "q.sqlite3")
+    service = QuoteService(library, backend)
+    assert await service.show(1, 10**20) is None
+    assert (await service.remove(1, 10**20, 1, True)).status == "not_found"
+    await backend.close()
 
 
 def test_invalid_utf8_on_console_input_is_one_line(library, tmp_path):
@@ -137,10 +140,11 @@ def test_invalid_utf8_on_console_input_is_one_line(library, tmp_path):
 # --------------------------------------------------------------------------- echoes
 
 
-def test_quote_search_echo_has_nothing_invisible(library, tmp_path):
-    with QuoteStore(tmp_path / "q.sqlite3") as store:
-        result = QuoteService(library, store).search(0, "开\u200b会\u202e\x07\u2066")
-        assert result.query == "开 会"
+async def test_quote_search_echo_has_nothing_invisible(library, tmp_path):
+    backend = SQLiteQuoteBackend.at(tmp_path / "q.sqlite3")
+    result = await QuoteService(library, backend).search(0, "开\u200b会\u202e\x07\u2066")
+    await backend.close()
+    assert result.query == "开 会"
     assert visible_text("a\u200db\ufeffc\u2028d\x00e") == "a b c d e"
 
 

@@ -13,6 +13,7 @@ characters correctly in a UTF-8 terminal, and the console needs nothing it lacks
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import logging
 import sys
@@ -28,8 +29,9 @@ from bot.frontends.i18n import Translations, environment_locale, text, translati
 from bot.frontends.text_render import render_answer, render_topics
 from bot.library import Library
 from bot.model import N_, QueryError, Transcript, format_time, start_of_link
+from bot.quotes.backend import make_quote_backend, parse_db_setting
 from bot.quotes.service import QuoteService, parse_quote_number
-from bot.quotes.store import QuoteStore, QuoteStoreError, StoredQuote
+from bot.quotes.store import QuoteStoreError, StoredQuote
 from bot.text.usertext import visible_text
 from bot.topics import section_by_number
 
@@ -111,14 +113,14 @@ class Console:
         self._last_question: str | None = None
         self._shown = 0
 
-    def handle(self, line: str) -> str:
+    async def handle(self, line: str) -> str:
         """One reply line(s) for one command; store trouble is one line, never a crash."""
         try:
-            return self._handle(line)
+            return await self._handle(line)
         except QuoteStoreError as exc:
             return str(exc)
 
-    def _handle(self, line: str) -> str:
+    async def _handle(self, line: str) -> str:
         line = visible_text(line)
         if not line:
             return ""
@@ -129,11 +131,16 @@ class Console:
             else:
                 line = "/ask " + line  # a bare question is the most common thing to type
         command, _, rest = line[1:].partition(" ")
+        if command.lower() == "quote":
+            try:
+                return await self.quote(rest.strip())
+            except QuoteStoreError as exc:  # e.g. the database went away mid-session
+                log.error("quote command failed: %s", exc)
+                return self.t.gettext("quote collection unavailable: {error}").format(error=exc)
         handlers: dict[str, Callable[[str], str]] = {
             "ask": self.ask,
             "more": lambda _: self.more(),
             "topics": self.topics,
-            "quote": self.quote,
             "help": lambda _: help_text(self.t),
             "clear": lambda _: CLEAR_SCREEN,
         }
@@ -185,7 +192,7 @@ class Console:
             )
         return render_topics(topics, section=found[1])
 
-    def quote(self, rest: str) -> str:
+    async def quote(self, rest: str) -> str:
         _ = self.t.gettext
         if self.quotes is None:
             return _("The quote collection is unavailable (see the error at start-up).")
@@ -193,7 +200,7 @@ class Console:
         argument = argument.strip()
         action = action.lower()
         if action == "add":
-            result = self.quotes.add(CONSOLE_GUILD, CONSOLE_USER, self.user_name, argument)
+            result = await self.quotes.add(CONSOLE_GUILD, CONSOLE_USER, self.user_name, argument)
             if result.status == "added" and result.quote:
                 return _("Saved.") + "\n" + render_quote(self.t, result.quote)
             if result.status == "duplicate" and result.quote:
@@ -210,7 +217,7 @@ class Console:
             return _("That quote can't be saved.")
         if action == "list":
             page = parse_quote_number(argument) or 1
-            listing = self.quotes.list_page(CONSOLE_GUILD, page)
+            listing = await self.quotes.list_page(CONSOLE_GUILD, page)
             if not listing.total:
                 return _("No quotes saved yet. Save one with /quote add <text>.")
             header = _("Quotes, page {page}/{pages} ({count} in all):").format(
@@ -218,7 +225,7 @@ class Console:
             )
             return "\n".join([header, *(render_quote(self.t, q) for q in listing.quotes)])
         if action == "random":
-            quote = self.quotes.random(CONSOLE_GUILD)
+            quote = await self.quotes.random(CONSOLE_GUILD)
             return render_quote(self.t, quote) if quote else _("No quotes saved yet.")
         if action in ("show", "remove"):
             number = parse_quote_number(argument)
@@ -226,14 +233,14 @@ class Console:
                 return _("Usage: /quote {action} <number>").format(action=action)
             missing = _("There is no quote #{number}.").format(number=number)
             if action == "show":
-                quote = self.quotes.show(CONSOLE_GUILD, number)
+                quote = await self.quotes.show(CONSOLE_GUILD, number)
                 return render_quote(self.t, quote) if quote else missing
-            removed = self.quotes.remove(CONSOLE_GUILD, number, CONSOLE_USER, can_manage=True)
+            removed = await self.quotes.remove(CONSOLE_GUILD, number, CONSOLE_USER, can_manage=True)
             if removed.status == "removed":
                 return _("Removed quote #{number}.").format(number=number)
             return missing
         if action == "search":
-            found = self.quotes.search(CONSOLE_GUILD, argument)
+            found = await self.quotes.search(CONSOLE_GUILD, argument)
             if found.message is not None:
                 return text(self.t, found.message)
             if not found.quotes:
@@ -276,23 +283,30 @@ def run_console(
     *,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
-    db_path: Path | None = None,
+    db_path: Path | str | None = None,
     t: Translations | None = None,
 ) -> int:
     """Read commands until exit/quit or end of input; returns the exit status. ``t`` is the
-    catalog to speak (default: the terminal's language)."""
-    from bot.config import load_config
+    catalog to speak (default: the terminal's language).
+
+    The quote store is async (it may be PostgreSQL); the console drives it on a private event
+    loop, one command at a time, and reads lines outside it, so Ctrl-C at the prompt behaves
+    as in any shell.
+    """
+    from bot.config import ConfigError, load_config
 
     t = t or translations(environment_locale())
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
-    path = db_path or load_config().db_path
-    quotes: QuoteService | None
+    loop = asyncio.new_event_loop()
+    quotes: QuoteService | None = None
     try:
-        quotes = QuoteService(library, QuoteStore(path))
-    except QuoteStoreError as exc:
+        target = parse_db_setting(str(db_path)) if db_path else load_config().db_target
+        store = make_quote_backend(target)
+        loop.run_until_complete(store.open())
+        quotes = QuoteService(library, store)
+    except (QuoteStoreError, ConfigError, ValueError) as exc:
         print(t.gettext("quote collection unavailable: {error}").format(error=exc), file=stdout)
-        quotes = None
     try:
         user = getpass.getuser()
     except Exception:  # no login name in some containers
@@ -309,7 +323,7 @@ def run_console(
         for line in lines:
             if is_exit(line):
                 break
-            reply = console.handle(line)
+            reply = loop.run_until_complete(console.handle(line))
             if reply == CLEAR_SCREEN:
                 if stdout.isatty():
                     print(reply, end="", file=stdout, flush=True)
@@ -318,7 +332,8 @@ def run_console(
     finally:
         lines.close()
         if quotes is not None:
-            quotes.store.close()
+            loop.run_until_complete(quotes.store.close())
+        loop.close()
     return 0
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from bot.model import MAX_INPUT_CHARS, N_, Message, Passage, is_ascii_number
-from bot.quotes.store import QuoteStore, StoredQuote
+from bot.quotes.backend import QuoteBackend
+from bot.quotes.store import StoredQuote
 from bot.text.normalize import matching_form, normalize
 from bot.text.usertext import visible_text
 
@@ -133,11 +134,11 @@ def parse_quote_number(text: str) -> int | None:
 class QuoteService:
     """Verified saving, browsing and removing of a guild's quotes (``guild_id`` 0 = DMs/console)."""
 
-    def __init__(self, library: QuoteVerifier, store: QuoteStore) -> None:
+    def __init__(self, library: QuoteVerifier, store: QuoteBackend) -> None:
         self.library = library
         self.store = store
 
-    def add(self, guild_id: int, user_id: int, user_name: str, text: str) -> AddResult:
+    async def add(self, guild_id: int, user_id: int, user_name: str, text: str) -> AddResult:
         """Save ``text`` if the transcript contains it, in the transcript's own wording."""
         problem = validate_quote_text(text)
         if problem:
@@ -146,7 +147,7 @@ class QuoteService:
         if not match.found or match.passage is None or not match.quote_text.strip():
             return AddResult(status="not_found", suggestion=match.suggestion)
         passage = match.passage
-        quote, created = self.store.add(
+        quote, created = await self.store.add(
             guild_id,
             passage_id=passage.id,
             text=match.quote_text,
@@ -159,30 +160,30 @@ class QuoteService:
         )
         return AddResult(status="added" if created else "duplicate", quote=quote, passage=passage)
 
-    def list_page(
+    async def list_page(
         self, guild_id: int, page: int = 1, per_page: int = DEFAULT_PER_PAGE
     ) -> QuotePage:
         """A page of quotes; an out-of-range page number shows the nearest existing page."""
-        total = self.store.count(guild_id)
+        total = await self.store.count(guild_id)
         pages = max(1, -(-total // per_page))
         page = min(max(page, 1), pages) if isinstance(page, int) else 1
-        quotes, total = self.store.page(guild_id, page, per_page)
+        quotes, total = await self.store.page(guild_id, page, per_page)
         return QuotePage(
             quotes=tuple(quotes), page=page, pages=pages, total=total, per_page=per_page
         )
 
-    def random(self, guild_id: int) -> StoredQuote | None:
-        return self.store.random(guild_id)
+    async def random(self, guild_id: int) -> StoredQuote | None:
+        return await self.store.random(guild_id)
 
-    def show(self, guild_id: int, number: int) -> StoredQuote | None:
+    async def show(self, guild_id: int, number: int) -> StoredQuote | None:
         if not 1 <= number <= MAX_QUOTE_NUMBER:
             return None
-        return self.store.get(guild_id, number)
+        return await self.store.get(guild_id, number)
 
-    def count(self, guild_id: int) -> int:
-        return self.store.count(guild_id)
+    async def count(self, guild_id: int) -> int:
+        return await self.store.count(guild_id)
 
-    def search(self, guild_id: int, text: str, limit: int = SEARCH_LIMIT) -> SearchResult:
+    async def search(self, guild_id: int, text: str, limit: int = SEARCH_LIMIT) -> SearchResult:
         """Quotes containing ``text``, literally or ignoring script, width, case, punctuation."""
         query = visible_text(text)  # echoed back: nothing invisible or bidi-reordering
         if not query:
@@ -199,19 +200,21 @@ class QuoteService:
         # The typed words, then the forms keys are stored in (simplified, folded, bare).
         for form in dict.fromkeys((query, normalize(query), matching_form(query))):
             if form:
-                for quote in self.store.search(guild_id, form, limit):
+                for quote in await self.store.search(guild_id, form, limit):
                     found.setdefault(quote.number, quote)
         newest_first = sorted(found.values(), key=lambda q: q.number, reverse=True)[:limit]
         return SearchResult(query=query, quotes=tuple(newest_first))
 
-    def remove(self, guild_id: int, number: int, user_id: int, can_manage: bool) -> RemoveResult:
+    async def remove(
+        self, guild_id: int, number: int, user_id: int, can_manage: bool
+    ) -> RemoveResult:
         """Remove a quote if ``user_id`` saved it or may manage messages; else change nothing."""
-        quote = self.show(guild_id, number)
+        quote = await self.show(guild_id, number)
         if quote is None:
             return RemoveResult(status="not_found")
         if quote.saved_by != user_id and not can_manage:
             return RemoveResult(status="forbidden", quote=quote)
-        removed = self.store.remove(guild_id, number, removed_by=user_id)
+        removed = await self.store.remove(guild_id, number, removed_by=user_id)
         if removed is None:  # removed by someone else between the two calls
             return RemoveResult(status="not_found")
         return RemoveResult(status="removed", quote=removed)

@@ -177,27 +177,48 @@ def _row_to_quote(row: tuple) -> StoredQuote:
     )
 
 
-def _escape_like(text: str) -> str:
-    """Make ``%``, ``_`` and ``\\`` match themselves in a ``LIKE ... ESCAPE '\\'`` pattern."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _rollback(conn: sqlite3.Connection) -> None:
     """Roll back if SQLite has not already done so itself (it does on some errors)."""
     if conn.in_transaction:
         conn.execute("ROLLBACK")
 
 
-def _check_guild(guild_id: int) -> None:
+# --- argument rules every backend applies (bot.quotes.backend.QuoteBackend) ------------------
+
+
+def escape_like(text: str) -> str:
+    """Make ``%``, ``_`` and ``\\`` match themselves in a ``LIKE ... ESCAPE '\\'`` pattern."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def check_guild(guild_id: int) -> None:
     if isinstance(guild_id, bool) or not isinstance(guild_id, int) or guild_id < 0:
         raise ValueError(f"guild_id must be a non-negative integer, got {guild_id!r}")
+
+
+def check_new_quote(guild_id: int, text: str, key: str) -> None:
+    check_guild(guild_id)
+    if not text.strip() or not key.strip():
+        raise ValueError("a quote needs non-empty text and key")
+
+
+def check_page(page: int, per_page: int) -> None:
+    if page < 1:
+        raise ValueError(f"page must be 1 or more, got {page}")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValueError(f"per_page must be between 1 and {MAX_PER_PAGE}, got {per_page}")
+
+
+def search_limit(limit: int) -> int:
+    return max(1, min(limit, MAX_SEARCH_LIMIT))
 
 
 class QuoteStore:
     """Saved quotes of every guild in one SQLite file; safe to share between threads.
 
     One connection guarded by a lock: every call is sub-millisecond, so serialising them is
-    simpler and safer than a pool, and it can run directly on the asyncio loop.
+    simpler and safer than a pool. The bot reaches it through
+    :class:`bot.quotes.backend.SQLiteQuoteBackend`, which runs each call in a worker thread.
     """
 
     def __init__(self, path: Path | str) -> None:
@@ -425,9 +446,7 @@ class QuoteStore:
         saved_by_name: str,
     ) -> tuple[StoredQuote, bool]:
         """Save a quote; ``(existing, False)`` when the guild already has one with this ``key``."""
-        _check_guild(guild_id)
-        if not text.strip() or not key.strip():
-            raise ValueError("a quote needs non-empty text and key")
+        check_new_quote(guild_id, text, key)
         with self._write() as conn:
             existing = conn.execute(
                 f"SELECT {_COLUMNS} FROM quotes WHERE guild_id = ? AND key = ? AND {_LIVE}",
@@ -479,10 +498,7 @@ class QuoteStore:
 
     def page(self, guild_id: int, page: int, per_page: int = 10) -> tuple[list[StoredQuote], int]:
         """Quotes on 1-based ``page``, newest first, and the guild's total; past the end is []."""
-        if page < 1:
-            raise ValueError(f"page must be 1 or more, got {page}")
-        if not 1 <= per_page <= MAX_PER_PAGE:
-            raise ValueError(f"per_page must be between 1 and {MAX_PER_PAGE}, got {per_page}")
+        check_page(page, per_page)
         with self._read() as conn:
             total = conn.execute(
                 f"SELECT COUNT(*) FROM quotes WHERE guild_id = ? AND {_LIVE}", (guild_id,)
@@ -507,8 +523,8 @@ class QuoteStore:
         """Quotes whose text or key contains ``text`` literally (no wildcards), newest first."""
         if not text:
             return []
-        limit = max(1, min(limit, MAX_SEARCH_LIMIT))
-        pattern = f"%{_escape_like(text)}%"
+        limit = search_limit(limit)
+        pattern = f"%{escape_like(text)}%"
         with self._read() as conn:
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM quotes WHERE guild_id = ? AND {_LIVE} "
@@ -561,4 +577,9 @@ __all__ = [
     "QuoteStoreBusy",
     "QuoteStoreError",
     "StoredQuote",
+    "check_guild",
+    "check_new_quote",
+    "check_page",
+    "escape_like",
+    "search_limit",
 ]

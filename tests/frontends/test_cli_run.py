@@ -11,7 +11,8 @@ from bot.frontends.cli import main
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in ("DISCORD_TOKEN", "DISCORD_GUILD_ID", "QUOTEBOT_DATA_DIR", "QUOTEBOT_DB"):
+    for name in ("DISCORD_TOKEN", "DISCORD_GUILD_ID", "QUOTEBOT_DATA_DIR", "QUOTEBOT_DB",
+                 "QUOTEBOT_SHARD_COUNT", "QUOTEBOT_SHARD_IDS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env from the developer's checkout
     return tmp_path
@@ -133,3 +134,14 @@ def test_discord_answering_5xx_is_one_line_and_exit_1(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert "could not talk to Discord: its servers answered with an error (503)" in err
+
+
+def test_bad_shard_setting_stops_run_with_one_line(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "not-a-real-token.abc")
+    monkeypatch.setenv("QUOTEBOT_SHARD_COUNT", "2")
+    monkeypatch.setenv("QUOTEBOT_SHARD_IDS", "0,2")
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "shard 2 does not exist" in err

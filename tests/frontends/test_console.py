@@ -82,11 +82,11 @@ def test_shell_words_work_with_or_without_a_slash(library, tmp_path: Path) -> No
         assert "▶ https://" not in drive(library, tmp_path, word, "规模重要吗?")
 
 
-def test_clear_sends_the_clear_screen_sequence(library) -> None:
+async def test_clear_sends_the_clear_screen_sequence(library) -> None:
     from bot.frontends.console import CLEAR_SCREEN, Console
 
-    assert Console(library, None, "me").handle("clear") == CLEAR_SCREEN
-    assert Console(library, None, "me").handle("clear the air") != CLEAR_SCREEN
+    assert await Console(library, None, "me").handle("clear") == CLEAR_SCREEN
+    assert await Console(library, None, "me").handle("clear the air") != CLEAR_SCREEN
 
 
 def test_topics_by_the_number_topics_shows(library, tmp_path: Path) -> None:

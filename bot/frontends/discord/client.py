@@ -33,6 +33,7 @@ from bot.frontends.discord.views import INTERNAL_ERROR, NO_MENTIONS, reply
 from bot.frontends.i18n import Translations
 from bot.library import Library
 from bot.model import N_
+from bot.quotes.backend import QuoteBackend, SQLiteQuoteBackend, make_quote_backend
 from bot.quotes.service import QuoteService
 from bot.quotes.store import QuoteStore
 
@@ -73,12 +74,18 @@ __all__ = [
 ]
 
 
-class QuoteBot(commands.Bot):
+class QuoteBot(commands.AutoShardedBot):
     """The bot whose ``tree`` holds every slash command; owns the library and quote service.
 
-    A ``commands.Bot`` for its cogs only: there are no text commands, the prefix (a mention)
-    never reaches the bot because the message content intent stays off, and no help command
-    is registered (``/help`` is a slash command).
+    A ``commands.AutoShardedBot`` for its cogs only: there are no text commands, the prefix (a
+    mention) never reaches the bot because the message content intent stays off, and no help
+    command is registered (``/help`` is a slash command).
+
+    Sharded, so one bot can be served by several processes: ``config.shard_count`` is the total
+    across all of them and ``config.shard_ids`` this process's share (both unset: the count
+    Discord recommends, every shard here). Each process holds its own library and talks to the
+    shared quote store; nothing else is shared, so any process can stop without the others
+    noticing.
     """
 
     def __init__(
@@ -102,12 +109,24 @@ class QuoteBot(commands.Bot):
             allowed_contexts=app_commands.AppCommandContext(
                 guild=True, dm_channel=True, private_channel=True
             ),
+            shard_count=config.shard_count,
+            shard_ids=list(config.shard_ids) if config.shard_ids is not None else None,
         )
         self.config = config
         self.holder = library
         self.quotes = quotes
         self.button_timeout = button_timeout
         self.tree.error(self.on_app_command_error)
+
+    async def login(self, token: str) -> None:
+        """Open (connect to, check, migrate) the quote store first: an unreachable or foreign
+        database stops the bot with its one-line reason before Discord is contacted."""
+        await self.quotes.store.open()
+        await super().login(token)
+
+    async def close(self) -> None:
+        await super().close()
+        await self.quotes.store.close()
 
     async def setup_hook(self) -> None:
         """Add the commands. discord.py calls this on every login (a sync after a run logs in
@@ -211,7 +230,7 @@ def create_bot(
     config: Config | None = None,
     *,
     library: Library | None = None,
-    store: QuoteStore | None = None,
+    store: QuoteBackend | QuoteStore | None = None,
     button_timeout: float = BUTTON_TIMEOUT,
 ) -> QuoteBot:
     """A bot built from ``config`` (default: the environment), its commands added to
@@ -220,7 +239,9 @@ def create_bot(
     if library is None:
         library = Library.load(config.data_dir)
     if store is None:
-        store = QuoteStore(config.db_path)
+        store = make_quote_backend(config.db_target)  # SQLite is checked now, before login
+    elif isinstance(store, QuoteStore):
+        store = SQLiteQuoteBackend(store)
     warm_up(library)
     _settle_heap()
     sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL))
@@ -229,11 +250,15 @@ def create_bot(
 
 
 def run_bot(config: Config | None = None) -> None:
-    """Connect to Discord and serve until stopped. Commands are not synced here (that is
-    ``quotebot sync``: syncing on every start hits Discord's rate limits)."""
+    """Connect to Discord and serve this process's shards until stopped. Commands are never
+    synced here (that is ``quotebot sync``): syncing on every start hits Discord's rate limits,
+    and with several processes serving one bot, one step must own the command list."""
     config = config or load_config()
     token = config.require_token()
     bot = create_bot(config)
+    if config.shard_count is not None:
+        shards = config.shard_ids if config.shard_ids is not None else range(config.shard_count)
+        log.info("serving shards %s of %d", ",".join(map(str, shards)), config.shard_count)
     # Let the CLI's logging setup win when there is one; otherwise discord.py's default.
     handler = None if logging.getLogger().handlers else discord.utils.MISSING
     bot.run(token, log_handler=handler)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 from pathlib import Path
 
 import discord
@@ -17,6 +18,7 @@ from bot.frontends.discord import limits, render
 from bot.frontends.discord.state import LibraryHolder, load_library
 from bot.frontends.discord.translate import translations_for
 from bot.frontends.discord.views import reply
+from bot.frontends.i18n import Translations
 from bot.model import LibraryError
 
 log = logging.getLogger(__name__)
@@ -131,7 +133,8 @@ class MetaCog(commands.Cog):
             self.holder.current = new
             log.info("reloaded the library: %d interviews, %d passages",
                      len(new.transcripts), len(new.passages))
-            await reply(interaction, render.reload_text(t, new), ephemeral=True)
+            process = this_process(t, interaction.client, self.config)
+            await reply(interaction, render.reload_text(t, new, process), ephemeral=True)
 
     @app_commands.command(
         name=locale_str("help"), description=locale_str("List the bot's commands")
@@ -139,6 +142,22 @@ class MetaCog(commands.Cog):
     async def help_command(self, interaction: discord.Interaction) -> None:
         t = translations_for(interaction)
         await reply(interaction, embeds=[render.help_embed(t)], ephemeral=True)
+
+
+def this_process(t: Translations, client: discord.Client, config: Config) -> str:
+    """"shards 0,1 of 4; pid 812 on web-1": which process /reload reloaded.
+
+    With several processes serving one bot, /reload reaches only the process holding the
+    server's shard; the others keep their library (README: rolling a reload). The shards are
+    the connected ones, or the configured ones before connecting.
+    """
+    shards = sorted(getattr(client, "shards", {})) or list(config.shard_ids or ())
+    count = getattr(client, "shard_count", None) or config.shard_count
+    where = t.gettext("pid {pid} on {host}").format(pid=os.getpid(), host=socket.gethostname())
+    if shards and count:
+        label = t.ngettext("shard {shards} of {count}", "shards {shards} of {count}", len(shards))
+        where = label.format(shards=",".join(map(str, shards)), count=count) + "; " + where
+    return where
 
 
 def _without_data_dir(message: str, data_dir: Path | None) -> str:

@@ -1,18 +1,16 @@
 """/quote: this server's collection of saved quotes, as one app_commands Group.
 
-Every call into the quote service goes through `call_quotes`: it runs in a worker thread,
-so a slow or locked database never stalls the event loop (``/ask`` and ``/help`` keep
-answering), a call still running after `DEFER_AFTER` defers the interaction within
-Discord's 3 s, and a busy database gets one private line instead of an error. When the
-service becomes async, `call_quotes` is where the executor call becomes ``await``.
+Every call into the (async) quote service goes through `call_quotes`: the SQLite adapter
+runs it on its own worker thread, so a slow or locked database never stalls the event loop
+(``/ask`` and ``/help`` keep answering); a call still running after `DEFER_AFTER` defers the
+interaction within Discord's 3 s, and a busy database gets one private line, not an error.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import enum
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Literal, TypeVar
 
 import discord
@@ -39,9 +37,6 @@ DEFER_AFTER = 1.0
 
 T = TypeVar("T")
 
-# One worker thread for every quote call: the store serialises its calls on one lock anyway,
-# and more threads only contend for the GIL with the event loop.
-_STORE_THREAD = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="quote-store")
 
 
 def empty_text(t: Translations) -> str:
@@ -69,11 +64,13 @@ BUSY_TOLD = Told.BUSY
 
 
 async def call_quotes(
-    interaction: discord.Interaction, call: Callable[[], T]
+    interaction: discord.Interaction, call: Callable[[], Awaitable[T]]
 ) -> T | Literal[Told.BUSY]:
-    """``call()`` (one quote service call) off the event loop; `BUSY_TOLD` once the user has
-    been told the database is busy. Other store errors go to the command's error handler."""
-    task = asyncio.get_running_loop().run_in_executor(_STORE_THREAD, call)
+    """``await call()`` (one quote service call; the SQLite adapter runs it on its own worker
+    thread), deferring the interaction if it is still running after `DEFER_AFTER`;
+    `BUSY_TOLD` once the user has been told the database is busy. Other store errors go to
+    the command's error handler."""
+    task = asyncio.ensure_future(call())
     done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
     if not done and not interaction.response.is_done():
         # Public "thinking…": `reply` swaps it for a private message when the answer is one.
@@ -184,10 +181,9 @@ class QuoteGroup(
         self, interaction: discord.Interaction, number: app_commands.Range[int, 1, MAX_NUMBER]
     ) -> None:
         t = translations_for(interaction)
-        in_range = 1 <= number <= MAX_NUMBER
+        # The service answers None for a number out of its range (Discord enforces ours).
         quote = await call_quotes(
-            interaction,
-            lambda: self.quotes.show(guild_of(interaction), number) if in_range else None,
+            interaction, lambda: self.quotes.show(guild_of(interaction), number)
         )
         if quote is BUSY_TOLD:
             return

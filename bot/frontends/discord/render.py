@@ -366,9 +366,10 @@ def library_lines(t: Translations, library: Library) -> list[str]:
     return lines
 
 
-def reload_text(t: Translations, library: Library) -> str:
-    """What /reload installed."""
-    head = t.gettext("Reloaded: {interviews}, {passages}.").format(
+def reload_text(t: Translations, library: Library, process: str) -> str:
+    """What /reload installed, and in which process (``process``: see ``meta.this_process``)."""
+    head = t.gettext("Reloaded on this process ({process}): {interviews}, {passages}.").format(
+        process=process,
         interviews=_interviews(t, len(library.transcripts)),
         passages=_passages(t, len(library.passages)),
     )

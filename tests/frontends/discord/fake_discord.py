@@ -6,7 +6,10 @@ that its route's schema in Discord's OpenAPI spec rejects (``discord_spec.py``; 
 when the spec is absent) or that breaks a documented rule the spec does not express (empty
 message, embed totals, option order). It remembers every violation, so a test fails even if
 the bot swallows the 400. Interactions are fed in as raw gateway ``INTERACTION_CREATE``
-payloads built by the helpers at the bottom.
+payloads built by the helpers at the bottom: handed straight to an in-process client
+(``deliver``), or, for bots running in other processes, sent over a minimal fake gateway
+(``/gateway``: HELLO, IDENTIFY -> READY for the shard, heartbeat ACK, then ``dispatch`` routes
+each event to the shard Discord would, ``(guild_id >> 22) % shard_count``; DMs to shard 0).
 
 discord.py internals relied on (checked against 2.7.1):
 - ``discord.http.Route.BASE`` is the base URL of every REST call, including the webhook
@@ -16,6 +19,9 @@ discord.py internals relied on (checked against 2.7.1):
   ``INTERACTION_CREATE`` event.
 - Interaction callbacks are sent with ``?with_response=1`` and parsed as an
   ``InteractionCallback`` (``interaction.response_message_id`` is where a View gets stored).
+- A sharded client connects to ``DiscordWebSocket.DEFAULT_GATEWAY`` when its shard count is
+  given, else to the ``url`` of ``GET /gateway/bot``; it reads plain-text JSON frames as well
+  as compressed ones, so the fake gateway sends text.
 """
 
 from __future__ import annotations
@@ -92,6 +98,11 @@ class FakeDiscord:
     _changed: asyncio.Condition | None = None
     # interaction token -> (interaction id, channel id) for follow-ups and @original
     _tokens: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # The fake gateway: shard id -> its live socket; every IDENTIFY as (shard id, count)
+    shards: dict[int, web.WebSocketResponse] = field(default_factory=dict)
+    identified: list[tuple[int, int]] = field(default_factory=list)
+    recommended_shards: int = 1  # what GET /gateway/bot answers
+    _sequence: Any = field(default_factory=lambda: itertools.count(2))
 
     # ---- server lifecycle -------------------------------------------------------------
 
@@ -99,6 +110,7 @@ class FakeDiscord:
         self._changed = asyncio.Condition()
         app = web.Application()
         app.router.add_route("*", "/api/v10/{tail:.*}", self._handle)
+        app.router.add_get("/gateway", self._gateway)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -106,12 +118,18 @@ class FakeDiscord:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop(self) -> None:
+        for ws in list(self.shards.values()):
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -170,6 +188,8 @@ class FakeDiscord:
         match method, parts:
             case "GET", ["users", "@me"]:
                 return _json(BOT_USER)
+            case "GET", ["gateway", "bot"]:
+                return _json(self._gateway_bot())
             case "GET", ["oauth2", "applications", "@me"]:
                 return _json(self._app_info())
             case "GET", ["applications", _, "commands"]:
@@ -195,6 +215,79 @@ class FakeDiscord:
             return self._bad_request(problems)
         self.unknown_routes.append(f"{method} {path}")
         return self._not_found(path)
+
+    def _gateway_bot(self) -> dict:
+        return {
+            "url": self.gateway_url,
+            "shards": self.recommended_shards,
+            "session_start_limit": {
+                "total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1
+            },
+        }
+
+    # ---- the gateway --------------------------------------------------------------------
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        """One shard's session: HELLO; IDENTIFY -> READY; heartbeats ACKed; RESUME refused
+        (op 9), so a reconnecting shard identifies afresh; events come from ``dispatch``."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"op": 10, "d": {"heartbeat_interval": 41250}})
+        shard_id: int | None = None
+        try:
+            async for message in ws:
+                if message.type != web.WSMsgType.TEXT:
+                    continue
+                event = json.loads(message.data)
+                op, data = event.get("op"), event.get("d")
+                if op == 1:
+                    await ws.send_json({"op": 11})
+                elif op == 2:
+                    shard_id, count = (data.get("shard") or [0, 1])[:2]
+                    self.shards[shard_id] = ws
+                    self.identified.append((shard_id, count))
+                    ready = self._ready(shard_id, count)
+                    await ws.send_json({"op": 0, "t": "READY", "s": 1, "d": ready})
+                    await self._notify()
+                elif op == 6:
+                    await ws.send_json({"op": 9, "d": False})
+        finally:
+            if shard_id is not None and self.shards.get(shard_id) is ws:
+                del self.shards[shard_id]
+                await self._notify()
+        return ws
+
+    def _ready(self, shard_id: int, count: int) -> dict:
+        return {
+            "v": 10,
+            "user": BOT_USER,
+            "guilds": [],
+            "session_id": f"session-{shard_id}-{self.next_id()}",
+            "resume_gateway_url": self.gateway_url,
+            "shard": [shard_id, count],
+            "application": {"id": str(APP_ID), "flags": 0},
+        }
+
+    @staticmethod
+    def shard_of(payload: dict, shard_count: int) -> int:
+        """The shard Discord sends this interaction to: its server's, DMs to shard 0."""
+        guild_id = int(payload.get("guild_id") or 0)
+        return (guild_id >> 22) % shard_count
+
+    async def dispatch(self, payload: dict, shard_count: int) -> int | None:
+        """Send ``payload`` as INTERACTION_CREATE over its shard's gateway socket; the
+        interaction id, or None when that shard is not connected (Discord would not deliver
+        it either: the person sees "The application did not respond")."""
+        ws = self.shards.get(self.shard_of(payload, shard_count))
+        if ws is None or ws.closed:
+            return None
+        self.register(payload)
+        event = {"op": 0, "t": "INTERACTION_CREATE", "s": next(self._sequence), "d": payload}
+        try:
+            await ws.send_json(event)
+        except (ConnectionError, RuntimeError):  # the process died while we sent
+            return None
+        return int(payload["id"])
 
     def _not_found(self, path: str) -> web.Response:
         return _json({"message": f"Unknown route {path}", "code": 0}, status=404)
@@ -544,6 +637,7 @@ def _base(
     permissions: int,
     locale: str = "en-US",
     guild_locale: str = "en-US",
+    guild_id: int = GUILD_ID,
 ) -> dict:
     interaction_id = next(_interaction_ids)
     payload: dict[str, Any] = {
@@ -556,14 +650,14 @@ def _base(
         "app_permissions": str(MEMBER_PERMISSIONS),
         "attachment_size_limit": 10 * 1024 * 1024,
         "entitlements": [],
-        "authorizing_integration_owners": {"0": str(GUILD_ID)} if guild else {"1": str(user_id)},
+        "authorizing_integration_owners": {"0": str(guild_id)} if guild else {"1": str(user_id)},
         "context": 0 if guild else 1,
     }
     if guild:
-        payload["guild_id"] = str(GUILD_ID)
+        payload["guild_id"] = str(guild_id)
         payload["guild_locale"] = guild_locale
         payload["channel_id"] = str(CHANNEL_ID)
-        payload["channel"] = {"id": str(CHANNEL_ID), "type": 0, "guild_id": str(GUILD_ID),
+        payload["channel"] = {"id": str(CHANNEL_ID), "type": 0, "guild_id": str(guild_id),
                               "name": "general", "position": 0, "permission_overwrites": [],
                               "nsfw": False, "parent_id": None}
         payload["member"] = {
@@ -596,6 +690,7 @@ def command(
     focused: str | None = None,
     locale: str = "en-US",
     guild_locale: str = "en-US",
+    guild_id: int = GUILD_ID,
 ) -> dict:
     """A slash command (type 2) or, with ``focused``, an autocomplete request (type 4);
     ``locale`` is the user's client language, ``guild_locale`` the server's."""
@@ -608,7 +703,7 @@ def command(
     if sub is not None:
         opts = [{"name": sub, "type": 1, "options": opts}]
     payload = _base(4 if focused else 2, user_id=user_id, guild=guild, permissions=permissions,
-                    locale=locale, guild_locale=guild_locale)
+                    locale=locale, guild_locale=guild_locale, guild_id=guild_id)
     payload["data"] = {"id": "1", "name": name, "type": 1, "options": opts}
     return payload
 

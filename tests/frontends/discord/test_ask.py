@@ -169,7 +169,7 @@ async def test_save_quote_button_saves_the_passage_for_whoever_clicks(make_bot, 
     again = await fake_discord.interact(bot, fd.button(message, save, user_id=333))
     assert "already saved as **#1**" in again["data"]["content"]
 
-    [quote] = bot.quotes.list_page(fd.GUILD_ID).quotes
+    [quote] = (await bot.quotes.list_page(fd.GUILD_ID)).quotes
     assert quote.saved_by == 222
     assert quote.speaker.startswith("Andrej Karpathy")
 

@@ -93,7 +93,7 @@ async def test_a_locked_database_answers_busy_and_other_commands_keep_answering(
     assert ask_time < 0.3 and ask_body["data"]["embeds"]
     assert add_time < 3.0
     assert add_body["data"]["content"] == BUSY and ephemeral(add_body)
-    assert bot.quotes.count(fd.GUILD_ID) == 1  # nothing half-saved; the lock is gone now
+    assert await bot.quotes.count(fd.GUILD_ID) == 1  # nothing half-saved; the lock is gone
     print(f"locked DB: /help {help_time:.3f} s, /ask {ask_time:.3f} s, /quote add {add_time:.3f} s")
 
 

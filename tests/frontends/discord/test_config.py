@@ -92,3 +92,35 @@ def test_missing_token_is_a_one_line_config_error_pointing_to_the_console():
         run_bot(Config())
     with pytest.raises(ConfigError):
         sync_commands(Config())
+
+
+def test_shards_default_to_all_in_one_process():
+    config = load_config({})
+    assert (config.shard_count, config.shard_ids) == (None, None)
+    assert load_config({"QUOTEBOT_SHARD_COUNT": "4"}).shard_ids is None  # all four here
+
+
+def test_shard_ids_are_this_process_share_of_the_count():
+    config = load_config({"QUOTEBOT_SHARD_COUNT": " 4 ", "QUOTEBOT_SHARD_IDS": "3, 1"})
+    assert (config.shard_count, config.shard_ids) == (4, (1, 3))
+    assert "shard_ids=(1, 3)" in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"QUOTEBOT_SHARD_IDS": "0,1"}, "needs QUOTEBOT_SHARD_COUNT"),
+        ({"QUOTEBOT_SHARD_COUNT": "0"}, "QUOTEBOT_SHARD_COUNT must be a whole number"),
+        ({"QUOTEBOT_SHARD_COUNT": "two"}, "QUOTEBOT_SHARD_COUNT must be a whole number"),
+        ({"QUOTEBOT_SHARD_COUNT": "-2"}, "QUOTEBOT_SHARD_COUNT must be a whole number"),
+        ({"QUOTEBOT_SHARD_COUNT": "2", "QUOTEBOT_SHARD_IDS": "0;1"}, "separated by commas"),
+        ({"QUOTEBOT_SHARD_COUNT": "2", "QUOTEBOT_SHARD_IDS": "0,"}, "separated by commas"),
+        ({"QUOTEBOT_SHARD_COUNT": "2", "QUOTEBOT_SHARD_IDS": "-1"}, "separated by commas"),
+        ({"QUOTEBOT_SHARD_COUNT": "2", "QUOTEBOT_SHARD_IDS": "1,2"}, "shard 2 does not exist"),
+        ({"QUOTEBOT_SHARD_COUNT": "2", "QUOTEBOT_SHARD_IDS": "1,1"}, "names a shard twice"),
+    ],
+)
+def test_bad_shard_settings_are_refused_in_one_line(env, expected):
+    with pytest.raises(ConfigError, match=expected) as caught:
+        load_config(env)
+    assert "\n" not in str(caught.value)

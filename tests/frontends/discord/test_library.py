@@ -8,7 +8,9 @@ the fake Discord API. /reload tests change files in a per-test copy of that dir.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 from dataclasses import replace
 from pathlib import Path
 
@@ -288,7 +290,8 @@ async def test_reload_picks_up_new_files_while_answers_in_flight_keep_theirs(
     callback, followup = await reload(fake_discord, bot)
     assert callback["data"]["flags"] & EPHEMERAL
     assert followup["flags"] & EPHEMERAL
-    assert "Reloaded: 2 interviews" in followup["content"]
+    here = f"Reloaded on this process (pid {os.getpid()} on {socket.gethostname()}): 2 interviews"
+    assert here in followup["content"]
     assert TEA_TITLE in followup["content"] and BEES_TITLE not in followup["content"]
     assert {t.id for t in bot.library.transcripts} == {TEA_ID, "karpathy-sequoia-2024"}
     assert bot.quotes.library.current is bot.library  # the quote service follows the swap
@@ -297,7 +300,7 @@ async def test_reload_picks_up_new_files_while_answers_in_flight_keep_theirs(
     [embed] = body["data"]["embeds"]
     assert "发酵" in embed["description"]
     assert fields_of(embed)["Interview"] == TEA_TITLE
-    saved = bot.quotes.add(fd.GUILD_ID, 1, "someone", "渥堆四十五天")
+    saved = await bot.quotes.add(fd.GUILD_ID, 1, "someone", "渥堆四十五天")
     assert saved.status == "added"
     gone = await ask(fake_discord, bot, "蜂群怎么管理", interview=BEES_ID)
     assert "no interview called" in gone["data"]["content"]
@@ -324,6 +327,16 @@ async def test_reload_with_a_broken_file_names_it_and_keeps_the_old_library(
     assert bot.library is library
     body = await ask(fake_discord, bot, "蜂群怎么管理", interview=BEES_ID)
     assert fields_of(body["data"]["embeds"][0])["Interview"] == BEES_TITLE
+
+
+async def test_reload_says_which_process_and_shards_it_reloaded(make_bot, fake_discord):
+    """With several processes serving one bot, /reload reaches one of them: it says which."""
+    bot = await make_bot(shard_count=4, shard_ids=(1, 3))
+    assert bot.shard_count == 4 and bot.shard_ids == [1, 3]
+    _, followup = await reload(fake_discord, bot)
+    assert followup["content"].startswith(
+        f"Reloaded on this process (shards 1,3 of 4; pid {os.getpid()} on {socket.gethostname()}):"
+    )
 
 
 # ---- registration ----------------------------------------------------------------------------

@@ -126,8 +126,8 @@ async def test_500_concurrent_interactions(make_bot, fake_discord, library, reco
     record_property("deferred", len(deferred))
     internal = [a for a in answers if "went wrong" in (a.get("content") or "")]
     assert internal == []
-    total = bot.quotes.count(fd.GUILD_ID)
-    pages = [bot.quotes.list_page(fd.GUILD_ID, page, per_page=100) for page in range(1, 6)]
+    total = await bot.quotes.count(fd.GUILD_ID)
+    pages = [(await bot.quotes.list_page(fd.GUILD_ID, page, per_page=100)) for page in range(1, 6)]
     stored = {q.text for page in pages for q in page.quotes}
     assert total == len(added)
     assert stored == added

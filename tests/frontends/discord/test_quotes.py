@@ -1,4 +1,5 @@
-"""The /quote group end to end, per server, with real SQLite behind it."""
+"""The /quote group end to end, per server, with real SQLite (and, for the whole lifecycle,
+PostgreSQL) behind it."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ def ephemeral(body) -> bool:
     return bool((body["data"].get("flags") or 0) & EPHEMERAL)
 
 
-async def test_quote_lifecycle(make_bot, fake_discord):
-    bot = await make_bot()
+async def test_quote_lifecycle(make_bot, fake_discord, backend):
+    bot = await make_bot(store=backend)
 
     empty = await quote(fake_discord, bot, "list")
     assert ephemeral(empty) and "No quotes saved" in empty["data"]["content"]
@@ -81,7 +82,7 @@ async def test_quote_lifecycle(make_bot, fake_discord):
     # Remove: refused for another member, allowed for a moderator and for the saver.
     denied = await quote(fake_discord, bot, "remove", {"number": 1}, user_id=OTHER)
     assert ephemeral(denied) and "Manage Messages" in denied["data"]["content"]
-    assert bot.quotes.show(fd.GUILD_ID, 1) is not None
+    assert await bot.quotes.show(fd.GUILD_ID, 1) is not None
     by_mod = await quote(fake_discord, bot, "remove", {"number": 1}, user_id=MODERATOR,
                          permissions=MEMBER_PERMISSIONS | MANAGE_MESSAGES)
     assert by_mod["data"]["content"] == "Removed quote #1."
@@ -89,14 +90,14 @@ async def test_quote_lifecycle(make_bot, fake_discord):
     assert by_owner["data"]["content"] == "Removed quote #2."
     gone = await quote(fake_discord, bot, "remove", {"number": 2}, user_id=OTHER)
     assert ephemeral(gone) and "no quote #2" in gone["data"]["content"]
-    assert bot.quotes.count(fd.GUILD_ID) == 0
+    assert await bot.quotes.count(fd.GUILD_ID) == 0
 
 
 async def test_quotes_are_per_server_and_dms_share_collection_zero(make_bot, fake_discord):
     bot = await make_bot()
     await quote(fake_discord, bot, "add", {"text": SMALL_TEAM}, guild=False, user_id=OWNER)
-    assert bot.quotes.count(0) == 1
-    assert bot.quotes.count(fd.GUILD_ID) == 0
+    assert await bot.quotes.count(0) == 1
+    assert await bot.quotes.count(fd.GUILD_ID) == 0
     in_dm = await quote(fake_discord, bot, "show", {"number": 1}, guild=False, user_id=OTHER)
     assert SMALL_TEAM in in_dm["data"]["embeds"][0]["description"]
     in_guild = await quote(fake_discord, bot, "show", {"number": 1})
@@ -122,7 +123,7 @@ async def test_bad_quote_inputs_are_refused_and_change_nothing(make_bot, fake_di
     assert ephemeral(body)
     body = await quote(fake_discord, bot, "list", {"page": 10**9})
     assert ephemeral(body)
-    assert bot.quotes.count(fd.GUILD_ID) == 0
+    assert await bot.quotes.count(fd.GUILD_ID) == 0
 
 
 async def test_quote_add_has_a_per_user_cooldown(make_bot, fake_discord):
@@ -141,7 +142,7 @@ async def test_mentions_inside_a_saved_quote_ping_nobody(make_bot, fake_discord,
 
 async def test_internal_failure_is_logged_and_still_answered(make_bot, fake_discord, caplog):
     bot = await make_bot()
-    bot.quotes.store.close()  # a real failure: the database is gone
+    await bot.quotes.store.close()  # a real failure: the database is gone
     with caplog.at_level(logging.ERROR, logger="bot.frontends.discord.client"):
         body = await quote(fake_discord, bot, "list")
     assert ephemeral(body)
