@@ -1,11 +1,13 @@
-"""Benchmark the BM25 index against rank-bm25 on a synthetic library shaped like the interview.
+"""Benchmark the BM25 index against rank-bm25 on a synthetic library that grows like a real one.
 
 Why synthetic: the bundled interview has ~100 paragraphs, far too few to show how search
-behaves once many interviews are loaded. Passages are therefore sampled from the interview's own
-token distribution (Zipf-like word frequencies, real paragraph lengths) and queries from the
-host's real questions, so the postings are as skewed as real Chinese text would make them.
+behaves once many interviews are loaded. Words are drawn from a Zipf law over a ranked word
+list — the interview's own words first, then every word of jieba's dictionary by frequency —
+so the vocabulary keeps growing with the library (Heaps' law) as a real one does, instead of
+stopping at the interview's ~1,000 words. Paragraph lengths are the interview's; a share of
+sentences are the interview's own, so real questions still find real answers.
 
-    python -m benchmarks.bench [--passages N] [--queries Q] [--seed S] [--json]
+    python -m benchmarks.bench [--passages N] [--queries Q] [--seed S] [--json] [--cold-start]
 
 Progress goes to ``logging`` (stderr); only the result is printed.
 """
@@ -15,8 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -36,7 +40,9 @@ TRANSCRIPT = DATA_DIR / "karpathy-sequoia-ai-ascent-2024.zh.txt"
 HOST_LABELS = ("Q:", "Q:")
 # "卡帕西:" / "Q:" open a turn; the label is not something anyone says or asks about.
 SPEAKER_LABEL_RE = re.compile(r"^[^:\uff1a\s]{1,8}[:\uff1a]\s*")
-REFERENCE_QUERIES = 30
+REFERENCE_QUERIES = 200
+ZIPF_EXPONENT = 1.0
+ZIPF_OFFSET = 2.7  # Zipf-Mandelbrot: flattens the very top, as in real text
 TOP = 10
 
 
@@ -85,6 +91,43 @@ def _draw(
 ) -> np.ndarray:
     picks = np.searchsorted(cumulative, rng.random(size), side="right")
     return np.minimum(picks, len(tokens) - 1)
+
+
+@cache
+def library_words() -> tuple[str, ...]:
+    """Words most common first: the interview's tokens by count, then jieba's dictionary.
+
+    jieba's dictionary (349,000 words with corpus frequencies) stands in for the words other
+    interviews would bring; the interview's own words lead so its questions stay answerable.
+    """
+    from bot.text.chinese import CHINESE_STOP_WORDS, CJK_RE, jieba
+
+    paragraphs, _ = _interview_paragraphs()
+    counts = Counter(token for doc in paragraphs for token in doc)
+    words = dict.fromkeys(sorted(counts, key=lambda token: (-counts[token], token)))
+    dictionary = Path(jieba.__file__).resolve().parent / "dict.txt"
+    entries = []
+    for line in dictionary.read_text(encoding="utf-8").splitlines():
+        word, freq, *_ = line.split(" ")
+        if CJK_RE.fullmatch(word) and word not in CHINESE_STOP_WORDS:
+            entries.append((-int(freq), word))
+    entries.sort()
+    words.update(dict.fromkeys(word for _, word in entries))
+    return tuple(words)
+
+
+@cache
+def _zipf_cumulative(size: int) -> np.ndarray:
+    ranks = np.arange(1, size + 1, dtype=np.float64)
+    weights = (ranks + ZIPF_OFFSET) ** -ZIPF_EXPONENT
+    cumulative = np.cumsum(weights)
+    return cumulative / cumulative[-1]
+
+
+def zipf_picks(rng: np.random.Generator, size: int) -> np.ndarray:
+    """``size`` ranks into `library_words`, Zipf-distributed."""
+    words = library_words()
+    return _draw(rng, list(words), _zipf_cumulative(len(words)), size)
 
 
 SHARED_WHISPER = DATA_DIR.parent.parent / "shared" / "data" / "c3b-JASoPi0.en.whisper.txt"
@@ -168,26 +211,40 @@ def english_queries(count: int, seed: int = 0) -> list[list[str]]:
 
 
 def synthetic_corpus(n: int, seed: int = 0) -> list[list[str]]:
-    """``n`` passages whose lengths and tokens follow the bundled interview's distribution.
+    """``n`` token lists with the interview's paragraph lengths and Zipf-drawn library words.
 
-    Deterministic for a given ``seed``; the lead reuses it for cold-start and mixed-language
-    measurements, so it depends on nothing but the bundled transcript.
+    Deterministic for a given ``seed``; the vocabulary grows with ``n`` (see `library_words`).
     """
     if n < 1:
         raise ValueError(f"need at least one passage, got {n}")
     paragraphs, _ = _interview_paragraphs()
-    return _sample_documents(np.random.default_rng(seed), paragraphs, n)
+    rng = np.random.default_rng(seed)
+    lengths = rng.choice(np.array([len(d) for d in paragraphs if d]), size=n)
+    flat = zipf_picks(rng, int(lengths.sum()))
+    vocabulary = np.array(library_words(), dtype=object)
+    ends = np.cumsum(lengths)
+    return [
+        vocabulary[flat[end - length : end]].tolist()
+        for end, length in zip(ends.tolist(), lengths.tolist(), strict=True)
+    ]
 
 
 def synthetic_queries(count: int, seed: int = 0) -> list[list[str]]:
-    """``count`` queries of 2-8 tokens drawn from the host questions' token distribution."""
+    """``count`` queries of 2-8 tokens: half drawn from the host questions' words, half
+    Zipf-drawn from the whole library, so common words (long postings) are well represented."""
     _, questions = _interview_paragraphs()
     rng = np.random.default_rng(seed + 1_000_003)
     tokens, cumulative = _sampler(questions)
-    return [
-        [tokens[i] for i in _draw(rng, tokens, cumulative, int(rng.integers(2, 9)))]
-        for _ in range(count)
-    ]
+    words = library_words()
+    out = []
+    for _ in range(count):
+        size = int(rng.integers(2, 9))
+        from_questions = [tokens[i] for i in _draw(rng, tokens, cumulative, size)]
+        from_library = [words[i] for i in zipf_picks(rng, size)]
+        picks = rng.random(size) < 0.5
+        out.append([a if pick else b for a, b, pick in
+                    zip(from_questions, from_library, picks.tolist(), strict=True)])
+    return out
 
 
 # ---------------------------------------------------------------- measuring
@@ -238,11 +295,11 @@ def run(passages: int, queries: int, seed: int, english_share: float = 0.0) -> d
     log.info("built in %.2f s: %d terms", build_s, len(built.vocabulary))
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench.bm25.npz"
+        path = Path(tmp) / "bench.bm25"
         started = time.perf_counter()
         built.save(path)
         save_s = time.perf_counter() - started
-        index_mb = path.stat().st_size / (1024 * 1024)
+        index_mb = sum(f.stat().st_size for f in path.iterdir()) / (1024 * 1024)
         started = time.perf_counter()
         index = BM25Index.load(path)
         load_s = time.perf_counter() - started
@@ -358,23 +415,54 @@ def _write_english_interview(target: Path, number: int, passages: int, rng) -> N
     (target / f"{stem}.meta.json").write_text(json.dumps(meta), encoding="utf-8")
 
 
+INTERVIEW_SENTENCE_SHARE = 0.3
+
+
+def _interview_sentences() -> list[str]:
+    from bot.text.sentences import split_sentences
+
+    lines = [SPEAKER_LABEL_RE.sub("", line.strip())
+             for line in TRANSCRIPT.read_text(encoding="utf-8").splitlines()]
+    return [
+        s.strip() for line in lines for s in split_sentences(line)
+        if len(s.strip()) > 4 and s.strip()[-1] in "\u3002!?\uff01\uff1f"
+    ]
+
+
+class _SentenceMaker:
+    """Sentences for a synthetic library: some the interview's own, the rest 4-14 Zipf-drawn
+    library words, so the text jieba and OpenCC see grows its vocabulary like a real one."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.real = _interview_sentences()
+        self.words = library_words()
+        self._picks = np.empty(0, dtype=np.int64)
+
+    def _words(self, count: int) -> list[str]:
+        if len(self._picks) < count:
+            self._picks = np.concatenate([self._picks, zipf_picks(self.rng, 200_000)])
+        picked, self._picks = self._picks[:count], self._picks[count:]
+        return [self.words[i] for i in picked.tolist()]
+
+    def sentence(self) -> str:
+        if self.rng.random() < INTERVIEW_SENTENCE_SHARE:
+            return self.real[int(self.rng.integers(len(self.real)))]
+        words = self._words(int(self.rng.integers(4, 15)))
+        cut = int(self.rng.integers(1, len(words)))
+        return "".join(words[:cut]) + "\uff0c" + "".join(words[cut:]) + "\u3002"
+
+
 def synthetic_data_dir(
     target: Path, passages: int, seed: int = 0, per_file: int = 1000, english_share: float = 0.0
 ) -> Path:
     """Article-format transcripts with ``passages`` paragraphs in all, plus their metadata.
 
-    Paragraphs recombine the interview's real sentences, so jieba, OpenCC and the index see
-    real Chinese; each file is a separate interview with its own id.
+    Paragraphs are 1-3 sentences from `_SentenceMaker`, so jieba, OpenCC and the index see
+    Chinese whose vocabulary grows with the library; each file is a separate interview.
     """
-    from bot.text.sentences import split_sentences
-
     rng = np.random.default_rng(seed)
-    lines = [SPEAKER_LABEL_RE.sub("", line.strip())
-             for line in TRANSCRIPT.read_text(encoding="utf-8").splitlines()]
-    sentences = [
-        s.strip() for line in lines for s in split_sentences(line)
-        if len(s.strip()) > 4 and s.strip()[-1] in "\u3002!?\uff01\uff1f"
-    ]
+    maker = _SentenceMaker(rng)
     meta = json.loads((DATA_DIR / "karpathy-sequoia-ai-ascent-2024.zh.meta.json").read_text())
     meta["turn_starts"] = None
     meta.pop("passage_starts", None)  # keyed by lines of the real article, not these files
@@ -401,12 +489,11 @@ def synthetic_data_dir(
                 for k in range(paragraphs):
                     if made >= count:
                         break
-                    picked = rng.choice(len(sentences), size=int(rng.integers(1, 4)))
-                    text = "".join(sentences[i] for i in picked)
+                    text = "".join(maker.sentence() for _ in range(int(rng.integers(1, 4))))
                     out.append((label if k == 0 else "") + text)
                     made += 1
             if out[-1].startswith("Q:"):
-                out.append("卡帕西:" + sentences[int(rng.integers(len(sentences)))])
+                out.append("卡帕西:" + maker.sentence())
                 made += 1
         out += ["视频链接:", f"https://www.youtube.com/watch?v=synthetic{number}"]
         stem = f"synthetic-{number:04d}.zh"
@@ -425,13 +512,137 @@ def synthetic_data_dir(
 
 ASK_QUESTIONS = ("规模重要吗?", "马斯克对开会是什么态度?", "開源模型有什麼問題?",
                  "Does scale matter?", "What about meetings?", "今天北京天气怎么样?")
+ASK_TEMPLATES = ("{0}重要吗?", "怎么看{0}和{1}?", "{0}对{1}有什么影响?", "为什么{0}会{1}?",
+                 "{0}是什么?", "{0}、{1}和{2}之间有什么关系?")
+
+
+def ask_questions(count: int, seed: int = 0) -> list[str]:
+    """Real-style questions: the interview's host questions, a few fixed ones (Chinese,
+    traditional, English, off-topic), and templates filled with Zipf-drawn library words."""
+    rng = np.random.default_rng(seed + 23)
+    host = [SPEAKER_LABEL_RE.sub("", line.strip())
+            for line in TRANSCRIPT.read_text(encoding="utf-8").splitlines()
+            if line.startswith(HOST_LABELS)]
+    host = [q[:120] for q in host if q]
+    questions = [*host, *ASK_QUESTIONS]
+    words = library_words()
+    while len(questions) < count:
+        template = ASK_TEMPLATES[int(rng.integers(len(ASK_TEMPLATES)))]
+        # Ranks 20-50,000: words a person would ask about, neither particles nor obscure.
+        picks = rng.integers(20, 50_000, size=3)
+        questions.append(template.format(*(words[i] for i in picks.tolist())))
+    order = rng.permutation(len(questions))
+    return [questions[i] for i in order[:count]]
+
+
+_HOLDER = """
+import os, sys
+from bot.library import Library
+library = Library.load(sys.argv[1])
+for question in sys.argv[2:]:
+    library.ask(question, top=3)
+print("ready", os.getpid(), flush=True)
+sys.stdin.read()
+"""
+
+
+def _memory_kib(pid: int) -> tuple[int, int]:
+    """(Rss, Pss) of a process in KiB, from /proc/<pid>/smaps_rollup (Linux only)."""
+    values = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("Rss", "Pss"):
+            values[key] = int(rest.split()[0])
+    return values["Rss"], values["Pss"]
+
+
+# Load once, then fork ``count`` workers (`bot.forked.serve_forked`, as a sharded bot does);
+# each answers the questions, says "ready <pid>" and waits for stdin to close.
+_FORKING_HOLDER = """
+import os, sys
+from bot.forked import serve_forked
+from bot.library import Library
+library = Library.load(sys.argv[2])
+for question in sys.argv[3:]:
+    library.ask(question, top=3)
+
+def serve(number):
+    for question in sys.argv[3:]:
+        library.ask(question, top=3)
+    print("ready", os.getpid(), flush=True)
+    sys.stdin.read()
+
+sys.exit(serve_forked(int(sys.argv[1]), serve))
+"""
+
+
+def processes_memory(
+    data_dir: Path, count: int, questions: Sequence[str], *, forked: bool = False
+) -> dict[str, float]:
+    """Memory of ``count`` processes serving one cached library, each having answered a few
+    questions: the sums of their RSS and PSS (PSS splits shared pages between the processes
+    sharing them, so it is the honest total).
+
+    Separate processes share only the memory-mapped index; ``forked`` loads once and forks
+    ``count`` workers, which also share the parent's Python objects (the parent's own
+    memory is counted too).
+    """
+    import subprocess
+
+    if forked:
+        command = [sys.executable, "-c", _FORKING_HOLDER, str(count), str(data_dir), *questions]
+        starts = 1
+    else:
+        command = [sys.executable, "-c", _HOLDER, str(data_dir), *questions]
+        starts = count
+    errors = tempfile.TemporaryFile("w+")  # a probe's traceback, should one fail
+    procs = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=errors, text=True)
+             for _ in range(starts)]
+    try:
+        pids = []
+        for proc in procs:
+            for _ in range(count if forked else 1):
+                line = proc.stdout.readline().split()
+                if not line or line[0] != "ready":
+                    errors.seek(0)
+                    raise RuntimeError("a memory probe process failed to load the library:\n"
+                                       + errors.read()[-2000:])
+                pids.append(int(line[1]) if forked else proc.pid)
+        if forked:
+            pids.append(procs[0].pid)
+        rss, pss = zip(*(_memory_kib(pid) for pid in pids), strict=True)
+    finally:
+        for proc in procs:
+            proc.stdin.close()
+            proc.wait()
+        errors.close()
+    return {"rss_mb": round(sum(rss) / 1024, 1), "pss_mb": round(sum(pss) / 1024, 1)}
+
+
+def _timed_run(command: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """Run ``command``: (wall seconds, CPU seconds of it and its workers, load average
+    before). CPU seconds as well as wall seconds: on a machine shared with other work the
+    wall time says more about the neighbours than about the build."""
+    import subprocess
+
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(command, check=True, capture_output=True, env=env)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu, load
 
 
 def cold_start(
-    passages: int, seed: int = 0, runs: int = 3, english_share: float = 0.0
+    passages: int, seed: int = 0, runs: int = 3, english_share: float = 0.0,
+    questions: int = 240,
 ) -> dict[str, object]:
     """Time ``quotebot ask`` as a new process (first building the index, then from its
-    cache), then ``Library.ask`` end to end inside one process on the same library."""
+    cache), ``Library.ask`` end to end inside one process on the same library, and the
+    memory of one and of four processes serving it."""
     import statistics
     import subprocess
 
@@ -442,9 +653,13 @@ def cold_start(
                                       english_share=english_share)
         command = [sys.executable, "-m", "bot.frontends.cli", "ask", "规模重要吗?", "--json",
                    "--data-dir", str(data_dir)]
-        started = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
-        build = time.perf_counter() - started
+        # A fresh user cache dir: the first build on a new machine, reading CC-CEDICT too.
+        env = {**os.environ, "XDG_CACHE_HOME": str(Path(tmp) / "user-cache")}
+        log.info("first build of a %d-passage data dir (fresh user cache)", passages)
+        build, build_cpu, load_before = _timed_run(command, env)
+        shutil.rmtree(data_dir / ".index")
+        log.info("first build again, CC-CEDICT already cached")
+        rebuild, rebuild_cpu, _ = _timed_run(command, env)
         timings = []
         for _ in range(runs):
             started = time.perf_counter()
@@ -453,20 +668,44 @@ def cold_start(
         answered = json.loads(done.stdout)["answered"]
         library = Library.load(data_dir)
         loaded = len(library.passages)
-        ask_timings = []
-        for question in ASK_QUESTIONS * 40:
-            started = time.perf_counter()
+        terms = len(library.fields["zh"].text.vocabulary) if "zh" in library.fields else 0
+        asked = ask_questions(questions, seed)
+        for question in asked[:10]:
             library.ask(question, top=3)
+        ask_timings = []
+        answered_share = 0
+        for question in asked:
+            started = time.perf_counter()
+            answer = library.ask(question, top=3)
             ask_timings.append(time.perf_counter() - started)
+            answered_share += bool(answer.hits)
+        del library
+        log.info("measuring the memory of 1 and 4 processes")
+        one = processes_memory(data_dir, 1, ASK_QUESTIONS)
+        four = processes_memory(data_dir, 4, ASK_QUESTIONS)
+        four_forked = processes_memory(data_dir, 4, ASK_QUESTIONS, forked=True)
     return {
         "cold_loaded_passages": loaded,
+        "cold_terms": terms,
+        "ask_questions": len(ask_timings),
+        "ask_answered_share": round(answered_share / len(ask_timings), 2),
         "ask_p50_ms": round(_percentile_ms(ask_timings, 50), 2),
         "ask_p99_ms": round(_percentile_ms(ask_timings, 99), 2),
         "cold_passages": passages,
         "cold_first_run_s": round(build, 2),
+        "cold_first_run_cpu_s": round(build_cpu, 2),
+        "cold_first_run_load_average": round(load_before, 2),
+        "cold_rebuild_s": round(rebuild, 2),
+        "cold_rebuild_cpu_s": round(rebuild_cpu, 2),
         "cold_ask_s": round(statistics.median(timings), 3),
         "cold_ask_max_s": round(max(timings), 3),
         "cold_answered": answered,
+        "one_process_rss_mb": one["rss_mb"],
+        "one_process_pss_mb": one["pss_mb"],
+        "four_processes_rss_mb": four["rss_mb"],
+        "four_processes_pss_mb": four["pss_mb"],
+        "four_forked_rss_mb": four_forked["rss_mb"],
+        "four_forked_pss_mb": four_forked["pss_mb"],
     }
 
 
@@ -504,11 +743,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = _report(result)
     if args.cold_start:
         report += (
+            f"\n  first build      {result['cold_first_run_s']:.1f} s "
+            f"({result['cold_first_run_cpu_s']:.1f} s CPU, load average "
+            f"{result['cold_first_run_load_average']:.1f}) on a new machine; "
+            f"{result['cold_rebuild_s']:.1f} s ({result['cold_rebuild_cpu_s']:.1f} s CPU) "
+            f"with CC-CEDICT already cached"
             f"\n  quotebot ask     {result['cold_ask_s']:.2f} s from a cold start with the cached "
-            f"index (first run, building it: {result['cold_first_run_s']:.1f} s)"
+            f"index"
             f"\n  Library.ask      p50 {result['ask_p50_ms']:.2f} ms, "
             f"p99 {result['ask_p99_ms']:.2f} ms"
-            f" end to end on the {result['cold_loaded_passages']:,}-passage data dir"
+            f" over {result['ask_questions']} questions"
+            f" ({result['ask_answered_share']:.0%} answered)"
+            f" on the {result['cold_loaded_passages']:,}-passage data dir"
+            f" ({result['cold_terms']:,} terms)"
+            f"\n  memory           1 process: RSS {result['one_process_rss_mb']} MB, "
+            f"PSS {result['one_process_pss_mb']} MB; 4 processes: RSS "
+            f"{result['four_processes_rss_mb']} MB, PSS {result['four_processes_pss_mb']} MB"
+            f" ({result['four_processes_pss_mb'] / result['one_process_pss_mb']:.2f}x)"
+            f"\n                   4 workers forked after one load: RSS "
+            f"{result['four_forked_rss_mb']} MB, PSS {result['four_forked_pss_mb']} MB"
+            f" ({result['four_forked_pss_mb'] / result['one_process_pss_mb']:.2f}x,"
+            f" parent included)"
         )
     print(json.dumps(result, ensure_ascii=False) if args.json else report)
     return 0 if result["rankings_agree"] else 1

@@ -10,7 +10,7 @@ units, `bot.search.rank` orders passages, `bot.search.snippet` cuts the shown te
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +39,7 @@ from bot.search.rank import (
     DECIDING_PASSAGES,
     NOT_COVERED,
     POOL,
+    best_first,
     decide,
     fuse,
     rank,
@@ -65,6 +66,10 @@ __all__ = [
     "QuoteMatch",
     "clean_query",
 ]
+
+# Told (passages tokenised so far, passages in all) while a first build runs, so a front end
+# can show progress; the core itself never prints.
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,9 @@ class QuoteMatch:
 
 
 def build_parts(
-    transcripts: Sequence[Transcript], metas: Sequence[TranscriptMeta]
+    transcripts: Sequence[Transcript],
+    metas: Sequence[TranscriptMeta],
+    progress: Progress | None = None,
 ) -> LibraryParts:
     """Build every field from parsed transcripts (what the cache stores)."""
     ids = [t.id for t in transcripts]
@@ -102,23 +109,34 @@ def build_parts(
     if duplicates:
         raise LibraryError(f"two transcripts share the id {sorted(duplicates)[0]!r}")
     tokenizer = ChineseTokenizer(index_cache.tokenizer_terms(metas))
+    tokenizer.accelerate()  # rjieba for the bulk of the text, when installed
     passages = [p for t in transcripts for p in t.passages]
     fields: dict[str, FieldIndex] = {}
+    characters = {c for term in tokenizer.terms for c in term}
+    done = 0
     for language in sorted({p.language for p in passages}):
-        fields[language] = build_fields(transcripts, language, tokenizer)
-    tokenizer.restrict_to(
-        {c for p in passages for c in normalize(f"{p.text}{p.question}{p.section}")}
-        | {c for term in tokenizer.terms for c in term}
-    )
+        hook = None
+        if progress is not None:
+            def hook(count: int, before: int = done) -> None:
+                progress(before + count, len(passages))
+        fields[language] = build_fields(transcripts, language, tokenizer, hook, characters)
+        done += len(fields[language].passage_rows)
+    # Passages and their contexts (host question and section) gave their characters above.
+    for question in {p.question for p in passages}:
+        characters.update(normalize(question))
+    tokenizer.restrict_to(characters)
     lexicons: dict[str, Lexicon] = {}
     synonyms: Lexicon = {}
     if "zh" in fields:
-        synonyms = build_synonyms(fields["zh"].vocabulary, english_tokens=tokenize_english)
+        cedict = index_cache.cedict_entries(tokenize_english)
+        vocabulary = set(fields["zh"].vocabulary)
+        synonyms = build_synonyms(vocabulary, english_tokens=tokenize_english, entries=cedict)
         lexicons["zh"] = build_lexicon(
-            fields["zh"].vocabulary,
+            vocabulary,
             glossaries=[m.glossary for m in metas],
             english_tokens=tokenize_english,
             chinese_tokens=tokenizer.tokens,
+            entries=cedict,
         )
     aliases = merged_aliases(m.aliases for m in metas)
     return LibraryParts(
@@ -158,6 +176,7 @@ class Library:
         self.synonyms = parts.synonyms or {}
         self._roles = np.array([p.role for p in self.passages])
         self._owner = np.array([p.transcript_id for p in self.passages])
+        self._guest = self._roles != HOST  # the same for every question: once
         self._topics: list[TopicTranscript] | None = None
         self._quote_haystacks: list[tuple[str, list[int]]] | None = None
         self.speaker_tokens = speaker_tokens(self.transcripts, self.tokenizer)
@@ -175,9 +194,11 @@ class Library:
         *,
         cache_dir: Path | None = None,
         use_cache: bool = True,
+        progress: Progress | None = None,
     ) -> Library:
         """Load one data dir, several (served together), or by default the bundled
-        interview plus the user's data dir (`bot.formats.datadir.default_data_dirs`)."""
+        interview plus the user's data dir (`bot.formats.datadir.default_data_dirs`).
+        ``progress`` hears how far a first build has got (nothing when the cache is used)."""
         if data_dir is None:
             folders = default_data_dirs()
         elif isinstance(data_dir, (str, Path)):
@@ -203,7 +224,7 @@ class Library:
         if parts is None:
             transcripts = [load_transcript(f, m) for f, m in zip(files, metas, strict=True)]
             try:
-                parts = build_parts(transcripts, metas)
+                parts = build_parts(transcripts, metas, progress)
             except ValueError as exc:
                 raise LibraryError(str(exc)) from None
             if use_cache:
@@ -220,9 +241,10 @@ class Library:
     def from_transcripts(
         cls, transcripts: Sequence[Transcript], metas: Sequence[TranscriptMeta],
         data_dir: Path | None = None,
+        progress: Progress | None = None,
     ) -> Library:
         """A library built from parsed transcripts, without any cache."""
-        parts = build_parts(transcripts, metas)
+        parts = build_parts(transcripts, metas, progress)
         return cls(parts, data_dir, _embed(parts.transcripts))
 
     # ------------------------------------------------------------------ queries
@@ -261,9 +283,7 @@ class Library:
         )
 
     def _allowed(self, speaker: str, interview: str | None) -> np.ndarray:
-        allowed = np.ones(len(self.passages), dtype=bool)
-        if speaker == "guest":
-            allowed &= self._roles != HOST
+        allowed = self._guest.copy() if speaker == "guest" else np.ones(len(self.passages), bool)
         if interview is not None:
             allowed &= self._owner == interview
         return allowed
@@ -312,7 +332,7 @@ class Library:
                 if about != question and (other := semantic.embed_query(about)) is not None:
                     similarity = self.vectors.similarity(other)[0]
         fused = fuse(lexical.scores, similarity, allowed)
-        order = np.argsort(-fused, kind="stable")[: max(limit, DECIDING_PASSAGES)]
+        order = best_first(fused, max(limit, DECIDING_PASSAGES))
         order = shown(order[np.isfinite(fused[order])], lexical.scores, similarity)
         if order.size == 0:
             return NOT_COVERED, []

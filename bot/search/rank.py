@@ -78,8 +78,7 @@ def rank(
     text = _unit_scores(index.text, units)
     context = _unit_scores(index.context, units)
     turn = _unit_scores(index.turn, units)[index.turn_of_row]
-    context_weight = CONTEXT_WEIGHT * CONTEXT_DECAY ** np.minimum(index.position, 8)
-    combined = text + context_weight * context + TURN_WEIGHT * turn
+    combined = text + _context_weight(index) * context + TURN_WEIGHT * turn
     # A passage must say something the question asks about — or be the opening paragraph of
     # the answer to a host question that does (the direct reply to the same question).
     eligible = (text > 0) | ((index.position == 0) & (context > 0))
@@ -89,6 +88,13 @@ def rank(
     if candidates.size == 0:
         return []
     pool = max(limit, 30)  # coverage reorders the best BM25 candidates below
+    if candidates.size > pool:
+        # Only the best ``pool`` are sorted; everything tied with the pool-th best is kept so
+        # the tie-break by row below stays exact.
+        candidate_scores = combined[candidates]
+        kth = candidates.size - pool
+        kth_best = np.partition(candidate_scores, kth)[kth]
+        candidates = candidates[candidate_scores >= kth_best]
     order = candidates[np.lexsort((candidates, -combined[candidates]))][:pool]
     total_idf = sum(unit.idf for unit in units) or 1.0
     turn_rows = index.turn_of_row[order]
@@ -97,13 +103,13 @@ def rank(
     said = np.zeros((len(units), order.size), dtype=bool)
     for u, unit in enumerate(units):
         for token in unit.tokens:
-            here = np.isin(order, index.text.postings(token))
-            in_turn = np.isin(turn_rows, index.turn.postings(token))
+            here = _contains(index.text.postings(token), order)
+            in_turn = _contains(index.turn.postings(token), turn_rows)
             in_text[token] = here
             # A paragraph says 他 of the person its answer is about: for a name, the turn
             # counts as said (who), so the share said separates paragraphs by what they say.
             said[u] |= (here | in_turn) if unit.subject else here
-            covered[u] |= here | in_turn | np.isin(order, index.context.postings(token))
+            covered[u] |= here | in_turn | _contains(index.context.postings(token), order)
     unit_credit = np.array([unit.idf * unit.credit for unit in units])
     ranked = []
     for position, row in enumerate(order):
@@ -117,6 +123,48 @@ def rank(
     # answer, which all share the same context.
     ranked.sort(key=lambda r: (-r.score, r.row))
     return ranked[:limit]
+
+
+def _context_weight(index: FieldIndex) -> np.ndarray:
+    """Each row's weight of its context field: fixed per row, so computed once per index."""
+    weight = index.derived.get("context_weight")
+    if weight is None:
+        weight = CONTEXT_WEIGHT * CONTEXT_DECAY ** np.minimum(index.position, 8)
+        index.derived["context_weight"] = weight
+    return weight
+
+
+def _contains(postings: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Which ``rows`` appear in ``postings`` (ascending ids): a binary search per row.
+
+    Costs O(len(rows) · log len(postings)) — the pool is ~30 rows, while the postings of a
+    common word run to tens of thousands, which ``np.isin`` would sort at every question.
+    """
+    if postings.size == 0:
+        return np.zeros(rows.shape, dtype=bool)
+    at = np.searchsorted(postings, rows)
+    np.minimum(at, postings.size - 1, out=at)
+    return postings[at] == rows
+
+
+def best_first(scores: np.ndarray, count: int) -> np.ndarray:
+    """The indices of the ``count`` highest ``scores``, best first, ties in index order:
+    exactly ``np.argsort(-scores, kind="stable")[:count]``, at the cost of a partition
+    instead of a sort of every passage (3-4 ms per question at 100,000 passages)."""
+    if count >= scores.size:
+        return np.argsort(-scores, kind="stable")
+    if count <= 0:
+        return np.zeros(0, dtype=np.intp)
+    positive = np.flatnonzero(scores > 0)  # usually a few ranked passages among many zeros
+    if positive.size >= count:
+        pool = scores[positive]
+        kth = np.partition(pool, pool.size - count)[pool.size - count]  # count-th best
+    else:
+        kth = np.partition(scores, scores.size - count)[scores.size - count]
+    above = np.flatnonzero(scores > kth)
+    ties = np.flatnonzero(scores == kth)[: count - above.size]
+    chosen = np.concatenate((above, ties))
+    return chosen[np.argsort(-scores[chosen], kind="stable")]
 
 
 def _unit_scores(field: BM25Index, units: Sequence[QueryUnit]) -> np.ndarray:

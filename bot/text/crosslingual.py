@@ -18,7 +18,7 @@ import gzip
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -52,6 +52,49 @@ def _senses(definitions: str) -> Iterable[str]:
         yield sense
 
 
+# One CC-CEDICT headword (mainland simplified, two characters or more) with the English
+# stems of each of its senses, and whether that sense is one word (no space or hyphen).
+CedictEntry = tuple[str, tuple[tuple[tuple[str, ...], bool], ...]]
+
+
+def read_cedict(
+    path: Path, english_tokens: Callable[[str], list[str]]
+) -> list[CedictEntry]:
+    """Every usable CC-CEDICT entry with its senses stemmed: the part of the lexicon and
+    synonym tables that does not depend on the library, so it is read once per build (and
+    can be cached across builds: it is plain tuples of strings)."""
+    stems: dict[str, tuple[str, ...]] = {}  # senses repeat: stem each once
+    entries: list[CedictEntry] = []
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("#"):
+                continue
+            match = CEDICT_LINE_RE.match(line)
+            if not match or len(match.group(2)) < 2:
+                continue
+            senses = []
+            for sense in _senses(match.group(3)):
+                found = stems.get(sense)
+                if found is None:
+                    found = stems[sense] = tuple(english_tokens(sense))
+                if found:
+                    senses.append((found, " " not in sense and "-" not in sense))
+            if senses:
+                entries.append((match.group(2), tuple(senses)))
+    return entries
+
+
+def _entries(
+    dictionary: Path | None,
+    entries: Sequence[CedictEntry] | None,
+    english_tokens: Callable[[str], list[str]],
+) -> Sequence[CedictEntry] | None:
+    if entries is not None:
+        return entries
+    path = dictionary if dictionary is not None else cedict_path()
+    return read_cedict(path, english_tokens) if path is not None else None
+
+
 def build_lexicon(
     vocabulary: Iterable[str],
     *,
@@ -59,6 +102,7 @@ def build_lexicon(
     english_tokens: Callable[[str], list[str]],
     chinese_tokens: Callable[[str], list[str]],
     dictionary: Path | None = None,
+    entries: Sequence[CedictEntry] | None = None,
 ) -> Lexicon:
     """English stem → [(Chinese index token, weight)], strongest first.
 
@@ -73,26 +117,18 @@ def build_lexicon(
             for key in english_tokens(english) or [english.casefold()]:
                 for target in targets:
                     table[key][target] = 2.0
-    path = dictionary if dictionary is not None else cedict_path()
-    if path is not None:
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("#"):
+    cedict = _entries(dictionary, entries, english_tokens)
+    if cedict is not None:
+        for target, senses in cedict:  # headwords are mainland simplified, like the index
+            if target not in vocab:
+                continue
+            for words, _ in senses:
+                if len(words) > 4:
                     continue
-                match = CEDICT_LINE_RE.match(line)
-                if not match:
-                    continue
-                target = match.group(2)  # already mainland simplified, like the index
-                if len(target) < 2 or target not in vocab:
-                    continue
-                for sense in _senses(match.group(3)):
-                    words = english_tokens(sense)
-                    if not words or len(words) > 4:
-                        continue
-                    weight = 1.0 / len(words)
-                    for word in words:
-                        if table[word].get(target, 0.0) < weight:
-                            table[word][target] = weight
+                weight = 1.0 / len(words)
+                for word in words:
+                    if table[word].get(target, 0.0) < weight:
+                        table[word][target] = weight
     else:
         log.info("CC-CEDICT not installed: English questions use the metadata glossary only")
     lexicon: Lexicon = {}
@@ -107,6 +143,7 @@ def build_synonyms(
     *,
     english_tokens: Callable[[str], list[str]],
     dictionary: Path | None = None,
+    entries: Sequence[CedictEntry] | None = None,
 ) -> Lexicon:
     """Chinese words absent from the index → index words with the same one-word meaning.
 
@@ -115,24 +152,16 @@ def build_synonyms(
     which keeps 人 from meaning everything; callers still give these matches partial credit.
     """
     vocab = set(vocabulary)
-    path = dictionary if dictionary is not None else cedict_path()
-    if path is None:
+    cedict = _entries(dictionary, entries, english_tokens)
+    if cedict is None:
         return {}
     by_sense: dict[str, set[str]] = defaultdict(set)
     outside: dict[str, set[str]] = defaultdict(set)
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            match = CEDICT_LINE_RE.match(line)
-            if not match or len(match.group(2)) < 2:
-                continue
-            head = match.group(2)
-            for sense in _senses(match.group(3)):
-                if " " in sense or "-" in sense:
-                    continue
-                stems = english_tokens(sense)
-                if len(stems) != 1:
-                    continue
-                (by_sense if head in vocab else outside)[stems[0]].add(head)
+    for head, senses in cedict:
+        found = by_sense if head in vocab else outside
+        for stems, one_word in senses:
+            if one_word and len(stems) == 1:
+                found[stems[0]].add(head)
     synonyms: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for sense, heads in outside.items():
         targets = by_sense.get(sense)

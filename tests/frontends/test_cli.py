@@ -4,6 +4,7 @@ bundled data in tmp, so the index cache never lands in the repository."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -282,6 +283,28 @@ def test_ctrl_c_while_quotebot_starts_is_no_traceback(data_copy, tmp_path):
     assert 130 in codes  # at least one interrupt landed during start-up
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_first_build_shows_a_progress_bar_on_a_terminal_only(tmp_path, monkeypatch, as_json):
+    data = tmp_path / "data"
+    data.mkdir()
+    for item in SEED.parent.iterdir():
+        if item.suffix in (".txt", ".json"):
+            shutil.copy2(item, data / item.name)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    extra = ["--json"] if as_json else []
+    assert main(["ask", "规模重要吗?", "--data-dir", str(data), *extra]) == 0
+    assert ("indexing" in terminal.getvalue()) is not as_json
+    assert ("passages/s" in terminal.getvalue()) is not as_json
+    first = terminal.getvalue()
+    assert main(["ask", "规模重要吗?", "--data-dir", str(data), *extra]) == 0
+    assert terminal.getvalue() == first  # from the cache: silent
 # ---- language ------------------------------------------------------------------------------
 
 ENGLISH_LABEL = ("does not cover", "It does cover", "Q:", "Interview:")

@@ -138,8 +138,8 @@ def test_a_corpus_of_empty_documents_scores_nothing(tmp_path):
     index = BM25Index.build([[], []])  # rank-bm25 divides by zero here
     assert index.n_docs == 2 and index.avgdl == 0 and len(index.vocabulary) == 0
     assert not index.get_scores(["x"]).any() and index.top_k(["x"]) == []
-    index.save(tmp_path / "empty.npz")
-    assert BM25Index.load(tmp_path / "empty.npz").top_k(["x"]) == []
+    index.save(tmp_path / "empty")
+    assert BM25Index.load(tmp_path / "empty").top_k(["x"]) == []
 
 
 def test_top_k_orders_like_bm25okapi_best_first():
@@ -215,12 +215,13 @@ def test_bad_input_is_rejected_clearly():
 
 def test_save_load_round_trip(tmp_path, transcript_corpus):
     index = BM25Index.build(transcript_corpus, k1=1.2, b=0.7, epsilon=0.3)
-    path = tmp_path / "nested" / "index.npz"
+    path = tmp_path / "nested" / "index.bm25"
     index.save(path)
-    assert path.is_file() and [p.name for p in path.parent.iterdir()] == ["index.npz"]
-    with np.load(path, allow_pickle=False) as archive:  # no pickled objects inside
-        assert "vocab_json" in archive.files
+    assert path.is_dir() and [p.name for p in path.parent.iterdir()] == ["index.bm25"]
+    for array in path.glob("*.npy"):  # no pickled objects inside
+        np.load(array, allow_pickle=False)
     loaded = BM25Index.load(path)
+    assert isinstance(loaded._doc_ids.base, np.memmap) and not loaded._doc_ids.flags.writeable
     assert (loaded.k1, loaded.b, loaded.epsilon) == (1.2, 0.7, 0.3)
     assert loaded.n_docs == index.n_docs and loaded.avgdl == index.avgdl
     assert list(loaded.vocabulary) == list(index.vocabulary)
@@ -233,16 +234,22 @@ def test_save_load_round_trip(tmp_path, transcript_corpus):
 
 
 def test_load_rejects_files_that_are_not_an_index(tmp_path):
-    garbage = tmp_path / "garbage.npz"
-    garbage.write_bytes(b"not a zip at all")
-    with pytest.raises(ValueError, match="cannot read BM25 index"):
+    garbage = tmp_path / "garbage.bm25"
+    garbage.write_bytes(b"not an index at all")
+    with pytest.raises(ValueError, match="not a BM25 index"):
         BM25Index.load(garbage)
-    foreign = tmp_path / "foreign.npz"
-    np.savez(foreign, something=np.arange(3))
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    np.save(foreign / "something.npy", np.arange(3))
     with pytest.raises(ValueError, match="not a BM25 index"):
         BM25Index.load(foreign)
+    damaged = tmp_path / "damaged"
+    BM25Index.build([["a", "b"], ["b"]]).save(damaged)
+    (damaged / "doc_ids.npy").write_bytes(b"truncated")
     with pytest.raises(ValueError, match="cannot read BM25 index"):
-        BM25Index.load(tmp_path / "missing.npz")
+        BM25Index.load(damaged)
+    with pytest.raises(ValueError, match="not a BM25 index"):
+        BM25Index.load(tmp_path / "missing")
 
 
 def test_synthetic_library_is_deterministic_and_shaped_like_the_interview():
@@ -287,3 +294,17 @@ def test_small_benchmark_run_reports_agreement(capsys):
     assert result["passages"] == 2000 and result["queries"] == 40
     assert result["rankings_agree"] is True
     assert result["max_abs_diff"] <= TOLERANCE
+
+
+def test_term_table_round_trip_with_long_and_odd_terms(tmp_path):
+    from bot.search.bm25 import TermTable
+
+    terms = ["模型", "a", "x" * 100, "ends with nul\x00", "", "規模", "b" * 33, "gpu"]
+    terms += [f"t{i}" for i in range(2000)]
+    TermTable.save(terms, tmp_path)
+    table = TermTable.load(tmp_path)
+    assert list(table) == terms and len(table) == len(terms)
+    assert all(table[t] == i for i, t in enumerate(terms))
+    for absent in ("模", "x" * 99, "ends with nul", "t2000", 42, "gpus"):
+        assert absent not in table
+    assert table.get("t2000", -1) == -1

@@ -1,0 +1,180 @@
+"""Forked processes: spread a big computation over the cores, or serve from several
+processes that share one loaded library (`serve_forked`).
+
+A first build of a large library spends most of its time tokenising passages, one at a
+time. Forked workers inherit the loaded tokenizer as it is (nothing is pickled on the way
+in, only the results on the way back), so a build uses every core it may. Forking is only
+done where it is safe: on a platform with ``fork``, from a process that runs no other thread
+(no event loop executor, no discord.py gateway thread), and for work big enough to pay for
+the start-up. Everywhere else the work runs in this process, with the same result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+MIN_ITEMS = 20_000  # below this, forking costs more than it saves
+MAX_WORKERS = 4
+CHUNK = 2_000  # items per task: big enough to amortise pickling, small for even progress
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def fork_is_safe() -> bool:
+    """True where ``fork`` exists and this process runs no other thread.
+
+    A thread holding a lock at the moment of a fork leaves that lock held forever in the
+    child, so a process with threads (an event loop's executor, a bot) never forks; macOS's
+    system libraries are not fork-safe either.
+    """
+    return (
+        sys.platform != "darwin"
+        and "fork" in multiprocessing.get_all_start_methods()
+        and threading.active_count() == 1
+    )
+
+
+class _Job(Generic[T, R]):
+    def __init__(self, fn: Callable[[T], R], items: Sequence[T]) -> None:
+        self.fn = fn
+        self.items = items
+
+
+_job: _Job | None = None  # inherited by forked workers; never pickled
+
+
+def _run(bounds: tuple[int, int]) -> list:
+    assert _job is not None
+    start, stop = bounds
+    fn = _job.fn
+    return [fn(item) for item in _job.items[start:stop]]
+
+
+def map_forked(
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    *,
+    workers: int | None = None,
+    min_items: int = MIN_ITEMS,
+    progress: Callable[[int], None] | None = None,
+) -> list[R]:
+    """``[fn(x) for x in items]``, over forked workers when that is safe and worth it.
+
+    ``fn`` and ``items`` reach the workers by fork, so ``fn`` may be any closure; the results
+    must pickle. ``progress`` hears how many items are done, after each chunk.
+    """
+    global _job
+    if workers is None:
+        workers = min(available_cores(), MAX_WORKERS)
+    if workers < 2 or len(items) < min_items or not fork_is_safe():
+        out: list[R] = []
+        for start in range(0, len(items), CHUNK):
+            out.extend(fn(item) for item in items[start:start + CHUNK])
+            if progress is not None:
+                progress(len(out))
+        return out
+    bounds = [(start, min(start + CHUNK, len(items))) for start in range(0, len(items), CHUNK)]
+    _job = _Job(fn, items)
+    try:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(workers) as pool:
+            results: list[R] = []
+            for chunk in pool.imap(_run, bounds):
+                results.extend(chunk)
+                if progress is not None:
+                    progress(len(results))
+    finally:
+        _job = None
+    log.debug("mapped %d items over %d forked workers", len(items), workers)
+    return results
+
+
+def serve_forked(count: int, target: Callable[[int], int | None]) -> int:
+    """Run ``target(0)`` … ``target(count - 1)`` in forked children; wait for them all.
+
+    For several long-lived servers on one machine (one per group of Discord shards): the
+    caller loads the library first, then calls this, so every child shares the parent's
+    pages — the memory-mapped index, and the parsed passages, dictionaries and tables,
+    which `gc.freeze` keeps the collector from touching (and so from copying). Four
+    children then cost about what one process does, where four separate processes cost
+    about three times as much. A child that reloads its library gets a copy of its own.
+
+    SIGTERM or SIGINT to this process is passed on to every child. When a child fails, the
+    others are stopped. Returns the first non-zero exit code of a child, or 0.
+    """
+    if count < 1:
+        raise ValueError("count must be at least 1")
+    if not fork_is_safe():
+        raise RuntimeError("cannot fork here: no fork on this platform, or threads are running")
+    gc.collect()
+    gc.freeze()
+    children: dict[int, int] = {}
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def stop(signum: int = signal.SIGTERM, frame: object = None) -> None:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    for sig in previous:
+        signal.signal(sig, stop)
+    try:
+        for number in range(count):
+            # Signals wait until the child has its own handlers back (and the parent knows
+            # the child's pid), so a SIGTERM in between is never lost or misdirected.
+            signal.pthread_sigmask(signal.SIG_BLOCK, previous)
+            pid = os.fork()
+            if pid == 0:  # the child: serve, then leave without running the parent's cleanup
+                code = 1
+                try:
+                    for sig, handler in previous.items():
+                        signal.signal(sig, handler)
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, previous)
+                    code = target(number) or 0
+                except BaseException:
+                    log.exception("forked worker %d failed", number)
+                finally:
+                    logging.shutdown()
+                    os._exit(code)
+            children[pid] = number
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, previous)
+            log.info("forked worker %d as process %d", number, pid)
+        result = 0
+        while children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            number = children.pop(pid, None)
+            if number is None:
+                continue
+            code = os.waitstatus_to_exitcode(status)
+            log.info("worker %d (process %d) exited with %d", number, pid, code)
+            if code != 0 and result == 0:
+                result = code
+                stop()
+        return result
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        gc.unfreeze()

@@ -1,0 +1,62 @@
+"""rjieba (jieba-rs) may only speed up indexing: its tokens must equal jieba's, exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks.bench import TRANSCRIPT, _SentenceMaker
+from bot.formats.metadata import load_meta
+from bot.text.chinese import ChineseTokenizer
+
+pytest.importorskip("rjieba")
+
+
+@pytest.fixture(scope="module")
+def tokenizers() -> tuple[ChineseTokenizer, ChineseTokenizer]:
+    terms = load_meta(TRANSCRIPT).terms
+    reference = ChineseTokenizer(terms)
+    accelerated = ChineseTokenizer(terms)
+    assert accelerated.accelerate()
+    return reference, accelerated
+
+
+def _lines() -> list[str]:
+    return [line for line in TRANSCRIPT.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_identical_tokens_on_the_bundled_interview(tokenizers):
+    reference, accelerated = tokenizers
+    for line in _lines():
+        assert accelerated.tokens(line) == reference.tokens(line), line
+
+
+def test_identical_tokens_on_synthetic_text(tokenizers):
+    reference, accelerated = tokenizers
+    maker = _SentenceMaker(np.random.default_rng(5))
+    for _ in range(3000):
+        text = maker.sentence()
+        assert accelerated.tokens(text) == reference.tokens(text), text
+
+
+def test_characters_outside_jiebas_han_range_fall_back_to_jieba(tokenizers):
+    # jieba-rs treats 䴓 (U+4D13) as Han, Python jieba does not; jieba decides.
+    reference, accelerated = tokenizers
+    text = "易合易红红的所存䴓半低不高伊特鲁扛上去"
+    assert accelerated.tokens(text) == reference.tokens(text)
+
+
+def test_custom_terms_stay_whole(tokenizers):
+    _, accelerated = tokenizers
+    assert "卡帕西" in accelerated.tokens("卡帕西说奇异值分解很重要")
+    assert "奇异值分解" in accelerated.tokens("卡帕西说奇异值分解很重要")
+
+
+def test_restricting_the_dictionary_drops_the_accelerator():
+    # Questions are segmented with the restricted dictionary, by jieba, after a build.
+    tokenizer, reference = ChineseTokenizer(["卡帕西"]), ChineseTokenizer(["卡帕西"])
+    tokenizer.accelerate()
+    for each in (tokenizer, reference):
+        each.restrict_to(set("卡帕西说模型"))
+    assert tokenizer._fast is None
+    assert tokenizer.tokens("卡帕西说模型") == reference.tokens("卡帕西说模型")
