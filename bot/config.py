@@ -16,6 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from platformdirs import user_config_dir, user_data_dir
 
+from bot.model import is_ascii_number
+
 log = logging.getLogger(__name__)
 
 APP_NAME = "interview-quote-bot"
@@ -56,20 +58,11 @@ def find_env_file(candidates: tuple[Path, ...] | None = None) -> Path | None:
     return None
 
 
-def default_data_dir() -> Path | None:
-    """The bundled transcripts, as the core library defines them (None: let it decide)."""
-    try:
-        from bot.formats.datadir import default_data_dir as library_default
-    except ImportError:  # the core is not importable: Library.load(None) picks the default
-        return None
-    return Path(library_default())
-
-
 @dataclass(frozen=True)
 class Config:
     token: str | None = field(default=None, repr=False)
     guild_id: int | None = None
-    data_dir: Path | None = None
+    data_dir: Path | None = None  # None: the bundled interview plus the user's data dir
     db_path: Path = field(default_factory=default_db_path)
     # A PostgreSQL URL from QUOTEBOT_DB; when set it is used instead of the SQLite db_path.
     db_url: str | None = field(default=None, repr=False)
@@ -239,7 +232,7 @@ def _optional_int(env: Mapping[str, str], name: str) -> int | None:
     raw = env.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    if not is_ascii_number(raw, 20):
         raise ConfigError(f"{name} must be a numeric Discord ID, got {raw!r}.")
     return int(raw)
 
@@ -286,7 +279,7 @@ def load_config(
     config = Config(
         token=env.get("DISCORD_TOKEN", "").strip() or None,
         guild_id=_optional_int(env, "DISCORD_GUILD_ID"),
-        data_dir=Path(data_dir_raw).expanduser() if data_dir_raw else default_data_dir(),
+        data_dir=Path(data_dir_raw).expanduser() if data_dir_raw else None,
         db_path=db_path,
         db_url=db_url,
         shard_count=shard_count,

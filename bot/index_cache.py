@@ -5,10 +5,16 @@ This module reads and writes a plain `LibraryParts` record and knows nothing of 
 
 Tokenising 100,000 passages with jieba takes minutes; loading the finished arrays takes well
 under a second. The cache sits beside the data (``<data dir>/.index/``) or, when the data dir
-is read-only (an installed package), in the user's cache dir. It is keyed by every input that
-changes the result — each transcript and metadata file (name and content hash), the
-pipeline version and library versions — and rebuilt whenever one differs. A cache that fails
-to load is rebuilt, never trusted.
+is read-only (an installed package) or several data dirs are served together, in the user's
+cache dir. It is keyed by every input that changes the result — each transcript and metadata
+file (name and content hash), the pipeline version and library versions — and rebuilt
+whenever one differs.
+
+The cache is not trusted: its manifest records the SHA-256 of every cache file, and each is
+checked before anything is read (`verify`), so a file edited or swapped after it was written
+(a flipped byte in ``transcripts.marshal`` would make the console "verify" words the guest
+never said) is caught.
+A cache that fails a check or fails to load is rebuilt, with one warning line.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
+from bot.formats.datadir import APP_NAME
 from bot.formats.metadata import TranscriptMeta, meta_path_for
 from bot.model import Passage, Section, Transcript, Turn
 from bot.search.bm25 import BM25Index, load_array
@@ -97,18 +104,91 @@ def names(metas: Sequence[TranscriptMeta]) -> frozenset[str]:
     return frozenset(target for m in metas for target in m.aliases.values())
 
 
-def cache_location(data_dir: Path, cache_dir: Path | None) -> Path:
+def cache_location(data_dir: Path | Sequence[Path], cache_dir: Path | None) -> Path:
+    """Where the index of ``data_dir`` lives: ``cache_dir`` when given, else beside the data
+    (``<data dir>/.index``) when that folder is writable, else the user's cache dir. Several
+    data dirs served together (the bundled interview plus the user's) share one folder in the
+    user's cache dir."""
     if cache_dir is not None:
-        return cache_dir
-    beside = data_dir / ".index"
-    if os.access(data_dir, os.W_OK):
-        return beside
-    tag = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
-    return user_cache_dir() / tag
+        return Path(cache_dir)
+    if isinstance(data_dir, Path):
+        if os.access(data_dir, os.W_OK):
+            return data_dir / ".index"
+        folders = [data_dir]
+    else:
+        folders = list(data_dir)
+    tag = hashlib.sha256("\n".join(str(d.resolve()) for d in folders).encode()).hexdigest()
+    return user_cache_dir() / tag[:16]
+
+
+# --------------------------------------------------------------------------- integrity
+#
+# The manifest's "sha256" maps every file of the cache folder (sub-folders included, by
+# relative path; dot-files, i.e. files being written, excluded) to its hash. It is generic:
+# whoever adds files to a finished cache (passage vectors, say) calls `seal` again, and
+# `verify` then covers them too. A file that is not listed, or listed and different, fails.
+
+MANIFEST = "manifest.json"
+
+
+class CacheMismatch(Exception):
+    """A cache file differs from what the manifest recorded when it was written."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _cache_files(location: Path) -> list[str]:
+    return sorted(
+        path.relative_to(location).as_posix()
+        for path in location.rglob("*")
+        if path.is_file() and path.name != MANIFEST
+        and not any(part.startswith(".") for part in path.relative_to(location).parts)
+    )
+
+
+def seal(location: Path, **fields: object) -> None:
+    """Record the hash of every file now in ``location`` in its manifest (written atomically),
+    keeping the manifest's other fields; ``fields`` are set too."""
+    manifest_path = location / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except FileNotFoundError:
+        manifest = {}
+    if not isinstance(manifest, dict):
+        manifest = {}
+    manifest.update(fields)
+    manifest["sha256"] = {name: _sha256(location / name) for name in _cache_files(location)}
+    staging = location / f".{MANIFEST}.tmp"
+    staging.write_text(json.dumps(manifest))
+    os.replace(staging, manifest_path)
+
+
+def verify(location: Path, manifest: dict) -> None:
+    """Every file of ``location`` is listed in ``manifest`` with the hash it had when sealed;
+    raises `CacheMismatch` naming the first that is not."""
+    hashes = manifest.get("sha256")
+    if not isinstance(hashes, dict) or not hashes:
+        raise CacheMismatch("the manifest records no file hashes")
+    present = _cache_files(location)
+    unlisted = sorted(set(present) - set(hashes))
+    if unlisted:
+        raise CacheMismatch(f"{unlisted[0]} is not in the manifest")
+    missing = sorted(set(hashes) - set(present))
+    if missing:
+        raise CacheMismatch(f"{missing[0]} is missing")
+    for name, expected in sorted(hashes.items()):
+        if _sha256(location / name) != expected:
+            raise CacheMismatch(f"{name} changed since it was written")
 
 
 def user_cache_dir() -> Path:
-    return Path(platformdirs.user_cache_dir("interview-quote-bot"))
+    return Path(platformdirs.user_cache_dir(APP_NAME))
 
 
 def cedict_entries(
@@ -157,8 +237,14 @@ def load(
     try:
         with _no_gc_pauses():
             parts = _unpack(location, key, metas)
-    except Exception:  # a damaged cache must never stop the bot: rebuild it
-        log.warning("index cache at %s is unusable; rebuilding", location, exc_info=True)
+    except CacheMismatch as exc:
+        log.warning("index cache at %s is damaged (%s); rebuilding it", location, exc)
+        return None
+    except Exception as exc:  # a damaged cache must never stop the bot: rebuild it
+        # One line at the default level; the traceback only for whoever asks (-v/DEBUG).
+        log.warning("index cache at %s is unusable (%s); rebuilding it", location,
+                    type(exc).__name__)
+        log.debug("index cache failure", exc_info=True)
         return None
     if parts is not None:
         passages = sum(len(t.passages) for t in parts.transcripts)
@@ -192,9 +278,7 @@ def _save(parts: LibraryParts, location: Path, key: str) -> None:
                 np.save(staging / f"{language}.{name}.npy", getattr(fields, name))
         with open(staging / "jieba.marshal", "wb") as handle:
             marshal.dump(parts.tokenizer.dictionary, handle)
-        (staging / "manifest.json").write_text(
-            json.dumps({"key": key, "languages": sorted(parts.fields)})
-        )
+        seal(staging, key=key, languages=sorted(parts.fields))
         if location.exists():
             shutil.rmtree(location)
         staging.rename(location)
@@ -205,7 +289,8 @@ def _save(parts: LibraryParts, location: Path, key: str) -> None:
 
 def load_vectors(location: Path, key: str, passages: int) -> SemanticIndex | None:
     """The passage vectors cached at ``location`` for index ``key``; None when absent, made
-    by another model, or damaged (they are then rebuilt)."""
+    by another model, or damaged (they are then rebuilt). Their hashes were checked with the
+    whole folder's by `load` (`verify`)."""
     try:
         manifest = json.loads((location / VECTORS_MANIFEST).read_text())
         if manifest.get("key") != key or manifest.get("model") != MODEL_VERSION:
@@ -237,6 +322,7 @@ def save_vectors(vectors: SemanticIndex, location: Path, key: str) -> None:
         staging = location / f".{VECTORS_MANIFEST}.tmp"
         staging.write_text(json.dumps({"key": key, "model": MODEL_VERSION}))
         os.replace(staging, location / VECTORS_MANIFEST)
+        seal(location)  # the index's manifest now lists (and hashes) the vectors too
     except OSError as exc:
         log.warning("could not write passage vectors to %s: %s", location, exc)
 
@@ -261,13 +347,14 @@ def _no_gc_pauses():
 def _unpack(
     location: Path, key: str, metas: Sequence[TranscriptMeta]
 ) -> LibraryParts | None:
-    manifest_path = location / "manifest.json"
+    manifest_path = location / MANIFEST
     if not manifest_path.exists():
         return None
     manifest = json.loads(manifest_path.read_text())
     if manifest.get("key") != key:
         log.info("data changed since the index was built; rebuilding")
         return None
+    verify(location, manifest)
     payload = json.loads((location / "library.json").read_text())
     # marshal.loads over the whole file: marshal.load on a file object reads item by item.
     rows = marshal.loads((location / "transcripts.marshal").read_bytes())

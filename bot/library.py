@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from bot import index_cache
-from bot.formats.datadir import default_data_dir, load_transcript, transcript_files
+from bot.formats.datadir import default_data_dirs, load_transcript, transcript_files
 from bot.formats.metadata import TranscriptMeta, load_meta
 from bot.index_cache import LibraryParts
 from bot.model import (
@@ -190,23 +190,34 @@ class Library:
     @classmethod
     def load(
         cls,
-        data_dir: Path | str | None = None,
+        data_dir: Path | str | Sequence[Path] | None = None,
         *,
         cache_dir: Path | None = None,
         use_cache: bool = True,
         progress: Progress | None = None,
     ) -> Library:
-        """``progress`` hears how far a first build has got (nothing when the cache is used)."""
-        data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
-        if not data_dir.is_dir():
-            raise LibraryError(f"data dir {data_dir} does not exist or is not a folder")
-        try:
-            files = transcript_files(data_dir)
-        except OSError as exc:
-            raise LibraryError(f"cannot read data dir {data_dir}: {exc.strerror}") from None
+        """Load one data dir, several (served together), or by default the bundled
+        interview plus the user's data dir (`bot.formats.datadir.default_data_dirs`).
+        ``progress`` hears how far a first build has got (nothing when the cache is used)."""
+        if data_dir is None:
+            folders = default_data_dirs()
+        elif isinstance(data_dir, (str, Path)):
+            folders = [Path(data_dir)]
+        else:
+            folders = [Path(d) for d in data_dir]
+        files: list[Path] = []
+        for folder in folders:
+            if not folder.is_dir():
+                raise LibraryError(f"data dir {folder} does not exist or is not a folder")
+            try:
+                files.extend(transcript_files(folder))
+            except OSError as exc:
+                raise LibraryError(f"cannot read data dir {folder}: {exc.strerror}") from None
         if not files:
-            raise LibraryError(f"no transcripts (*.txt, *.srt, *.vtt) in {data_dir}")
-        location = index_cache.cache_location(data_dir, cache_dir)
+            where = ", ".join(map(str, folders))
+            raise LibraryError(f"no transcripts (*.txt, *.srt, *.vtt) in {where}")
+        location = index_cache.cache_location(folders[0] if len(folders) == 1 else folders,
+                                              cache_dir)
         key = index_cache.fingerprint(files)
         metas = [load_meta(f) for f in files]
         parts = index_cache.load(location, key, metas) if use_cache else None
@@ -224,7 +235,7 @@ class Library:
             vectors = _embed(parts.transcripts)
             if vectors is not None and use_cache:
                 index_cache.save_vectors(vectors, location, key)
-        return cls(parts, data_dir, vectors)
+        return cls(parts, folders[-1], vectors)
 
     @classmethod
     def from_transcripts(

@@ -67,11 +67,17 @@ def timestamped_url(url: str, start: float | None) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def is_ascii_number(text: str, max_digits: int = 18) -> bool:
+    """Whether ``text`` is 1 to ``max_digits`` ASCII digits. ``str.isdigit`` alone also takes
+    ``²`` and ``٣``, which ``int`` then refuses (a traceback) or reads as another number."""
+    return 0 < len(text) <= max_digits and text.isascii() and text.isdigit()
+
+
 def start_of_link(url: str) -> float | None:
     """The ``t=`` second of a link made by `timestamped_url` (None when it has none), so a
     stored link is enough to show when a saved quote was said."""
     for key, value in parse_qsl(urlsplit(url).query):
-        if key == "t" and value.rstrip("s").isdigit():
+        if key == "t" and is_ascii_number(value.rstrip("s")):
             return float(value.rstrip("s"))
     return None
 
@@ -244,6 +250,7 @@ __all__ = [
     "GUEST",
     "HOST",
     "MAX_INPUT_CHARS",
+    "is_ascii_number",
     "UNKNOWN",
     "Answer",
     "Hit",

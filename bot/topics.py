@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.model import ELLIPSIS, GUEST, HOST, Transcript, timestamped_url
+from bot.model import ELLIPSIS, GUEST, HOST, Transcript, is_ascii_number, timestamped_url
 from bot.text.sentences import split_sentences
 
 KEYWORDS_PER_SECTION = 6
@@ -156,7 +156,7 @@ def find_section(
     pairs = [(t, s) for t in topics for s in t.sections]
     wanted = wanted.strip()
     interview_id, sep, number = wanted.rpartition(SECTION_KEY_SEP)
-    if sep and number.isdigit():
+    if sep and is_ascii_number(number, 9):
         for topic in topics:
             if topic.id == interview_id and int(number) < len(topic.sections):
                 return topic, topic.sections[int(number)]

@@ -49,6 +49,24 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault(semantic.MEMO_ENV, str(Path(tempfile.gettempdir()) / "quotebot-vectors"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory):
+    """No test writes into the checkout or the real home: the user data dir (where
+    `ingest --add` goes by default) and the cache dir (index, jieba) are temporary. The cache
+    dir is shared by the runs of this machine (jieba's dictionary takes a second to build)."""
+    base = tmp_path_factory.getbasetemp()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(base / "xdg-data"))
+        patch.setenv("XDG_CACHE_HOME", str(base.parent / "quotebot-xdg-cache"))
+        patch.delenv("QUOTEBOT_DATA_DIR", raising=False)
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        before = sorted(p.name for p in DATA_DIR.iterdir())
+        yield
+    # Checked once the whole session ran: no test wrote into the checkout's data/ (an index
+    # cache beside it, a stray add).
+    assert sorted(p.name for p in DATA_DIR.iterdir()) == before, "a test wrote into data/"
+
+
 @pytest.fixture(scope="session")
 def seed_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Library, Path]:
     """The bundled interview, built once per session (a fresh build, never a cache load), and

@@ -199,7 +199,9 @@ def test_corrupted_cache_is_rebuilt_not_trusted(small_built, small_copy, damaged
     with caplog.at_level(logging.INFO, logger="bot.index_cache"):
         library = Library.load(data, cache_dir=cache)
     assert not loaded_from_cache(caplog)
-    assert any("unusable" in r.getMessage() for r in caplog.records)
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "rebuilding" in warnings[0].getMessage()
+    assert warnings[0].exc_info is None and "\n" not in warnings[0].getMessage()
     assert answers(library, SMALL_QUESTIONS) == answers(small_built[2], SMALL_QUESTIONS)
     if damaged.endswith(".npy"):
         assert np.load(cache / damaged).size  # rewritten, valid again
@@ -242,6 +244,99 @@ def test_default_cache_sits_beside_a_writable_data_dir(fresh_copy, caplog):
     assert len(library.passages) == 76
 
 
+def test_several_data_dirs_share_one_cache_in_the_user_cache_dir(small_built, tmp_path, caplog):
+    """The bundled interview plus the user's folder: neither folder is written to."""
+    import platformdirs
+
+    small, _, _ = small_built
+    other = tmp_path / "other"
+    other.mkdir()
+    for item in small.iterdir():
+        if item.is_file():
+            (other / item.name.replace("garden", "garden2")).write_bytes(
+                item.read_bytes().replace(b'"garden"', b'"garden2"')
+            )
+    before = {d: sorted(p.name for p in d.iterdir()) for d in (small, other)}
+    with caplog.at_level(logging.INFO, logger="bot.index_cache"):
+        library = Library.load([small, other])
+        Library.load([small, other])
+    assert loaded_from_cache(caplog)
+    assert {d: sorted(p.name for p in d.iterdir()) for d in (small, other)} == before
+    root = Path(platformdirs.user_cache_dir("interview-quote-bot"))
+    assert any(str(root) in r.getMessage() for r in caplog.records if LOADED in r.getMessage())
+    assert {t.id for t in library.transcripts} == {"garden", "garden2"}
+
+
+def test_one_changed_character_in_the_cached_transcripts_is_caught(built, fresh_copy, caplog):
+    """The marshal file still loads after the edit; only its recorded hash tells."""
+    import marshal
+
+    data, cache = fresh_copy
+    rows = marshal.loads((cache / "transcripts.marshal").read_bytes())
+    blob = marshal.dumps(rows)
+    said = "马斯克".encode()
+    at = blob.index(said)
+    forged = blob[:at] + "马斯可".encode() + blob[at + len(said):]
+    marshal.loads(forged)  # still a valid marshal file
+    (cache / "transcripts.marshal").write_bytes(forged)
+    with caplog.at_level(logging.INFO, logger="bot.index_cache"):
+        library = Library.load(data, cache_dir=cache)
+    assert not loaded_from_cache(caplog)
+    assert any("transcripts.marshal changed" in r.getMessage() for r in caplog.records)
+    assert [p.text for p in library.passages] == [p.text for p in built[2].passages]
+
+
+def test_jieba_never_reads_a_cache_in_the_shared_temp_dir(tmp_path, monkeypatch):
+    """A planted $TMPDIR/jieba.cache (marshal, read whoever wrote it) changes nothing."""
+    import marshal
+    import tempfile
+
+    from bot.text.chinese import ChineseTokenizer, jieba_cache_dir
+
+    planted = tmp_path / "shared-tmp"
+    planted.mkdir()
+    (planted / "jieba.cache").write_bytes(marshal.dumps(({"开会": 1, "马斯克开会": 10**9}, 10)))
+    monkeypatch.setattr(tempfile, "tempdir", str(planted))
+    tokenizer = ChineseTokenizer()
+    assert tokenizer._jieba.tmp_dir == jieba_cache_dir()
+    assert not jieba_cache_dir().startswith(str(planted))
+    assert "马斯克开会" not in tokenizer.dictionary[0]
+    assert tokenizer.dictionary[1] > 10
+
+
+def test_every_file_of_the_cache_is_in_the_manifest_even_ones_added_later(small_copy, caplog):
+    """Generic over the folder: a file added by another part (vectors, say) is verified
+    once `seal` records it, and an unrecorded or changed one forces a rebuild."""
+    from bot import index_cache
+
+    data, cache = small_copy
+    manifest = json.loads((cache / "manifest.json").read_text())
+    assert set(manifest["sha256"]) == {  # sub-folders (a BM25 field's arrays) included
+        p.relative_to(cache).as_posix() for p in cache.rglob("*")
+        if p.is_file() and p.name != "manifest.json"
+    }
+    extra = cache / "semantic.vectors.npy"
+    np.save(extra, np.arange(4, dtype=np.float32))
+    with caplog.at_level(logging.INFO, logger="bot.index_cache"):
+        Library.load(data, cache_dir=cache)  # not in the manifest: rebuilt (and it is gone)
+    assert not loaded_from_cache(caplog) and not extra.exists()
+    assert any("semantic.vectors.npy is not in the manifest" in r.getMessage()
+               for r in caplog.records)
+
+    np.save(extra, np.arange(4, dtype=np.float32))
+    index_cache.seal(cache)  # what a part that adds files to a finished cache calls
+    assert json.loads((cache / "manifest.json").read_text())["key"] == manifest["key"]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="bot.index_cache"):
+        Library.load(data, cache_dir=cache)
+    assert loaded_from_cache(caplog) and extra.exists()
+
+    np.save(extra, np.arange(5, dtype=np.float32))  # changed after sealing
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="bot.index_cache"):
+        Library.load(data, cache_dir=cache)
+    assert not loaded_from_cache(caplog)
+    assert any("semantic.vectors.npy changed" in r.getMessage() for r in caplog.records)
 def test_a_first_build_reports_progress_and_a_cache_load_does_not(tmp_path):
     data = tmp_path / "data"
     data.mkdir()

@@ -96,6 +96,42 @@ def _split_label(line: str, labels: SpeakerLabels) -> tuple[str, str] | None:
     return None
 
 
+MAX_NAME_LABEL_CHARS = 12  # a speaker's name, not the start of a sentence with a colon
+
+
+def infer_guest_label(text: str, host_labels: Sequence[str]) -> str | None:
+    """The guest's label when an article has no metadata: the one recurring ``<name>:``
+    other than the host's (``卡帕西:`` in the bundled article), or ``None`` when there is
+    none or two labels recur equally often (then only metadata can say)."""
+    hosts = {unicodedata.normalize("NFKC", x).strip().casefold() for x in host_labels}
+    video = {x.casefold() for x in VIDEO_LINK_LABELS}
+    counts: dict[str, int] = {}
+    for raw in text.split("\n"):
+        match = LABEL_RE.match(_clean_line(raw))
+        if not match:
+            continue
+        label = unicodedata.normalize("NFKC", match.group(1)).strip()
+        folded = label.casefold()
+        if (
+            not label or len(label) > MAX_NAME_LABEL_CHARS or folded in hosts
+            or folded in video or folded in ("http", "https")
+            or any(c in CLOSING_PUNCTUATION for c in label)
+        ):
+            continue
+        counts[label] = counts.get(label, 0) + 1
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    if not ranked or ranked[0][1] < 2 or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
+        return None
+    return ranked[0][0]
+
+
+def meta_hint(path: str) -> str:
+    """How to name the guest when it cannot be inferred: the file and its minimal content."""
+    meta_name = Path(path).stem + ".meta.json"
+    return (f'create {meta_name} beside it containing {{"guest": {{"labels": ["NAME"]}}}}, '
+            "where NAME is the label the guest's lines start with (NAME: ...)")
+
+
 def _is_heading_shape(line: str) -> bool:
     """Short and not closed like a sentence; ``说:" 好。"`` is a sentence despite its quote."""
     core = line.rstrip(TRAILING_CLOSERS)
@@ -197,7 +233,8 @@ def parse_article(
             path,
             body[0][0] if body else lines[0][0],
             "no speaker turns found: expected lines starting with "
-            f"{', '.join(repr(x + ':') for x in [*labels.host_labels, *labels.guest_labels])}",
+            f"{', '.join(repr(x + ':') for x in [*labels.host_labels, *labels.guest_labels])}"
+            + ("" if labels.guest_labels else f"; {meta_hint(path)}"),
         )
     intro_lines = [line for _, line in body[:first_heading]]
     heading_title: str | None = None
@@ -253,7 +290,8 @@ def parse_article(
         raise TranscriptError(
             path, builder.turns[0]["line"],
             f"no guest turns: no line starts with a guest label ({labels_text}); "
-            "set guest.labels in the metadata",
+            + (meta_hint(path) if not labels.guest_labels
+               else "set guest.labels in its .meta.json"),
         )
 
     if turn_starts is not None and len(turn_starts) != len(builder.turns):

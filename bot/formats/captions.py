@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot.model import GUEST, HOST, UNKNOWN
+from bot.model import GUEST, HOST, UNKNOWN, is_ascii_number
 from bot.text.sentences import sentence_spans
 
 log = logging.getLogger(__name__)
@@ -274,7 +274,7 @@ def parse_srt(text: str, path: str) -> list[Cue]:
     for first, block in _blocks(_lines(text), strict=False):
         if _ARROW in block[0]:
             timing_at = 0
-        elif block[0].strip().isdigit() and len(block) > 1:
+        elif is_ascii_number(block[0].strip()) and len(block) > 1:
             timing_at = 1
         else:
             raise CaptionError(path, first, "expected a cue number or 'start --> end' line")
@@ -339,7 +339,7 @@ def detect_format(path: Path, text: str) -> str:
         return suffix[1:]
     if lines and (
         _SRT_SNIFF.match(lines[0])
-        or (len(lines) > 1 and lines[0].strip().isdigit() and _SRT_SNIFF.match(lines[1]))
+        or (len(lines) > 1 and is_ascii_number(lines[0].strip()) and _SRT_SNIFF.match(lines[1]))
     ):
         return "srt"
     return "article"

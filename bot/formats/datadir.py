@@ -7,9 +7,18 @@ Articles go through `bot.transcript`; Whisper, SubRip and WebVTT captions throug
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from bot.formats.article import TranscriptError, asked_question, parse_article, read_text
+import platformdirs
+
+from bot.formats.article import (
+    TranscriptError,
+    asked_question,
+    infer_guest_label,
+    parse_article,
+    read_text,
+)
 from bot.formats.captions import (
     CaptionError,
     CaptionPassage,
@@ -21,6 +30,7 @@ from bot.formats.metadata import META_SUFFIX, TranscriptMeta, load_meta
 from bot.model import GUEST, HOST, Passage, Section, Transcript, Turn
 
 TRANSCRIPT_SUFFIXES = (".txt", ".srt", ".vtt")
+APP_NAME = "interview-quote-bot"
 
 
 def default_data_dir() -> Path:
@@ -32,12 +42,29 @@ def default_data_dir() -> Path:
     return package / "_data"
 
 
-def transcript_files(data_dir: Path) -> list[Path]:
-    return sorted(
-        p for p in data_dir.iterdir()
-        if p.is_file() and p.suffix.lower() in TRANSCRIPT_SUFFIXES
-        and not p.name.endswith(META_SUFFIX) and not p.name.startswith(".")
+def user_data_dir() -> Path:
+    """Where ``quotebot ingest --add`` puts interviews when no data dir is named: the user's
+    data directory, never the installed package (a reinstall would lose them)."""
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "interviews"
+
+
+def default_data_dirs() -> list[Path]:
+    """What is served when no data dir is named: the bundled interview plus the user's."""
+    user = user_data_dir()
+    return [default_data_dir(), *([user] if user.is_dir() else [])]
+
+
+def is_transcript_name(name: str) -> bool:
+    """Whether the loader reads a file of this name (dot-files and other suffixes are not)."""
+    return (
+        Path(name).suffix.lower() in TRANSCRIPT_SUFFIXES
+        and not name.endswith(META_SUFFIX) and not name.startswith(".")
     )
+
+
+def transcript_files(data_dir: Path) -> list[Path]:
+    """The transcripts of one folder; sub-folders (the cache, an add's staging) are skipped."""
+    return sorted(p for p in data_dir.iterdir() if is_transcript_name(p.name) and p.is_file())
 
 
 def load_transcript(path: Path, meta: TranscriptMeta | None = None) -> Transcript:
@@ -47,11 +74,18 @@ def load_transcript(path: Path, meta: TranscriptMeta | None = None) -> Transcrip
     text = read_text(path)
     kind = meta.format or detect_format(path, text)
     if kind == "article":
+        labels = meta.labels
+        if not labels.guest_labels:
+            # No metadata (or none naming the guest): the recurring "<name>:" is the guest.
+            guessed = infer_guest_label(text, labels.host_labels)
+            if guessed is not None:
+                name = labels.guest_name if labels.guest_name != "Guest" else guessed
+                labels = replace(labels, guest_labels=(guessed,), guest_name=name)
         return parse_article(
             text,
             str(path),
             transcript_id=meta.id,
-            labels=meta.labels,
+            labels=labels,
             title=meta.title,
             video_url=meta.video_url,
             language=meta.language,

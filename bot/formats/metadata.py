@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.formats.article import SpeakerLabels, TranscriptError
+from bot.formats.metaschema import MAX_META_BYTES, MetadataProblem, parse_json, validate
 
 META_SUFFIX = ".meta.json"
 
@@ -80,15 +81,25 @@ def load_meta(transcript: Path) -> TranscriptMeta:
     if not path.exists():
         return TranscriptMeta(id=default_id(transcript))
     try:
-        text = path.read_text(encoding="utf-8-sig")
-        raw = json.loads(text)
+        with path.open("rb") as handle:
+            data = handle.read(MAX_META_BYTES + 1)  # never read a huge file whole
+    except OSError as exc:
+        raise TranscriptError(str(path), 0, f"cannot read metadata: {exc.strerror or exc}") \
+            from None
+    return parse_meta_bytes(data, path, default_id(transcript))
+
+
+def parse_meta_bytes(data: bytes, path: Path, fallback_id: str) -> TranscriptMeta:
+    """Decode, bound and validate a metadata file's bytes (see `bot.formats.metaschema`)."""
+    try:
+        raw = parse_json(data)
     except json.JSONDecodeError as exc:
         raise TranscriptError(str(path), exc.lineno, f"invalid JSON: {exc.msg}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TranscriptError(str(path), 0, f"cannot read metadata: {exc}") from None
+    except MetadataProblem as exc:
+        raise TranscriptError(str(path), 0, str(exc)) from None
     if not isinstance(raw, dict):
         raise TranscriptError(str(path), 1, "metadata must be a JSON object")
-    return parse_meta(raw, path, default_id(transcript), source=text)
+    return parse_meta(raw, path, fallback_id, source=data.decode("utf-8-sig"))
 
 
 def _line_of_key(source: str, key: str) -> int:
@@ -97,91 +108,37 @@ def _line_of_key(source: str, key: str) -> int:
     return source[: match.start()].count("\n") + 1 if match else 0
 
 
-def _is_list_of_text(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(x, str) and x.strip() for x in value)
-
-
 def parse_meta(raw: dict, path: Path, fallback_id: str, source: str = "") -> TranscriptMeta:
-    """Validate a metadata object; ``source`` (the file's text) lets errors name a line."""
-
-    def problem(message: str, key: str = "") -> TranscriptError:
-        return TranscriptError(str(path), _line_of_key(source, key) if key else 0, message)
-
+    """Validate a metadata object against `bot.formats.metaschema.SCHEMA`; errors name the file,
+    the line of the key (when ``source``, the file's text, is given) and the key path."""
+    try:
+        validate(raw)
+    except MetadataProblem as exc:
+        line = _line_of_key(source, exc.line_key) if exc.line_key else 0
+        raise TranscriptError(str(path), line, str(exc)) from None
     host = raw.get("host") or {}
     guest = raw.get("guest") or {}
-    if not isinstance(host, dict) or not isinstance(guest, dict):
-        raise problem(
-            "'host' and 'guest' must be objects like {\"name\": ..., \"labels\": [...]}",
-            "host" if not isinstance(host, dict) else "guest",
-        )
-    for role, value in (("host", host), ("guest", guest)):
-        labels = value.get("labels")
-        if labels is not None and not _is_list_of_text(labels):
-            # A bare string would silently become one label per character.
-            raise problem(f"'{role}.labels' must be a list like [\"Q\"]", role)
-    if raw.get("terms") is not None and not _is_list_of_text(raw["terms"]):
-        raise problem("'terms' must be a list of words", "terms")
-    turn_starts = raw.get("turn_starts")
-    if turn_starts is not None:
-        if not isinstance(turn_starts, list) or not all(
-            isinstance(x, (int, float)) and x >= 0 for x in turn_starts
-        ):
-            raise problem("'turn_starts' must be a list of seconds", "turn_starts")
-        turn_starts = tuple(float(x) for x in turn_starts)
     turns = raw.get("turns")
-    if turns is not None:
-        try:
-            turns = tuple(sorted((float(t["start"]), str(t["speaker"])) for t in turns))
-        except (TypeError, KeyError, ValueError):
-            raise problem("'turns' must be a list of {\"start\": seconds, \"speaker\": "
-                          "\"host\"|\"guest\"}", "turns") from None
-        if any(role not in ("host", "guest") for _, role in turns):
-            raise problem("a turn's 'speaker' must be \"host\" or \"guest\"", "turns")
+    turn_starts = raw.get("turn_starts")
     passage_starts = raw.get("passage_starts")
-    if passage_starts is not None:
-        if not isinstance(passage_starts, dict) or not all(
-            isinstance(k, str) and k.isdigit() and int(k) > 0
-            and isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
-            for k, v in passage_starts.items()
-        ):
-            raise problem("'passage_starts' must map a paragraph's line number to seconds, "
-                          "like {\"17\": 104.9}", "passage_starts")
-        passage_starts = {int(k): float(v) for k, v in passage_starts.items()}
-    aliases = raw.get("aliases") or {}
-    if not isinstance(aliases, dict) or not all(
-        isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip()
-        for k, v in aliases.items()
-    ):
-        raise problem("'aliases' must map nicknames to the transcript's words, like "
-                      "{\"老马\": \"马斯克\"}", "aliases")
-    speakers = raw.get("speakers") or {}
-    if not isinstance(speakers, dict) or not all(
-        isinstance(k, str) and k.strip() and v in ("host", "guest") for k, v in speakers.items()
-    ):
-        raise problem("'speakers' must map a caption speaker name to \"host\" or \"guest\", "
-                      "like {\"Stephanie Zhan\": \"host\"}", "speakers")
-    glossary = raw.get("glossary") or {}
-    if not isinstance(glossary, dict):
-        raise problem("'glossary' must map English words to lists of transcript terms",
-                      "glossary")
     return TranscriptMeta(
-        id=str(raw.get("id") or fallback_id),
+        id=raw.get("id") or fallback_id,
         title=raw.get("title"),
-        language=str(raw.get("language") or "zh"),
+        language=raw.get("language") or "zh",
         format=raw.get("format"),
-        host_name=str(host.get("name") or "Host"),
-        guest_name=str(guest.get("name") or "Guest"),
+        host_name=host.get("name") or "Host",
+        guest_name=guest.get("name") or "Guest",
         host_labels=tuple(host.get("labels") or ("Q", "问")),
         guest_labels=tuple(guest.get("labels") or ()),
         video_url=raw.get("video_url"),
-        terms=tuple(str(t) for t in raw.get("terms") or ()),
-        glossary={
-            str(k).casefold(): tuple(v) if isinstance(v, list) else (str(v),)
-            for k, v in glossary.items()
-        },
-        turn_starts=turn_starts,
-        turns=turns,
-        passage_starts=passage_starts,
-        aliases={k.strip(): v.strip() for k, v in aliases.items()},
-        speakers={k.strip(): v for k, v in speakers.items()},
+        terms=tuple(raw.get("terms") or ()),
+        glossary={k.casefold(): tuple(v) for k, v in (raw.get("glossary") or {}).items()},
+        turn_starts=tuple(float(x) for x in turn_starts) if turn_starts is not None else None,
+        turns=tuple((float(t["start"]), t["speaker"]) for t in turns) if turns else None,
+        passage_starts=(
+            {int(k): float(v) for k, v in passage_starts.items()}
+            if passage_starts is not None else None
+        ),
+        aliases={k.strip(): v.strip() for k, v in (raw.get("aliases") or {}).items()},
+        speakers={k.strip(): v for k, v in (raw.get("speakers") or {}).items()},
     )

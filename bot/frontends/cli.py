@@ -7,28 +7,30 @@ terminal's ``LANGUAGE`` / ``LC_ALL`` / ``LC_MESSAGES`` / ``LANG`` (`bot.frontend
 
 from __future__ import annotations
 
-import argparse
-import json
-import logging
-import shutil
-import sys
-import textwrap
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+# Only what every command needs is imported here; the index (numpy, jieba, OpenCC, the
+# metadata schema) and discord.py are imported by the commands that use them, inside
+# `main`. A Ctrl-C while quotebot starts ends like any other Ctrl-C: status 130, no traceback.
+try:
+    import argparse
+    import json
+    import logging
+    import sys
+    import textwrap
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
+    from typing import TYPE_CHECKING, TypeVar
 
-from bot.formats.article import TranscriptError
-from bot.formats.datadir import default_data_dir, load_transcript
-from bot.formats.metadata import meta_path_for
-from bot.frontends import i18n
-from bot.frontends.i18n import Translations
-from bot.frontends.text_render import render_answer, render_export, render_topics
-from bot.library import Library
-from bot.model import GUEST, HOST, N_, UNKNOWN, LibraryError, QueryError
-from bot.quotes.store import QuoteStoreError
+    from bot.formats.article import TranscriptError
+    from bot.frontends import i18n
+    from bot.frontends.i18n import Translations
+    from bot.model import GUEST, HOST, N_, UNKNOWN, LibraryError, QueryError
+    from bot.quotes.store import QuoteStoreError
 
-if TYPE_CHECKING:
-    from bot.config import Config
+    if TYPE_CHECKING:
+        from bot.config import Config
+        from bot.library import Library
+except KeyboardInterrupt:
+    raise SystemExit(130) from None
 
 log = logging.getLogger("bot.frontends.cli")
 
@@ -116,7 +118,10 @@ def build_parser(t: Translations | None = None) -> argparse.ArgumentParser:
         "path", type=Path, help=_("transcript (article .txt, Whisper .txt, .srt, .vtt)")
     )
     ingest.add_argument("--add", action="store_true",
-                        help=_("copy the file and its .meta.json into the data dir once valid"))
+                        help=_("copy the file and its .meta.json into the data dir once valid "
+                               "(default: your user data dir, served with the bundled interview)"))
+    ingest.add_argument("--replace", action="store_true",
+                        help=_("with --add: replace a transcript of the same name"))
     json_option(ingest)
     data_dir_option(ingest)
 
@@ -204,6 +209,8 @@ def _wants_progress(args: argparse.Namespace) -> bool:
 
 
 def _load(data_dir: Path | None, args: argparse.Namespace) -> Library:
+    from bot.library import Library
+
     if not _wants_progress(args):
         return Library.load(data_dir)
     bar = _ProgressBar()
@@ -221,6 +228,8 @@ def _library(args: argparse.Namespace) -> Library:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.frontends.text_render import render_answer
+
     t: Translations = args.translations
     library = _library(args)
     try:
@@ -240,6 +249,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_topics(args: argparse.Namespace) -> int:
+    from bot.frontends.text_render import render_topics
+
     topics = _library(args).topics()
     if args.json:
         print(json.dumps({"transcripts": [t.to_json() for t in topics]}, ensure_ascii=False,
@@ -265,6 +276,8 @@ def export_json(library: Library) -> dict:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from bot.frontends.text_render import render_export
+
     library = _library(args)
     if args.json:
         print(json.dumps(export_json(library), ensure_ascii=False, indent=2))
@@ -274,10 +287,18 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from bot.formats.datadir import default_data_dir, load_transcript, user_data_dir
+    from bot.ingest import IngestError, add_to_data_dir, check_name
+
     _ = args.translations.gettext
     path: Path = args.path
     if not path.is_file():
         raise CliError(_("{path}: no such file").format(path=path))
+    if args.add:
+        try:
+            check_name(path)
+        except IngestError as exc:
+            raise CliError(str(exc)) from None
     try:
         transcript = load_transcript(path)
     except TranscriptError as exc:
@@ -296,8 +317,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         "timed_turns": sum(1 for t in transcript.turns if t.start is not None),
     }
     if args.add:
-        target = _data_dir(args) or default_data_dir()
-        report["added_to"] = str(_add_to_data_dir(args.translations, path, target, args))
+        explicit = _data_dir(args)
+        try:
+            added = add_to_data_dir(
+                path, explicit or user_data_dir(), replace=args.replace,
+                also_served=[] if explicit else [default_data_dir()],
+            )
+        except IngestError as exc:
+            raise CliError(str(exc)) from None
+        except OSError as exc:
+            raise CliError(_("not added: {error}").format(error=exc.strerror or exc)) from None
+        report["added_to"] = str(added.transcript)
+        report["status"] = added.status
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0
@@ -315,37 +346,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     print("  " + _("passages: {passages}; turns with a start time: {timed}").format(
         passages=len(transcript.passages), timed=report["timed_turns"]))
     if args.add:
-        print("  " + _("added to {path}").format(path=report["added_to"]))
+        if report["status"] == "unchanged":
+            print("  " + _("already in the data dir, identical: nothing changed ({path})").format(
+                path=report["added_to"]))
+        elif report["status"] == "replaced":
+            print("  " + _("replaced {path}").format(path=report["added_to"]))
+        else:
+            print("  " + _("added to {path}").format(path=report["added_to"]))
     return 0
-
-
-def _add_to_data_dir(
-    t: Translations, path: Path, data_dir: Path, args: argparse.Namespace
-) -> Path:
-    """Copy a validated transcript and its metadata in; refuse to clobber a different file."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    meta = meta_path_for(path)
-    targets = [(path, data_dir / path.name)]
-    if meta.exists():
-        targets.append((meta, data_dir / meta.name))
-    for source, target in targets:
-        if target.exists() and target.read_bytes() != source.read_bytes():
-            raise CliError(t.gettext(
-                "{path} already exists with different content; remove it first"
-            ).format(path=target))
-    for source, target in targets:
-        if source.resolve() != target.resolve():
-            shutil.copy2(source, target)
-    # The library must still load as a whole: one bad file must not take the others down.
-    try:
-        _load(data_dir, args)
-    except (LibraryError, TranscriptError) as exc:
-        for _, target in targets:
-            target.unlink(missing_ok=True)
-        raise CliError(
-            t.gettext("not added: the data dir would not load: {error}").format(error=exc)
-        ) from None
-    return data_dir / path.name
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -399,12 +407,6 @@ def _config_with_token(processes: int | None = None):
 # What can stop the bot before it connects: bad transcripts, an unreadable quote database.
 STARTUP_ERRORS = (LibraryError, TranscriptError, QuoteStoreError)
 
-def _network_problem(t: Translations, exc: BaseException) -> CliError:
-    """Discord unreachable or refusing a request: one line, never a traceback."""
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return CliError(t.gettext("could not talk to Discord: {error}").format(error=first))
-
-
 TOKEN_REFUSED = N_(
     "Discord refused DISCORD_TOKEN: copy a fresh one from the Developer Portal "
     "(your application > Bot > Reset Token)."
@@ -412,20 +414,31 @@ TOKEN_REFUSED = N_(
 
 
 def _talk_to_discord(t: Translations, action: Callable[[], T]) -> T:
-    """Run ``action`` (connecting to Discord); everything that can go wrong on the way (a
-    refused token, bad transcripts, an unreadable quote database, Discord unreachable) is
+    """Run ``action`` (connecting to Discord); everything that can go wrong on the way is
     one line for the operator, never a traceback."""
     import aiohttp
     import discord
 
+    _ = t.gettext
     try:
         return action()
     except discord.LoginFailure:
-        raise CliError(t.gettext(TOKEN_REFUSED)) from None
+        raise CliError(_(TOKEN_REFUSED)) from None
     except STARTUP_ERRORS as exc:
         raise CliError(str(exc)) from None
-    except (aiohttp.ClientError, discord.GatewayNotFound, discord.HTTPException) as exc:
-        raise _network_problem(t, exc) from None
+    except (discord.DiscordServerError, discord.GatewayNotFound) as exc:
+        detail = _("its servers answered with an error ({status}); they may be having trouble "
+                   "(https://discordstatus.com), try again in a few minutes").format(
+            status=getattr(exc, "status", "no gateway"))
+    except discord.HTTPException as exc:
+        first = (exc.text.strip().splitlines() or ["-"])[0]
+        detail = _("it refused the request ({status}: {reason})").format(
+            status=exc.status, reason=first)
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        detail = _("cannot reach it ({reason}); check the internet connection, proxy or "
+                   "firewall").format(reason=first)
+    raise CliError(_("could not talk to Discord: {error}").format(error=detail))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -438,7 +451,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     # Load once, before any thread or event loop exists, then fork: the processes share the
     # parent's pages, and each opens its own quote-store connection after the fork.
-    library = _talk_to_discord(args.translations, lambda: load_for_serving(config))
+    try:
+        library = load_for_serving(config)
+    except STARTUP_ERRORS as exc:
+        raise CliError(str(exc)) from None
 
     def serve(shards: Config) -> int:
         try:
@@ -483,20 +499,20 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    t = i18n.translations(_requested_language(argv))
-    args = build_parser(t).parse_args(argv)
-    args.translations = t
-    # `run` is a service: it says where its settings came from and when it connects.
-    logging.basicConfig(
-        level=logging.INFO if args.verbose or args.command == "run" else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
     try:
+        t = i18n.translations(_requested_language(argv))
+        args = build_parser(t).parse_args(argv)
+        args.translations = t
+        # `run` is a service: it says where its settings came from and when it connects.
+        logging.basicConfig(
+            level=logging.INFO if args.verbose or args.command == "run" else logging.WARNING,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
         return COMMANDS[args.command](args)
     except CliError as exc:
         print(f"quotebot: {exc}", file=sys.stderr)
         return exc.code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # at any point, start-up (the index loading) included
         return 130
     except BrokenPipeError:  # `quotebot ask … | head`: the reader left; not an error
         sys.stderr.close()

@@ -30,8 +30,9 @@ from bot.frontends.text_render import render_answer, render_topics
 from bot.library import Library
 from bot.model import N_, QueryError, Transcript, format_time, start_of_link
 from bot.quotes.backend import make_quote_backend, parse_db_setting
-from bot.quotes.service import QuoteService
+from bot.quotes.service import QuoteService, parse_quote_number
 from bot.quotes.store import QuoteStoreError, StoredQuote
+from bot.text.usertext import visible_text
 from bot.topics import section_by_number
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,14 @@ class Console:
         self._shown = 0
 
     async def handle(self, line: str) -> str:
-        line = line.strip()
+        """One reply line(s) for one command; store trouble is one line, never a crash."""
+        try:
+            return await self._handle(line)
+        except QuoteStoreError as exc:
+            return str(exc)
+
+    async def _handle(self, line: str) -> str:
+        line = visible_text(line)
         if not line:
             return ""
         if not line.startswith("/"):
@@ -145,8 +153,9 @@ class Console:
 
     def ask(self, rest: str, results: int = 1) -> str:
         parts = rest.rsplit(" ", 1)
-        if len(parts) == 2 and parts[1].isdigit():
-            rest, results = parts[0], max(1, min(5, int(parts[1])))
+        count = parse_quote_number(parts[1]) if len(parts) == 2 else None
+        if count is not None:
+            rest, results = parts[0], max(1, min(5, count))
         try:
             answer = self.library.ask(rest, top=results)
         except QueryError as exc:
@@ -207,7 +216,7 @@ class Console:
                 return text(self.t, result.message)
             return _("That quote can't be saved.")
         if action == "list":
-            page = int(argument) if argument.isdigit() else 1
+            page = parse_quote_number(argument) or 1
             listing = await self.quotes.list_page(CONSOLE_GUILD, page)
             if not listing.total:
                 return _("No quotes saved yet. Save one with /quote add <text>.")
@@ -219,9 +228,9 @@ class Console:
             quote = await self.quotes.random(CONSOLE_GUILD)
             return render_quote(self.t, quote) if quote else _("No quotes saved yet.")
         if action in ("show", "remove"):
-            if not argument.isdigit():
+            number = parse_quote_number(argument)
+            if number is None:
                 return _("Usage: /quote {action} <number>").format(action=action)
-            number = int(argument)
             missing = _("There is no quote #{number}.").format(number=number)
             if action == "show":
                 quote = await self.quotes.show(CONSOLE_GUILD, number)
@@ -235,7 +244,7 @@ class Console:
             if found.message is not None:
                 return text(self.t, found.message)
             if not found.quotes:
-                return _("No saved quote contains “{text}”.").format(text=argument)
+                return _("No saved quote contains “{text}”.").format(text=found.query)
             return "\n".join(render_quote(self.t, q) for q in found.quotes)
         return _("Usage: /quote add|list|random|show|search|remove …")
 
@@ -330,10 +339,21 @@ def run_console(
 
 def _plain_lines(stdin: TextIO, stdout: TextIO, terminal: bool) -> Iterator[str]:
     """Lines of a pipe or file, or of a terminal we cannot edit on (no `readline`)."""
+    # Invalid UTF-8 typed or piped in becomes U+FFFD instead of ending the session.
+    reconfigure = getattr(stdin, "reconfigure", None)
+    if reconfigure is not None:
+        try:
+            reconfigure(errors="replace")
+        except (ValueError, OSError):
+            pass
     while True:
         if terminal:
             print(PROMPT, end="", file=stdout, flush=True)
-        line = stdin.readline()
+        try:
+            line = stdin.readline()
+        except UnicodeDecodeError:
+            print("That line was not valid text; please type it again.", file=stdout)
+            continue
         if not line:
             if terminal:
                 print(file=stdout, flush=True)  # Ctrl-D: leave the shell's prompt its own line

@@ -14,14 +14,16 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bot.model import MAX_INPUT_CHARS, N_, Message, Passage
+from bot.model import MAX_INPUT_CHARS, N_, Message, Passage, is_ascii_number
 from bot.quotes.backend import QuoteBackend
 from bot.quotes.store import StoredQuote
 from bot.text.normalize import matching_form, normalize
+from bot.text.usertext import visible_text
 
 log = logging.getLogger(__name__)
 
 MAX_QUOTE_CHARS = MAX_INPUT_CHARS
+MAX_QUOTE_NUMBER = 2**63 - 1  # SQLite's INTEGER; a larger number cannot name a quote
 MIN_QUOTE_CONTENT_CHARS = 2
 MAX_SEARCH_CHARS = 100
 DEFAULT_PER_PAGE = 10
@@ -118,6 +120,17 @@ def validate_quote_text(text: str) -> Message | None:
     return None
 
 
+def parse_quote_number(text: str) -> int | None:
+    """A quote number typed by a user, or ``None``: ASCII digits only (``str.isdigit`` takes
+    ``²`` and ``٣``, which ``int`` then refuses or reads differently), at most 19 of them, in
+    range."""
+    text = text.strip()
+    if not is_ascii_number(text, 19):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_QUOTE_NUMBER else None
+
+
 class QuoteService:
     """Verified saving, browsing and removing of a guild's quotes (``guild_id`` 0 = DMs/console)."""
 
@@ -153,7 +166,7 @@ class QuoteService:
         """A page of quotes; an out-of-range page number shows the nearest existing page."""
         total = await self.store.count(guild_id)
         pages = max(1, -(-total // per_page))
-        page = min(max(page, 1), pages)
+        page = min(max(page, 1), pages) if isinstance(page, int) else 1
         quotes, total = await self.store.page(guild_id, page, per_page)
         return QuotePage(
             quotes=tuple(quotes), page=page, pages=pages, total=total, per_page=per_page
@@ -163,7 +176,7 @@ class QuoteService:
         return await self.store.random(guild_id)
 
     async def show(self, guild_id: int, number: int) -> StoredQuote | None:
-        if number < 1:
+        if not 1 <= number <= MAX_QUOTE_NUMBER:
             return None
         return await self.store.get(guild_id, number)
 
@@ -172,7 +185,7 @@ class QuoteService:
 
     async def search(self, guild_id: int, text: str, limit: int = SEARCH_LIMIT) -> SearchResult:
         """Quotes containing ``text``, literally or ignoring script, width, case, punctuation."""
-        query = text.strip()
+        query = visible_text(text)  # echoed back: nothing invisible or bidi-reordering
         if not query:
             return SearchResult(query=query, message=Message(N_("Give some words to search for.")))
         if len(query) > MAX_SEARCH_CHARS:
@@ -215,5 +228,6 @@ __all__ = [
     "QuoteVerifier",
     "RemoveResult",
     "SearchResult",
+    "parse_quote_number",
     "validate_quote_text",
 ]

@@ -29,13 +29,27 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-BUSY_TIMEOUT_MS = 5000
+# How long a call waits for another writer before giving up with QuoteStoreBusy: short, so a
+# Discord interaction (3 s to answer) can still say "busy, try again".
+BUSY_TIMEOUT_MS = 750
 MAX_PER_PAGE = 100
 MAX_SEARCH_LIMIT = 100
 
 
 class QuoteStoreError(Exception):
     """The quote store cannot be used; the message says which file and why, in one line."""
+
+
+class QuoteStoreBusy(QuoteStoreError):
+    """Another process held the database for longer than ``BUSY_TIMEOUT_MS``; try again."""
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
 
 
 @dataclass(frozen=True)
@@ -101,6 +115,37 @@ def _migration_1_initial(conn: sqlite3.Connection) -> None:
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1_initial]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+def _tables_and_columns(conn: sqlite3.Connection) -> dict[str, tuple]:
+    """Each table's columns as (name, type, not null, primary key position)."""
+    tables = [
+        name for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    return {
+        table: tuple(
+            (row[1], row[2].upper(), row[3], row[5])
+            for row in conn.execute(f"PRAGMA table_info({_quote_name(table)})")
+        )
+        for table in tables
+    }
+
+
+def _quote_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _schema_of(version: int) -> dict[str, tuple]:
+    """The tables a store of schema ``version`` has, built by its migrations in memory."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        for migration in MIGRATIONS[:version]:
+            migration(conn)
+        return _tables_and_columns(conn)
+    finally:
+        conn.close()
+
 
 _COLUMNS = (
     "number, guild_id, passage_id, text, key, speaker, section, link, "
@@ -181,6 +226,7 @@ class QuoteStore:
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._check_file_before_open()
+        self._check_read_only()
         conn = self._connect()
         try:
             self._check_database(conn)
@@ -200,6 +246,14 @@ class QuoteStore:
     def _error(self, reason: str) -> QuoteStoreError:
         return QuoteStoreError(f"Quote store {self.path}: {reason}")
 
+    def _failure(self, action: str, exc: sqlite3.Error) -> QuoteStoreError:
+        if _is_busy(exc):
+            return QuoteStoreBusy(
+                "The quote collection is busy (another program is writing to it); "
+                "try again in a moment."
+            )
+        return self._error(f"{action} failed ({exc})")
+
     def _check_file_before_open(self) -> None:
         """Refuse anything that is visibly not an SQLite file before SQLite touches it."""
         if self.path.is_dir():
@@ -218,6 +272,45 @@ class QuoteStore:
         # An empty file is what SQLite itself creates for a new database: safe to initialise.
         if header and header != SQLITE_HEADER:
             raise self._error("is not an SQLite database; refusing to touch it")
+
+    def _check_read_only(self) -> None:
+        """Everything about an existing file is checked through a read-only connection, so
+        a file we refuse is left exactly as it was (not even switched to WAL)."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return
+        try:
+            conn = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+            )
+        except sqlite3.Error as exc:
+            raise self._error(f"cannot be opened ({exc})") from exc
+        try:
+            self._check_database(conn)
+            self._check_schema(conn)
+        except sqlite3.Error as exc:
+            if _is_busy(exc):
+                raise QuoteStoreBusy(f"Quote store {self.path}: busy; try again") from exc
+            raise self._error(f"is damaged or not a database ({exc}); refusing to touch it") \
+                from exc
+        finally:
+            conn.close()
+
+    def _check_schema(self, conn: sqlite3.Connection) -> None:
+        """Tables and columns are exactly what this file's schema version says."""
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            return
+        expected = _schema_of(version)
+        actual = _tables_and_columns(conn)
+        if actual != expected:
+            differing = sorted(set(expected) ^ set(actual)) or sorted(
+                t for t in expected if expected[t] != actual.get(t)
+            )
+            raise self._error(
+                f"says schema version {version} but its tables differ ({', '.join(differing)}); "
+                "refusing to touch it"
+            )
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -272,7 +365,8 @@ class QuoteStore:
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             log.warning("quote store %s: WAL journaling unavailable, using %s", self.path, mode)
-        conn.execute("PRAGMA synchronous = NORMAL")
+        # FULL: a quote acknowledged to the user survives a power cut, not only a crash.
+        conn.execute("PRAGMA synchronous = FULL")
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         """Apply every migration the file has not seen yet, each in its own transaction."""
@@ -302,7 +396,7 @@ class QuoteStore:
             try:
                 yield self._conn
             except sqlite3.Error as exc:
-                raise self._error(f"read failed ({exc})") from exc
+                raise self._failure("read", exc) from exc
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -314,19 +408,19 @@ class QuoteStore:
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise self._error(f"write failed ({exc})") from exc
+                raise self._failure("write", exc) from exc
             try:
                 yield conn
             except BaseException as exc:
                 _rollback(conn)
                 if isinstance(exc, sqlite3.Error):
-                    raise self._error(f"write failed ({exc})") from exc
+                    raise self._failure("write", exc) from exc
                 raise
             try:
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 _rollback(conn)
-                raise self._error(f"write failed ({exc})") from exc
+                raise self._failure("write", exc) from exc
 
     @staticmethod
     def _find_live(conn: sqlite3.Connection, guild_id: int, number: int) -> StoredQuote | None:
@@ -480,6 +574,7 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "QuoteStore",
+    "QuoteStoreBusy",
     "QuoteStoreError",
     "StoredQuote",
     "check_guild",

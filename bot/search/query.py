@@ -19,9 +19,9 @@ from bot.text.chinese import ChineseTokenizer
 from bot.text.crosslingual import Lexicon, translate
 from bot.text.english import english_words, tokenize_english
 from bot.text.normalize import normalize, script_of
+from bot.text.usertext import visible_text
 
 MAX_QUERY_CHARS = MAX_INPUT_CHARS
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f]")
 SINGLE_CHARACTER_SHARE = 0.5
 NAME_SHARE = 0.5  # a name says who the question is about, not what it asks
 SYNONYM_CREDIT = 0.5
@@ -47,7 +47,7 @@ class QueryUnit:
 
 
 def clean_query(query: str) -> str:
-    """Refuse what cannot be a question; drop invisible control characters."""
+    """Refuse what cannot be a question; drop invisible, bidi and control characters."""
     if query is None or not query.strip():
         raise QueryError(N_("Please type a question, e.g. 规模重要吗?"))
     if len(query) > MAX_QUERY_CHARS:
@@ -56,7 +56,7 @@ def clean_query(query: str) -> str:
             length=len(query),
             limit=MAX_QUERY_CHARS,
         )
-    cleaned = " ".join(CONTROL_RE.sub(" ", query).split())
+    cleaned = visible_text(query)
     if not cleaned:
         raise QueryError(N_("That question has only invisible characters; please type words."))
     return cleaned

@@ -10,10 +10,15 @@ embedded English terms (GPU, LLM OS, SVD) are kept. English passages use `bot.te
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
+import tempfile
 import threading
 from collections.abc import Iterable
+from pathlib import Path
+
+import platformdirs
 
 from bot.text.normalize import CJK_RE, normalize
 
@@ -45,6 +50,30 @@ except ImportError:  # pragma: no cover - rjieba is optional
     rjieba = None
 
 log = logging.getLogger(__name__)
+
+JIEBA_CACHE_FILE = "jieba.cache"
+_jieba_dir: str | None = None
+
+
+def jieba_cache_dir() -> str:
+    """Our own folder for jieba's dictionary cache, never the shared ``$TMPDIR``.
+
+    jieba unmarshals ``$TMPDIR/jieba.cache`` whoever wrote it, so a file planted there would
+    change how every question is segmented. Ours lives in the user's cache dir (mode 0700
+    when we create it); if that cannot be created, a private temporary folder is used.
+    """
+    global _jieba_dir
+    if _jieba_dir is None:
+        folder = Path(platformdirs.user_cache_dir("interview-quote-bot")) / "jieba"
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not os.access(folder, os.W_OK):
+                raise PermissionError(str(folder))
+            _jieba_dir = str(folder)
+        except OSError:
+            _jieba_dir = tempfile.mkdtemp(prefix="quotebot-jieba-")
+    return _jieba_dir
+
 
 # Words that carry no meaning for retrieval: particles, pronouns, question words, fillers.
 CHINESE_STOP_WORDS = frozenset(
@@ -139,6 +168,8 @@ class ChineseTokenizer:
         jieba.setLogLevel(logging.WARNING)
         logging.getLogger("jieba").setLevel(logging.WARNING)
         self._jieba = jieba.Tokenizer()
+        self._jieba.tmp_dir = jieba_cache_dir()
+        self._jieba.cache_file = JIEBA_CACHE_FILE
         self._fast: rjieba.Jieba | None = None  # see `accelerate`
         self._memo: dict[str, list[str]] | None = None  # piece → tokens, during a build
         self.compounds: list[tuple[str, str]] = []

@@ -164,7 +164,7 @@ def test_no_speaker_information_still_means_unknown(tmp_path: Path) -> None:
 def test_a_bad_speakers_table_is_refused_with_its_line(tmp_path: Path) -> None:
     path = write(tmp_path, "talk.vtt", VOICES)
     (tmp_path / "talk.meta.json").write_text('{\n "id": "t",\n "speakers": {"A": "boss"}\n}')
-    with pytest.raises(TranscriptError, match=r"talk\.meta\.json:3: 'speakers'"):
+    with pytest.raises(TranscriptError, match=r"talk\.meta\.json:3: speakers\.A: expected one of"):
         load_transcript(path)
 
 

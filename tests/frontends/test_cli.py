@@ -247,6 +247,42 @@ def test_installed_console_script_end_to_end(data_dir):
     assert failed.stderr.startswith("quotebot: ") and failed.stderr.count("\n") == 1
 
 
+def test_ctrl_c_while_quotebot_starts_is_no_traceback(data_copy, tmp_path):
+    """SIGINT at points spread over start-up (imports, index load, answering): status 130,
+    never a traceback. Before Python itself has started (its
+    first ~20 ms, none of our code yet) CPython's own behaviour is out of our hands."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.paths import REPO
+
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    entry = "import sys; from bot.frontends.cli import main; sys.exit(main(sys.argv[1:]))"
+    command = [sys.executable, "-c", entry, "topics", "--data-dir", str(data_copy)]
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import sys"], env=env, check=True)
+    python_alone = time.perf_counter() - started
+    started = time.perf_counter()
+    subprocess.run(command, env=env, check=True, capture_output=True, timeout=120)
+    whole = time.perf_counter() - started
+    first = 2 * python_alone
+    delays = [first + (whole - first) * k / 9 for k in range(10)]
+    codes = []
+    for delay in delays:
+        child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=120)
+        assert "Traceback" not in err and "KeyboardInterrupt" not in err, (delay, err)
+        # 0: it had answered; -SIGINT: it was already shutting down (no handler any more)
+        assert child.returncode in (0, 130, -signal.SIGINT), (delay, child.returncode, err)
+        codes.append(child.returncode)
+    assert 130 in codes  # at least one interrupt landed during start-up
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

@@ -43,11 +43,12 @@ def test_a_postgres_url_is_kept_and_its_password_never_shown():
 
 
 @pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data_copy: Path) -> Path:
     for name in ("DISCORD_TOKEN", "DISCORD_GUILD_ID", "QUOTEBOT_DATA_DIR", "QUOTEBOT_DB"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DISCORD_TOKEN", "not-a-real-token.abc")
+    monkeypatch.setenv("QUOTEBOT_DATA_DIR", str(data_copy))  # its index is warm; data/ untouched
     return tmp_path
 
 

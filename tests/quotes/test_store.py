@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.quotes.store import SCHEMA_VERSION, QuoteStore, QuoteStoreError, StoredQuote
+from bot.quotes.store import (
+    SCHEMA_VERSION,
+    QuoteStore,
+    QuoteStoreBusy,
+    QuoteStoreError,
+    StoredQuote,
+)
 
 
 def save(store: QuoteStore, guild_id: int, text: str, *, user: int = 7) -> tuple[StoredQuote, bool]:
@@ -266,12 +272,23 @@ def test_concurrent_adds_through_separate_connections(db_path: Path) -> None:
     barrier = threading.Barrier(writers)
     errors: list[BaseException] = []
 
+    def persist(store: QuoteStore, text: str, user: int) -> None:
+        # A short busy timeout means a writer may be told "busy, try again" under this
+        # hammering; trying again must then neither lose nor double anything.
+        for _ in range(50):
+            try:
+                save(store, 9, text, user=user)
+                return
+            except QuoteStoreBusy:
+                continue
+        raise AssertionError(f"still busy after 50 tries: {text}")
+
     def worker(n: int) -> None:
         try:
             barrier.wait()
             for i in range(per_writer):
-                save(stores[n], 9, f"common {i}", user=n)
-                save(stores[n], 9, f"writer {n} line {i}", user=n)
+                persist(stores[n], f"common {i}", n)
+                persist(stores[n], f"writer {n} line {i}", n)
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import discord
 from discord import app_commands
@@ -11,6 +12,7 @@ from discord.ext import commands
 
 from bot.config import Config
 from bot.frontends.discord import limits, render
+from bot.frontends.discord.quotes import save_quote
 from bot.frontends.discord.state import LibraryHolder, add_cooldown
 from bot.frontends.discord.translate import translations_for
 from bot.frontends.discord.views import AskView, reply
@@ -114,7 +116,7 @@ class AskCog(commands.Cog):
             ask=lambda offset: library.ask(
                 question, top=results, interview=interview, offset=offset
             ),
-            quotes=self.quotes,
+            save=functools.partial(save_quote, self.quotes),
             asker_id=interaction.user.id,
             answer=answer,
             per_page=results,

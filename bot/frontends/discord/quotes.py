@@ -1,6 +1,17 @@
-"""/quote: this server's collection of saved quotes, as one app_commands Group."""
+"""/quote: this server's collection of saved quotes, as one app_commands Group.
+
+Every call into the (async) quote service goes through `call_quotes`: the SQLite adapter
+runs it on its own worker thread, so a slow or locked database never stalls the event loop
+(``/ask`` and ``/help`` keep answering); a call still running after `DEFER_AFTER` defers the
+interaction within Discord's 3 s, and a busy database gets one private line, not an error.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Awaitable, Callable
+from typing import Literal, TypeVar
 
 import discord
 from discord import app_commands
@@ -13,9 +24,19 @@ from bot.frontends.discord.translate import translations_for
 from bot.frontends.discord.views import add_result_text, reply
 from bot.frontends.i18n import Translations, command
 from bot.frontends.i18n import text as translate
+from bot.model import N_
 from bot.quotes.service import QuoteService
+from bot.quotes.store import QuoteStoreBusy
 
 MAX_NUMBER = 2**53 - 1  # Discord's largest integer option (2**53 makes it refuse the whole sync)
+
+BUSY = N_("The quote database is busy, please try again in a moment.")
+# A store call waits at most the store's busy timeout (0.75 s) per statement; one that takes
+# longer than this (queued behind others) is deferred, well inside Discord's 3 s.
+DEFER_AFTER = 1.0
+
+T = TypeVar("T")
+
 
 
 def empty_text(t: Translations) -> str:
@@ -33,6 +54,46 @@ def no_such_quote(t: Translations, number: int) -> str:
 def guild_of(interaction: discord.Interaction) -> int:
     """Quotes are per server; DMs share collection 0."""
     return interaction.guild_id or 0
+
+
+class Told(enum.Enum):
+    BUSY = "busy"  # the user was told the database is busy: nothing more to answer
+
+
+BUSY_TOLD = Told.BUSY
+
+
+async def call_quotes(
+    interaction: discord.Interaction, call: Callable[[], Awaitable[T]]
+) -> T | Literal[Told.BUSY]:
+    """``await call()`` (one quote service call; the SQLite adapter runs it on its own worker
+    thread), deferring the interaction if it is still running after `DEFER_AFTER`;
+    `BUSY_TOLD` once the user has been told the database is busy. Other store errors go to
+    the command's error handler."""
+    task = asyncio.ensure_future(call())
+    done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
+    if not done and not interaction.response.is_done():
+        # Public "thinking…": `reply` swaps it for a private message when the answer is one.
+        await interaction.response.defer(thinking=True)
+    try:
+        return await task
+    except QuoteStoreBusy:
+        busy = translations_for(interaction).gettext(BUSY)
+        await reply(interaction, busy, ephemeral=True)
+        return BUSY_TOLD
+
+
+async def save_quote(quotes: QuoteService, interaction: discord.Interaction, text: str) -> None:
+    """Save ``text`` for whoever clicked (the 📌 button under /ask): a private reply."""
+    result = await call_quotes(
+        interaction,
+        lambda: quotes.add(
+            guild_of(interaction), interaction.user.id, interaction.user.display_name, text
+        ),
+    )
+    if result is not BUSY_TOLD:
+        t = translations_for(interaction)
+        await reply(interaction, add_result_text(t, result), ephemeral=True)
 
 
 class QuoteGroup(
@@ -58,9 +119,14 @@ class QuoteGroup(
         self, interaction: discord.Interaction, text: app_commands.Range[str, 1, limits.MAX_INPUT]
     ) -> None:
         t = translations_for(interaction)
-        result = await self.quotes.add(
-            guild_of(interaction), interaction.user.id, interaction.user.display_name, text
+        result = await call_quotes(
+            interaction,
+            lambda: self.quotes.add(
+                guild_of(interaction), interaction.user.id, interaction.user.display_name, text
+            ),
         )
+        if result is BUSY_TOLD:
+            return
         public = result.status == "added"
         embeds = [render.quote_embed(t, result.quote)] if public and result.quote else []
         await reply(interaction, add_result_text(t, result), embeds=embeds, ephemeral=not public)
@@ -74,7 +140,11 @@ class QuoteGroup(
         self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 100000] = 1
     ) -> None:
         t = translations_for(interaction)
-        result = await self.quotes.list_page(guild_of(interaction), max(1, page))
+        result = await call_quotes(
+            interaction, lambda: self.quotes.list_page(guild_of(interaction), max(1, page))
+        )
+        if result is BUSY_TOLD:
+            return
         if not result.total:
             await reply(interaction, empty_text(t), ephemeral=True)
             return
@@ -94,7 +164,9 @@ class QuoteGroup(
     )
     async def random_quote(self, interaction: discord.Interaction) -> None:
         t = translations_for(interaction)
-        quote = await self.quotes.random(guild_of(interaction))
+        quote = await call_quotes(interaction, lambda: self.quotes.random(guild_of(interaction)))
+        if quote is BUSY_TOLD:
+            return
         if quote is None:
             await reply(interaction, empty_text(t), ephemeral=True)
             return
@@ -109,8 +181,12 @@ class QuoteGroup(
         self, interaction: discord.Interaction, number: app_commands.Range[int, 1, MAX_NUMBER]
     ) -> None:
         t = translations_for(interaction)
-        in_range = 1 <= number <= MAX_NUMBER
-        quote = await self.quotes.show(guild_of(interaction), number) if in_range else None
+        # The service answers None for a number out of its range (Discord enforces ours).
+        quote = await call_quotes(
+            interaction, lambda: self.quotes.show(guild_of(interaction), number)
+        )
+        if quote is BUSY_TOLD:
+            return
         if quote is None:
             await reply(interaction, no_such_quote(t, number), ephemeral=True)
             return
@@ -125,7 +201,11 @@ class QuoteGroup(
         self, interaction: discord.Interaction, text: app_commands.Range[str, 1, limits.MAX_INPUT]
     ) -> None:
         t = translations_for(interaction)
-        result = await self.quotes.search(guild_of(interaction), text)
+        result = await call_quotes(
+            interaction, lambda: self.quotes.search(guild_of(interaction), text)
+        )
+        if result is BUSY_TOLD:
+            return
         if result.message is not None:
             await reply(interaction, translate(t, result.message), ephemeral=True)
             return
@@ -155,9 +235,14 @@ class QuoteGroup(
             await reply(interaction, no_such_quote(t, number), ephemeral=True)
             return
         can_manage = interaction.guild_id is not None and interaction.permissions.manage_messages
-        result = await self.quotes.remove(
-            guild_of(interaction), number, interaction.user.id, can_manage
+        result = await call_quotes(
+            interaction,
+            lambda: self.quotes.remove(
+                guild_of(interaction), number, interaction.user.id, can_manage
+            ),
         )
+        if result is BUSY_TOLD:
+            return
         if result.status == "not_found":
             await reply(interaction, no_such_quote(t, number), ephemeral=True)
         elif result.status == "forbidden" and result.quote is not None:

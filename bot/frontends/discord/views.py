@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypedDict
 
 import discord
@@ -18,7 +18,7 @@ from bot.frontends.discord import limits, render
 from bot.frontends.discord.translate import translations_for
 from bot.frontends.i18n import Translations, command, text
 from bot.model import N_, Answer, Hit
-from bot.quotes.service import MAX_QUOTE_CHARS, AddResult, QuoteService
+from bot.quotes.service import MAX_QUOTE_CHARS, AddResult
 from bot.text.sentences import split_sentences
 
 log = logging.getLogger(__name__)
@@ -59,9 +59,21 @@ async def reply(
     if view is not None:
         kwargs["view"] = view
     if interaction.response.is_done():
+        if ephemeral and _loading(interaction):
+            # The first follow-up would replace the public "thinking…" message and inherit
+            # its visibility; a private answer removes it and comes on its own instead.
+            await interaction.delete_original_response()
+        interaction.extras["followed_up"] = True
         await interaction.followup.send(**kwargs)
     else:
         await interaction.response.send_message(**kwargs)
+
+
+def _loading(interaction: discord.Interaction) -> bool:
+    """Whether the interaction was deferred with a public "thinking…" message that no
+    follow-up has replaced yet (see `bot.frontends.discord.quotes.call_quotes`)."""
+    deferred = interaction.response.type is discord.InteractionResponseType.deferred_channel_message
+    return deferred and not interaction.extras.get("followed_up")
 
 
 def quotable(text: str, limit: int = MAX_QUOTE_CHARS) -> str:
@@ -138,7 +150,7 @@ class AskView(discord.ui.View):
         t: Translations,
         *,
         ask: Callable[[int], Answer],
-        quotes: QuoteService,
+        save: Callable[[discord.Interaction, str], Awaitable[None]],
         asker_id: int,
         answer: Answer,
         per_page: int,
@@ -149,7 +161,7 @@ class AskView(discord.ui.View):
         self.t = t
         self.scope = scope  # the interview the question was restricted to, for the header
         self.ask = ask  # offset -> next Answer for the same question
-        self.quotes = quotes
+        self.save_text = save  # (interaction, text): saves through the quote service, replies
         self.asker_id = asker_id
         self.per_page = per_page
         self.offset = 0
@@ -206,14 +218,7 @@ class AskView(discord.ui.View):
         if index >= len(self.hits):
             await reply(interaction, t.gettext("That answer is no longer shown."), ephemeral=True)
             return
-        passage = self.hits[index].passage
-        result = await self.quotes.add(
-            interaction.guild_id or 0,
-            interaction.user.id,
-            interaction.user.display_name,
-            quotable(passage.text),
-        )
-        await reply(interaction, add_result_text(t, result), ephemeral=True)
+        await self.save_text(interaction, quotable(self.hits[index].passage.text))
 
     async def on_timeout(self) -> None:
         for item in self.children:

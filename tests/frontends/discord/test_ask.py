@@ -226,6 +226,19 @@ async def test_unknown_section_is_refused_with_the_list(make_bot, fake_discord, 
     assert library.topics()[0].sections[0].title.split()[0] in body["data"]["content"]
 
 
+@pytest.mark.parametrize("number", ["²", "٣", "9" * 400, "-1", "1.0"])
+async def test_a_section_key_with_a_strange_number_is_refused_not_a_traceback(
+    make_bot, fake_discord, library, number
+):
+    """``str.isdigit`` takes ``²`` and ``٣`` (``int`` then raises); 400 digits are no
+    section number. Each is an unknown section, answered in one line."""
+    bot = await make_bot()
+    key = f"{library.topics()[0].id}#{number}"
+    body = await fake_discord.interact(bot, fd.command("topics", {"section": key}))
+    assert body["data"]["flags"] & EPHEMERAL
+    assert "no section called" in body["data"]["content"]
+
+
 async def test_section_autocomplete_offers_matching_titles_within_limits(
     make_bot, fake_discord, library
 ):
