@@ -1,8 +1,9 @@
 """`quotebot run --processes 2`: one load, two forked processes, one shard each.
 
 The real `quotebot run` (tests/frontends/discord/run_against_fake.py only points discord.py at
-the fake Discord) with QUOTEBOT_SHARD_COUNT=2 and `--processes 2`. What must hold: both
-shards connect, from two processes that are children of the one started; /ask is answered
+the fake Discord) with QUOTEBOT_SHARD_COUNT=2 and `--processes 2`, on SQLite and on PostgreSQL
+(each process opens its own connection after the fork). What must hold: both shards connect,
+from two processes that are children of the one started; /ask and /quote add are answered
 in a server on each shard; /reload in each server reloads the process holding that server's
 shard, and says so (its shard and pid); SIGTERM to the parent stops both children and the
 parent exits 0, with no traceback anywhere; nothing syncs commands.
@@ -21,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from tests.frontends.discord import fake_discord as fd
-from tests.frontends.discord.test_processes import guilds_on
+from tests.frontends.discord.test_load import distinct_quotes
+from tests.frontends.discord.test_processes import SAVED, guilds_on
 from tests.paths import REPO
 
 pytestmark = [
@@ -54,7 +56,7 @@ def alive(pid: int) -> bool:
 
 
 async def test_run_with_two_processes_serves_both_shards_and_stops_on_sigterm(
-    fake_discord: fd.FakeDiscord, data_copy: Path, tmp_path: Path
+    fake_discord: fd.FakeDiscord, data_copy: Path, tmp_path: Path, store_target: str, library
 ):
     home = tmp_path / "home"
     home.mkdir()
@@ -66,7 +68,7 @@ async def test_run_with_two_processes_serves_both_shards_and_stops_on_sigterm(
         "OMP_NUM_THREADS": "1",
         "DISCORD_TOKEN": "fake-token",
         "QUOTEBOT_DATA_DIR": str(data_copy),
-        "QUOTEBOT_DB": str(tmp_path / "quotes.sqlite3"),
+        "QUOTEBOT_DB": store_target,
         "QUOTEBOT_SHARD_COUNT": str(SHARDS),
     }
     log = tmp_path / "run.log"
@@ -89,11 +91,20 @@ async def test_run_with_two_processes_serves_both_shards_and_stops_on_sigterm(
         assert sorted(fake_discord.identified) == [(0, SHARDS), (1, SHARDS)]  # once each
 
         guilds = {shard: guilds_on(shard, 1)[0] for shard in range(SHARDS)}
+        quotes = list(distinct_quotes(library, SHARDS))
         for shard, guild_id in guilds.items():
             payload = fd.command("ask", {"question": "规模重要吗?"}, guild_id=guild_id)
             assert await fake_discord.dispatch(payload, SHARDS) is not None
             answer = await fake_discord.callback_for(int(payload["id"]), timeout=20)
             assert answer["data"].get("embeds"), (shard, answer)
+            payload = fd.command("quote", {"text": quotes[shard]}, sub="add", guild_id=guild_id)
+            assert await fake_discord.dispatch(payload, SHARDS) is not None
+            answer = await fake_discord.callback_for(int(payload["id"]), timeout=20)
+            if answer["type"] == fd.CALLBACK_DEFER_MESSAGE:  # a slow store: the answer follows
+                token = payload["token"]
+                await fake_discord.wait_for(lambda t=token: fake_discord.followups.get(t), 20)
+                answer = {"data": fake_discord.followups[token][0]}
+            assert SAVED.match(answer["data"].get("content") or ""), (shard, answer)
 
         reloaded: dict[int, int] = {}  # shard -> pid of the process that reloaded
         for shard, guild_id in guilds.items():
