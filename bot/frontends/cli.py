@@ -31,6 +31,10 @@ try:
         from bot.library import Library
 except KeyboardInterrupt:
     raise SystemExit(130) from None
+except ImportError as exc:  # a Ctrl-C inside a library's import fallbacks (OpenCC's) surfaces
+    if isinstance(exc.__context__, KeyboardInterrupt):  # as the ImportError of its last try
+        raise SystemExit(130) from None
+    raise
 
 log = logging.getLogger("bot.frontends.cli")
 
@@ -498,6 +502,19 @@ COMMANDS = {
 }
 
 
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while a Ctrl-C was being handled: OpenCC's import tries
+    several locations and turns an interrupt during the first into an ImportError of the last."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         t = i18n.translations(_requested_language(argv))
@@ -514,6 +531,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     except KeyboardInterrupt:  # at any point, start-up (the index loading) included
         return 130
+    except ImportError as exc:
+        if _interrupted(exc):  # Ctrl-C inside OpenCC's import fallbacks: still just a Ctrl-C
+            return 130
+        raise
     except BrokenPipeError:  # `quotebot ask … | head`: the reader left; not an error
         sys.stderr.close()
         return 0
