@@ -469,7 +469,7 @@ def synthetic_data_dir(
     rng = np.random.default_rng(seed)
     maker = _SentenceMaker(rng)
     meta = json.loads((DATA_DIR / "karpathy-sequoia-ai-ascent-2024.zh.meta.json").read_text())
-    meta["turn_starts"] = None
+    meta.pop("turn_starts", None)  # the metadata schema takes a list or no key, never null
     meta.pop("passage_starts", None)  # keyed by lines of the real article, not these files
     target.mkdir(parents=True, exist_ok=True)
     english = round(passages * english_share)

@@ -72,6 +72,9 @@ class Config:
     # Discord recommends, all in this process. shard_ids None: every shard of shard_count.
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
+    # QUOTEBOT_PROCESSES (or `quotebot run --processes N`): processes forked after one load,
+    # each serving a group of this machine's shards (`shard_groups`).
+    processes: int = 1
     env_file: Path | None = None  # the .env read, if any (its path only, never its contents)
     env_looked_in: tuple[Path, ...] = ()  # where a .env was looked for
 
@@ -89,7 +92,8 @@ class Config:
             f"db_path={self.db_path!r}, db_url={_without_password(self.db_url)!r}, "
             f"cooldown_rate={self.cooldown_rate!r}, "
             f"cooldown_per={self.cooldown_per!r}, shard_count={self.shard_count!r}, "
-            f"shard_ids={self.shard_ids!r}, env_file={self.env_file!r})"
+            f"shard_ids={self.shard_ids!r}, processes={self.processes!r}, "
+            f"env_file={self.env_file!r})"
         )
 
     __str__ = __repr__
@@ -98,6 +102,20 @@ class Config:
     def db_target(self) -> Path | str:
         """What ``bot.quotes.backend.make_quote_backend`` opens: the URL if set, else the file."""
         return self.db_url or self.db_path
+
+    def shard_groups(self) -> list[tuple[int, ...]] | None:
+        """This machine's shards split into ``processes`` contiguous groups whose sizes differ
+        by at most one (ids 0-4 over 2 processes: 0,1,2 and 3,4); None when unsharded."""
+        if self.shard_count is None:
+            return None
+        ids = self.shard_ids if self.shard_ids is not None else tuple(range(self.shard_count))
+        size, extra = divmod(len(ids), self.processes)
+        groups, start = [], 0
+        for number in range(self.processes):
+            stop = start + size + (1 if number < extra else 0)
+            groups.append(ids[start:stop])
+            start = stop
+        return groups
 
     def require_token(self) -> str:
         """The token, or a ConfigError telling the person how to get one."""
@@ -176,6 +194,40 @@ def _shards(env: Mapping[str, str]) -> tuple[int | None, tuple[int, ...] | None]
     return count, tuple(sorted(ids))
 
 
+def _check_processes(
+    processes: int, shard_count: int | None, shard_ids: tuple[int, ...] | None, source: str
+) -> None:
+    """Several processes need shards to share out: a count, and at least one shard each."""
+    setting = source.format(n=processes)
+    if processes < 1:
+        raise ConfigError(f"{setting}: the number of processes must be 1 or more.")
+    if processes == 1:
+        return
+    if shard_count is None:
+        raise ConfigError(
+            f"{setting} needs QUOTEBOT_SHARD_COUNT, the total number of shards to "
+            f"share among the processes (e.g. QUOTEBOT_SHARD_COUNT={processes})."
+        )
+    shards = len(shard_ids) if shard_ids is not None else shard_count
+    if processes > shards:
+        which = "QUOTEBOT_SHARD_IDS" if shard_ids is not None else "QUOTEBOT_SHARD_COUNT"
+        raise ConfigError(
+            f"{setting} is more processes than this machine's {shards} "
+            f"shard{'s' if shards != 1 else ''} ({which}); each process needs at least one."
+        )
+
+
+def _processes(env: Mapping[str, str]) -> int:
+    raw = env.get("QUOTEBOT_PROCESSES", "").strip()
+    if not raw:
+        return 1
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(
+            f"QUOTEBOT_PROCESSES must be a whole number of processes, 1 or more, got {raw!r}."
+        )
+    return int(raw)
+
+
 def _optional_int(env: Mapping[str, str], name: str) -> int | None:
     raw = env.get(name, "").strip()
     if not raw:
@@ -198,10 +250,13 @@ def _positive_number(env: Mapping[str, str], name: str, default: float, kind: ty
     return value
 
 
-def load_config(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Config:
+def load_config(
+    env: Mapping[str, str] | None = None, *, dotenv: bool = True, processes: int | None = None
+) -> Config:
     """Read settings from ``env`` (default: ``os.environ``, after loading the first ``.env`` of
     `env_file_candidates` without overriding variables that are already set, so the real
-    environment always wins)."""
+    environment always wins). ``processes``: ``quotebot run --processes N``, which wins over
+    QUOTEBOT_PROCESSES."""
     env_file: Path | None = None
     looked_in: tuple[Path, ...] = ()
     if env is None:
@@ -216,6 +271,11 @@ def load_config(env: Mapping[str, str] | None = None, *, dotenv: bool = True) ->
     data_dir_raw = env.get("QUOTEBOT_DATA_DIR", "").strip()
     db_path, db_url = _db_setting(env.get("QUOTEBOT_DB", "").strip())
     shard_count, shard_ids = _shards(env)
+    if processes is None:
+        processes = _processes(env)
+        _check_processes(processes, shard_count, shard_ids, "QUOTEBOT_PROCESSES={n}")
+    else:
+        _check_processes(processes, shard_count, shard_ids, "--processes {n}")
     config = Config(
         token=env.get("DISCORD_TOKEN", "").strip() or None,
         guild_id=_optional_int(env, "DISCORD_GUILD_ID"),
@@ -224,6 +284,7 @@ def load_config(env: Mapping[str, str] | None = None, *, dotenv: bool = True) ->
         db_url=db_url,
         shard_count=shard_count,
         shard_ids=shard_ids,
+        processes=processes,
         cooldown_rate=int(
             _positive_number(env, "QUOTEBOT_COOLDOWN_RATE", DEFAULT_COOLDOWN_RATE, int)
         ),

@@ -27,6 +27,7 @@ try:
     from bot.quotes.store import QuoteStoreError
 
     if TYPE_CHECKING:
+        from bot.config import Config
         from bot.library import Library
 except KeyboardInterrupt:
     raise SystemExit(130) from None
@@ -138,7 +139,12 @@ def build_parser(t: Translations | None = None) -> argparse.ArgumentParser:
     )
     data_dir_option(evaluate)
 
-    sub.add_parser("run", help=_("start the Discord bot (needs DISCORD_TOKEN; reads .env)"))
+    run = sub.add_parser("run", help=_("start the Discord bot (needs DISCORD_TOKEN; reads .env)"))
+    run.add_argument(
+        "--processes", type=int, default=None, metavar="N",
+        help=_("load the library once, then fork N processes that share it, each serving a "
+               "group of this machine's shards (default: QUOTEBOT_PROCESSES, else 1)"),
+    )
     sub.add_parser(
         "sync", help=_("register the slash commands with Discord (needs DISCORD_TOKEN)")
     )
@@ -382,15 +388,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _config_with_token():
+def _config_with_token(processes: int | None = None):
     """The bot's settings, or exit 2 with how to get a token (console needs none).
+    ``processes``: ``run --processes N``, which wins over QUOTEBOT_PROCESSES.
 
     Configuration errors stay in English: they name environment variables and files for the
     operator, like the logs."""
     from bot.config import ConfigError, load_config
 
     try:
-        config = load_config()
+        config = load_config(processes=processes)
         config.require_token()
     except ConfigError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
@@ -435,12 +442,32 @@ def _talk_to_discord(t: Translations, action: Callable[[], T]) -> T:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.frontends.discord.client import run_bot
+    from bot.frontends.discord.client import load_for_serving, run_bot, run_bots_forked
 
-    config = _config_with_token()
+    config = _config_with_token(args.processes)
     log.info("%s", config.env_report())  # the path only: a .env holds the token
-    _talk_to_discord(args.translations, lambda: run_bot(config))
-    return 0
+    if config.processes == 1:
+        _talk_to_discord(args.translations, lambda: run_bot(config))
+        return 0
+    # Load once, before any thread or event loop exists, then fork: the processes share the
+    # parent's pages, and each opens its own quote-store connection after the fork.
+    try:
+        library = load_for_serving(config)
+    except STARTUP_ERRORS as exc:
+        raise CliError(str(exc)) from None
+
+    def serve(shards: Config) -> int:
+        try:
+            _talk_to_discord(args.translations, lambda: run_bot(shards, library=library))
+        except CliError as exc:
+            print(f"quotebot: {exc}", file=sys.stderr)
+            return exc.code
+        return 0
+
+    try:
+        return run_bots_forked(config, serve)
+    except RuntimeError as exc:  # no fork on this platform, or threads already running
+        raise CliError(f"--processes: {exc}") from None
 
 
 def cmd_sync(args: argparse.Namespace) -> int:

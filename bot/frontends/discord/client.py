@@ -13,10 +13,14 @@ person can understand — the interaction is never left unanswered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import math
+import signal
 import sys
+from collections.abc import Callable
+from dataclasses import replace
 
 import discord
 from discord import app_commands
@@ -67,7 +71,9 @@ __all__ = [
     "LibraryHolder",
     "QuoteBot",
     "create_bot",
+    "load_for_serving",
     "run_bot",
+    "run_bots_forked",
     "silence_voice_warnings",
     "sync_commands",
     "sync_commands_async",
@@ -249,19 +255,64 @@ def create_bot(
     return QuoteBot(config, holder, QuoteService(holder, store), button_timeout=button_timeout)
 
 
-def run_bot(config: Config | None = None) -> None:
+def run_bot(config: Config | None = None, *, library: Library | None = None) -> None:
     """Connect to Discord and serve this process's shards until stopped. Commands are never
     synced here (that is ``quotebot sync``): syncing on every start hits Discord's rate limits,
-    and with several processes serving one bot, one step must own the command list."""
+    and with several processes serving one bot, one step must own the command list.
+
+    ``library``: one already loaded (by the parent of forked processes); else it is loaded
+    here. SIGTERM, like Ctrl-C, closes the bot (shards, then the quote store) and returns."""
     config = config or load_config()
     token = config.require_token()
-    bot = create_bot(config)
+    bot = create_bot(config, library=library)
     if config.shard_count is not None:
         shards = config.shard_ids if config.shard_ids is not None else range(config.shard_count)
         log.info("serving shards %s of %d", ",".join(map(str, shards)), config.shard_count)
     # Let the CLI's logging setup win when there is one; otherwise discord.py's default.
-    handler = None if logging.getLogger().handlers else discord.utils.MISSING
-    bot.run(token, log_handler=handler)
+    if not logging.getLogger().handlers:
+        discord.utils.setup_logging()
+    closing: list[asyncio.Task[None]] = []
+
+    async def runner() -> None:
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
+            loop.add_signal_handler(
+                signal.SIGTERM, lambda: closing.append(loop.create_task(bot.close()))
+            )
+        async with bot:
+            await bot.start(token)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(runner())
+
+
+def load_for_serving(config: Config) -> Library:
+    """The library, loaded and warmed up, and the SQLite quote file checked (and migrated):
+    what forked processes share. Starts no thread, so the caller may fork afterwards; a
+    PostgreSQL store is only connected to by each process after the fork (a connection must
+    never cross one)."""
+    library = Library.load(config.data_dir)
+    warm_up(library)
+    if config.db_url is None:
+        QuoteStore(config.db_path).close()
+    return library
+
+
+def run_bots_forked(config: Config, serve: Callable[[Config], int]) -> int:
+    """``serve`` in ``config.processes`` forked processes, each given the config of its group
+    of shards (`Config.shard_groups`); call after `load_for_serving`, before any thread or
+    event loop starts. SIGTERM and SIGINT are passed on to every process. Returns 0 once all
+    have stopped cleanly, else the first failure's exit status."""
+    from bot.forked import serve_forked
+
+    groups = config.shard_groups() or []
+    if len(groups) != config.processes:
+        raise ConfigError("several processes need QUOTEBOT_SHARD_COUNT")
+    log.info("forking %d processes for shards %s", len(groups),
+             " | ".join(",".join(map(str, group)) for group in groups))
+    return serve_forked(
+        len(groups), lambda number: serve(replace(config, shard_ids=groups[number], processes=1))
+    )
 
 
 async def sync_commands_async(

@@ -1,11 +1,11 @@
 """``quotebot run``, unchanged, but talking to the fake Discord instead of discord.com.
 
-    python -m tests.frontends.discord.run_against_fake http://127.0.0.1:PORT
+    python -m tests.frontends.discord.run_against_fake http://127.0.0.1:PORT [run options]
 
 Only the two addresses discord.py has built in are replaced (its REST base and its default
 gateway, which a client given a shard count connects to); everything else, settings from the
 environment included, is the real ``quotebot run``. Used by test_processes.py to run bots as
-separate processes that can be killed.
+separate processes that can be killed, and by test_run_forked.py (`run --processes 2`).
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from discord.gateway import DiscordWebSocket
 from bot.frontends.cli import main
 
 
-def run_against(base: str) -> int:
+def run_against(base: str, options: list[str]) -> int:
     discord.http.Route.BASE = f"{base}/api/v10"
     DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(base.replace("http://", "ws://", 1) + "/gateway")
-    return main(["run"])
+    return main(["run", *options])
 
 
 if __name__ == "__main__":
-    sys.exit(run_against(sys.argv[1]))
+    sys.exit(run_against(sys.argv[1], sys.argv[2:]))

@@ -124,3 +124,73 @@ def test_bad_shard_settings_are_refused_in_one_line(env, expected):
     with pytest.raises(ConfigError, match=expected) as caught:
         load_config(env)
     assert "\n" not in str(caught.value)
+
+
+# ---- several processes on one machine (QUOTEBOT_PROCESSES, `quotebot run --processes N`) ----
+
+
+def test_processes_split_this_machines_shards_into_contiguous_groups():
+    assert load_config({}).processes == 1
+    assert load_config({}).shard_groups() is None
+    config = load_config({"QUOTEBOT_SHARD_COUNT": "5", "QUOTEBOT_PROCESSES": "2"})
+    assert config.processes == 2
+    assert config.shard_groups() == [(0, 1, 2), (3, 4)]
+    env = {"QUOTEBOT_SHARD_COUNT": "8", "QUOTEBOT_SHARD_IDS": "6,2,4,5"}
+    assert load_config(env, processes=3).shard_groups() == [(2, 4), (5,), (6,)]
+    assert load_config(env, processes=4).shard_groups() == [(2,), (4,), (5,), (6,)]
+    assert load_config(env).shard_groups() == [(2, 4, 5, 6)]  # one process: all of them
+    # --processes wins over QUOTEBOT_PROCESSES (even one that would be refused).
+    env = {"QUOTEBOT_SHARD_COUNT": "4", "QUOTEBOT_PROCESSES": "9"}
+    assert load_config(env, processes=2).shard_groups() == [(0, 1), (2, 3)]
+    assert load_config(env, processes=1).processes == 1
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"QUOTEBOT_PROCESSES": "2"}, "QUOTEBOT_PROCESSES=2 needs QUOTEBOT_SHARD_COUNT"),
+        ({"QUOTEBOT_PROCESSES": "0"}, "QUOTEBOT_PROCESSES must be a whole number"),
+        ({"QUOTEBOT_PROCESSES": "two"}, "QUOTEBOT_PROCESSES must be a whole number"),
+        ({"QUOTEBOT_PROCESSES": "-1"}, "QUOTEBOT_PROCESSES must be a whole number"),
+        ({"QUOTEBOT_PROCESSES": "3", "QUOTEBOT_SHARD_COUNT": "2"},
+         "more processes than this machine's 2 shards .QUOTEBOT_SHARD_COUNT."),
+        ({"QUOTEBOT_PROCESSES": "2", "QUOTEBOT_SHARD_COUNT": "4", "QUOTEBOT_SHARD_IDS": "3"},
+         "more processes than this machine's 1 shard .QUOTEBOT_SHARD_IDS."),
+    ],
+)
+def test_bad_process_settings_are_refused_in_one_line(env, expected):
+    with pytest.raises(ConfigError, match=expected) as caught:
+        load_config(env)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "option", "expected"),
+    [
+        ({}, "2", "--processes 2 needs QUOTEBOT_SHARD_COUNT"),
+        ({"QUOTEBOT_SHARD_COUNT": "2"}, "3", "--processes 3 is more processes than"),
+        ({"QUOTEBOT_SHARD_COUNT": "2"}, "0", "--processes 0: the number of processes must be"),
+        # An unsharded QUOTEBOT_PROCESSES is overridden by --processes 1, not refused.
+        ({"QUOTEBOT_PROCESSES": "2", "QUOTEBOT_SHARD_COUNT": "1"}, "1", None),
+    ],
+)
+def test_quotebot_run_processes_is_checked_before_loading_anything(
+    env, option, expected, tmp_path, monkeypatch, capsys
+):
+    from bot.frontends import cli
+
+    for name in ("QUOTEBOT_PROCESSES", "QUOTEBOT_SHARD_COUNT", "QUOTEBOT_SHARD_IDS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {**env, "DISCORD_TOKEN": "fake-token"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    ran: list[Config] = []
+    monkeypatch.setattr("bot.frontends.discord.client.run_bot", lambda config: ran.append(config))
+    code = cli.main(["run", "--processes", option])
+    err = capsys.readouterr().err
+    if expected is None:
+        assert code == 0 and [c.processes for c in ran] == [1]
+        return
+    assert code == 2 and not ran
+    assert err.startswith("quotebot: ") and expected in err
+    assert err.count("\n") == 1
