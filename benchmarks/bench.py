@@ -15,6 +15,7 @@ Progress goes to ``logging`` (stderr); only the result is printed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -25,13 +26,17 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bot.search.bm25 import BM25Index
+
+if TYPE_CHECKING:
+    from bot.library import Library
 
 log = logging.getLogger(__name__)
 
@@ -709,6 +714,189 @@ def cold_start(
     }
 
 
+# ---------------------------------------------------------------- the bundled interview
+
+BUNDLED_QUESTION_SETS = (
+    Path(__file__).resolve().parent.parent / "tests" / "data" / "user_style_questions.jsonl",
+    Path(__file__).resolve().parent.parent / "tests" / "data" / "paraphrase_questions.jsonl",
+)
+COLD_QUESTION = "马斯克对开会是什么态度?"  # the README's example
+
+
+def bundled_questions() -> list[str]:
+    """The project's own committed question sets (never the shared dev sets)."""
+    return [json.loads(line)["q"]
+            for path in BUNDLED_QUESTION_SETS
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@contextlib.contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the block, then restore them."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _timed_child(command: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """Run ``command`` as a new process: (wall seconds, stdout)."""
+    import subprocess
+
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - started
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(command[:4])} failed:\n{done.stderr[-2000:]}")
+    return wall, done.stdout
+
+
+# Runs a module as __main__ and, at exit, writes its peak RSS (VmHWM: this process since its
+# exec only) to stderr. Not ru_maxrss from wait4: Linux carries the parent's high-water mark
+# into a child spawned with vfork, so a child of a big bench would look big.
+_PEAK_PROBE = """
+import atexit, runpy, sys
+def _peak():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                sys.stderr.write("\\nbench-peak-kib " + line.split()[1] + "\\n")
+atexit.register(_peak)
+module, sys.argv = sys.argv[1], sys.argv[1:]
+runpy.run_module(module, run_name="__main__", alter_sys=True)
+"""
+
+
+def child_peak_rss_mb(module: str, args: Sequence[str], env: dict[str, str]) -> float | None:
+    """Peak RSS in MB of ``python -m module args`` as a new process; None without /proc."""
+    import subprocess
+
+    if not Path("/proc/self/status").exists():
+        return None
+    done = subprocess.run([sys.executable, "-c", _PEAK_PROBE, module, *args],
+                          capture_output=True, text=True, env=env)
+    if done.returncode:
+        raise RuntimeError(f"python -m {module} failed:\n{done.stderr[-2000:]}")
+    marks = [line.split()[1] for line in done.stderr.splitlines()
+             if line.startswith("bench-peak-kib ")]
+    return int(marks[-1]) / 1024 if marks else None
+
+
+def _ask_timings(library: Library, questions: Sequence[str], rounds: int) -> list[float]:
+    """Seconds per `Library.ask`, the question-vector cache emptied before each question."""
+    from bot.search import semantic
+
+    timings = []
+    for _ in range(rounds):
+        for question in questions:
+            semantic.forget_queries()
+            started = time.perf_counter()
+            library.ask(question, top=3)
+            timings.append(time.perf_counter() - started)
+    return timings
+
+
+def bundled(rounds: int = 3, runs: int = 5) -> dict[str, object]:
+    """`Library.ask` on the bundled interview, lexical only and with the semantic tier, over
+    the project's own question sets (each question paying its embedding), then ``quotebot
+    ask`` as a new process ``runs`` times with warm caches.
+
+    Everything is written to a temp dir: a copy of the bundled data dir (its index cache
+    beside it), the user cache (``XDG_CACHE_HOME``) and the passage-vector memo — so the
+    first load embeds the interview from scratch, and nothing lands in the checkout.
+    """
+    import copy
+    import statistics
+
+    from bot.formats.datadir import default_data_dir
+    from bot.library import Library
+    from bot.search import semantic
+
+    questions = bundled_questions()
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "data"
+        shutil.copytree(default_data_dir(), data_dir, ignore=shutil.ignore_patterns(".*"))
+        env = {"XDG_CACHE_HOME": str(Path(tmp) / "user-cache"),
+               semantic.MEMO_ENV: str(Path(tmp) / "vectors")}
+        with _environment(**env):
+            log.info("loading the bundled interview (first build: embeds every passage)")
+            started = time.perf_counter()
+            library = Library.load(data_dir)
+            first_load = time.perf_counter() - started
+            semantic_on = library.vectors is not None
+            passages = len(library.passages)
+            lexical = copy.copy(library)  # what QUOTEBOT_SEMANTIC=0 loads: no vectors
+            lexical.vectors = None
+            for question in questions[:3]:  # the model and the lazy tables, once
+                library.ask(question, top=3)
+                lexical.ask(question, top=3)
+            log.info("Library.ask over %d questions x %d rounds, lexical and semantic",
+                     len(questions), rounds)
+            lexical_timings = _ask_timings(lexical, questions, rounds)
+            semantic_timings = _ask_timings(library, questions, rounds)
+            answered = sum(bool(library.ask(q, top=3).hits) for q in questions)
+            del library, lexical
+            args = ["ask", COLD_QUESTION, "--json", "--data-dir", str(data_dir)]
+            command = [sys.executable, "-m", "bot.frontends.cli", *args]
+            child_env = {**os.environ}
+            log.info("timing `quotebot ask` as a new process, %d runs (one untimed first)", runs)
+            # The untimed first run warms the OS file cache and measures the peak memory.
+            peak = child_peak_rss_mb("bot.frontends.cli", args, child_env)
+            cold = [_timed_child(command, child_env) for _ in range(runs)]
+            first_hit = (json.loads(cold[-1][1]).get("hits") or [{}])[0].get("id")
+    load_after = os.getloadavg()
+    walls = [wall for wall, _ in cold]
+    return {
+        "bundled_passages": passages,
+        "bundled_semantic": semantic_on,
+        "bundled_questions": len(questions),
+        "bundled_rounds": rounds,
+        "bundled_answered_share": round(answered / len(questions), 2),
+        "bundled_first_load_s": round(first_load, 2),
+        "bundled_lexical_p50_ms": round(_percentile_ms(lexical_timings, 50), 2),
+        "bundled_lexical_p99_ms": round(_percentile_ms(lexical_timings, 99), 2),
+        "bundled_semantic_p50_ms": round(_percentile_ms(semantic_timings, 50), 2),
+        "bundled_semantic_p99_ms": round(_percentile_ms(semantic_timings, 99), 2),
+        "bundled_cold_ask_runs": runs,
+        "bundled_cold_ask_s": round(statistics.median(walls), 3),
+        "bundled_cold_ask_max_s": round(max(walls), 3),
+        "bundled_cold_ask_peak_rss_mb": None if peak is None else round(peak, 1),
+        "bundled_cold_ask_first_hit": first_hit,
+        "bundled_cpus": os.cpu_count(),
+        "bundled_load_average": [round(x, 2) for x in load_before],
+        "bundled_load_average_after": [round(x, 2) for x in load_after],
+    }
+
+
+def _bundled_report(r: dict[str, object]) -> str:
+    tier = "" if r["bundled_semantic"] else " (semantic tier UNAVAILABLE: both columns lexical)"
+    load = ", ".join(f"{x:.2f}" for x in r["bundled_load_average"])
+    after = ", ".join(f"{x:.2f}" for x in r["bundled_load_average_after"])
+    return "\n".join([
+        f"Bundled interview: {r['bundled_passages']} passages, {r['bundled_questions']} "
+        f"questions (tests/data user-style + paraphrase) x {r['bundled_rounds']} rounds, "
+        f"question vectors not cached{tier}",
+        f"  load average     {load} before; {after} after (1, 5, 15 min; "
+        f"{r['bundled_cpus']} CPUs)",
+        f"  first load       {r['bundled_first_load_s']:.1f} s (index and passage vectors, "
+        f"empty caches)",
+        f"  Library.ask      lexical only   p50 {r['bundled_lexical_p50_ms']:.2f} ms, "
+        f"p99 {r['bundled_lexical_p99_ms']:.2f} ms",
+        f"                   with semantic  p50 {r['bundled_semantic_p50_ms']:.2f} ms, "
+        f"p99 {r['bundled_semantic_p99_ms']:.2f} ms ({r['bundled_answered_share']:.0%} answered)",
+        f"  quotebot ask     median {r['bundled_cold_ask_s']:.2f} s, max "
+        f"{r['bundled_cold_ask_max_s']:.2f} s over {r['bundled_cold_ask_runs']} new processes "
+        f"(warm caches), peak RSS {r['bundled_cold_ask_peak_rss_mb']} MB",
+    ])
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -733,10 +921,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also time `quotebot ask` as a new process on a synthetic data dir of --passages "
              "paragraphs (first run builds the index cache; the reported time is from cache)",
     )
+    parser.add_argument(
+        "--bundled", action="store_true",
+        help="also time Library.ask on the bundled interview (lexical only and with the "
+             "semantic tier) and `quotebot ask` as a new process, in a temp dir",
+    )
+    parser.add_argument(
+        "--bundled-only", action="store_true",
+        help="only the --bundled section, without the synthetic library",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     if not 0.0 <= args.english_share <= 1.0:
         parser.error("--english-share must be between 0 and 1")
+    if args.bundled_only:
+        if args.cold_start:
+            parser.error("--cold-start needs the synthetic library; drop --bundled-only")
+        result = bundled()
+        print(json.dumps(result, ensure_ascii=False) if args.json else _bundled_report(result))
+        return 0
     result = run(args.passages, args.queries, args.seed, args.english_share)
     if args.cold_start:
         result.update(cold_start(args.passages, args.seed, english_share=args.english_share))
@@ -765,6 +968,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f" ({result['four_forked_pss_mb'] / result['one_process_pss_mb']:.2f}x,"
             f" parent included)"
         )
+    if args.bundled:
+        result.update(bundled())
+        report += "\n" + _bundled_report(result)
     print(json.dumps(result, ensure_ascii=False) if args.json else report)
     return 0 if result["rankings_agree"] else 1
 

@@ -128,6 +128,9 @@ class _Model:
                 stored.add(dict(zip(new, vectors, strict=True)))
         return np.stack([self._passages[t] for t in texts])
 
+    def forget_queries(self) -> None:
+        self._queries.clear()
+
     def query(self, text: str) -> np.ndarray | None:
         cached = self._queries.get(text)
         if cached is not None:
@@ -249,3 +252,8 @@ def build(texts: Sequence[str], questions: Sequence[str | None]) -> SemanticInde
 
 def embed_query(text: str) -> np.ndarray | None:
     return MODEL.query(text)
+
+
+def forget_queries() -> None:
+    """Drop the cached question vectors, so the next question pays its embedding (a bench)."""
+    MODEL.forget_queries()
