@@ -9,6 +9,7 @@ embedded English terms (GPU, LLM OS, SVD) are kept. English passages use `bot.te
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -150,6 +151,18 @@ def _digits_for_numerals(text: str) -> str:
     return SCALED_DIGITS_RE.sub(scale, NUMERAL_RE.sub(replace, text))
 
 
+@functools.lru_cache(maxsize=1)
+def _jieba_dictionary() -> tuple[dict[str, int], int]:
+    """jieba's own word dictionary (word → frequency, total), read once per process from our
+    cache dir; callers copy it before adding their terms. It stays in memory (tens of MB)
+    only in processes that build an index: a cached library brings its own slice."""
+    reader = jieba.Tokenizer()
+    reader.tmp_dir = jieba_cache_dir()
+    reader.cache_file = JIEBA_CACHE_FILE
+    reader.initialize()
+    return reader.FREQ, reader.total
+
+
 class ChineseTokenizer:
     """jieba with the interview's terms, isolated from jieba's global default instance.
 
@@ -174,16 +187,21 @@ class ChineseTokenizer:
         self._memo: dict[str, list[str]] | None = None  # piece → tokens, during a build
         self.compounds: list[tuple[str, str]] = []
         self.terms = tuple(sorted({normalize(t).strip() for t in terms if t.strip()}))
-        if dictionary is not None:
-            self._jieba.FREQ, self._jieba.total = dictionary
-            self._jieba.initialized = True
+        if dictionary is None:
+            # A copy of the process's one read of jieba's dictionary: add_word below changes
+            # this tokenizer's copy only, and a second library skips the 0.7 s read.
+            base, total = _jieba_dictionary()
+            dictionary = (dict(base), total)
+            from_jieba = True
         else:
-            self._jieba.initialize()
+            from_jieba = False
+        self._jieba.FREQ, self._jieba.total = dictionary
+        self._jieba.initialized = True
         for term in self.terms:
             if " " in term:
                 # Multi-word English terms ("llm os") become one extra token "llm_os".
                 self.compounds.append((term, term.replace(" ", "_")))
-            elif CJK_RE.fullmatch(term) and dictionary is None:
+            elif CJK_RE.fullmatch(term) and from_jieba:
                 self._jieba.add_word(term, freq=max(self._jieba.suggest_freq(term), 2000))
 
     def restrict_to(self, characters: set[str]) -> None:
