@@ -10,13 +10,34 @@ separate processes that can be killed, and by test_run_forked.py (`run --process
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import discord.http
 import yarl
 from discord.gateway import DiscordWebSocket
 
 from bot.frontends.cli import main
+from tests.paths import REPO
+
+
+def process_env(home: Path, data_dir: Path, db: str, shards: int) -> dict[str, str]:
+    """The environment of a ``quotebot run`` child: nothing inherited but PATH, a fresh home
+    (also its working directory, so no stray .env is read), and no bytecode written into the
+    checkout."""
+    home.mkdir(exist_ok=True)
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(home),
+        "PYTHONPATH": str(REPO),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OMP_NUM_THREADS": "1",
+        "DISCORD_TOKEN": "fake-token",
+        "QUOTEBOT_DATA_DIR": str(data_dir),
+        "QUOTEBOT_DB": db,
+        "QUOTEBOT_SHARD_COUNT": str(shards),
+    }
 
 
 def run_against(base: str, options: list[str]) -> int:

@@ -31,8 +31,8 @@ import psycopg
 import pytest
 
 from tests.frontends.discord import fake_discord as fd
+from tests.frontends.discord.run_against_fake import process_env
 from tests.frontends.discord.test_load import QUESTIONS, distinct_quotes
-from tests.paths import REPO
 
 pytestmark = pytest.mark.asyncio
 
@@ -144,19 +144,8 @@ async def test_two_processes_one_database_survive_a_kill(
     by_id = {int(p["id"]): p for p in payloads}
 
     home = tmp_path / "home"
-    home.mkdir()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(home),  # and the working directory: no stray .env is read
-        "PYTHONPATH": str(REPO),
-        "PYTHONDONTWRITEBYTECODE": "1",  # nothing written into the checkout
-        "OMP_NUM_THREADS": "1",
-        "DISCORD_TOKEN": "fake-token",
-        "QUOTEBOT_DATA_DIR": str(data_copy),
-        "QUOTEBOT_DB": pg_url,
-        "QUOTEBOT_SHARD_COUNT": str(SHARDS),
-        "QUOTEBOT_COOLDOWN_RATE": "1000",  # the cooldown is tested elsewhere
-    }
+    env = process_env(home, data_copy, pg_url, SHARDS)
+    env["QUOTEBOT_COOLDOWN_RATE"] = "1000"  # the cooldown is tested elsewhere
     bots = [BotProcess(shard, fake_discord, env, tmp_path) for shard in range(SHARDS)]
     victim = bots[1]
     delivered: list[int] = []

@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 
 from tests.frontends.discord import fake_discord as fd
+from tests.frontends.discord.run_against_fake import process_env
 from tests.frontends.discord.test_load import distinct_quotes
 from tests.frontends.discord.test_processes import SAVED, guilds_on
-from tests.paths import REPO
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -59,18 +59,7 @@ async def test_run_with_two_processes_serves_both_shards_and_stops_on_sigterm(
     fake_discord: fd.FakeDiscord, data_copy: Path, tmp_path: Path, store_target: str, library
 ):
     home = tmp_path / "home"
-    home.mkdir()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(home),  # and the working directory: no stray .env is read
-        "PYTHONPATH": str(REPO),
-        "PYTHONDONTWRITEBYTECODE": "1",  # nothing written into the checkout
-        "OMP_NUM_THREADS": "1",
-        "DISCORD_TOKEN": "fake-token",
-        "QUOTEBOT_DATA_DIR": str(data_copy),
-        "QUOTEBOT_DB": store_target,
-        "QUOTEBOT_SHARD_COUNT": str(SHARDS),
-    }
+    env = process_env(home, data_copy, store_target, SHARDS)
     log = tmp_path / "run.log"
     with log.open("wb") as out:
         parent = subprocess.Popen(  # noqa: S603 - our own interpreter and module
