@@ -16,7 +16,7 @@ import pytest
 
 from bot.formats.metadata import meta_path_for
 from bot.frontends.cli import main
-from tests.paths import SEED, shared_dir
+from tests.paths import SEED, copy_bundled, shared_dir
 
 VIDEO_URL = "https://www.youtube.com/watch?v=c3b-JASoPi0"
 GUEST_NAME = "Andrej Karpathy (卡帕西)"
@@ -290,11 +290,7 @@ class _Terminal(io.StringIO):
 
 @pytest.mark.parametrize("as_json", [False, True])
 def test_a_first_build_shows_a_progress_bar_on_a_terminal_only(tmp_path, monkeypatch, as_json):
-    data = tmp_path / "data"
-    data.mkdir()
-    for item in SEED.parent.iterdir():
-        if item.suffix in (".txt", ".json"):
-            shutil.copy2(item, data / item.name)
+    data = copy_bundled(tmp_path / "data")
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     monkeypatch.setattr(sys, "stdout", io.StringIO())

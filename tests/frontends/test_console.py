@@ -104,16 +104,11 @@ def test_topics_by_the_number_topics_shows(library, tmp_path: Path) -> None:
 
 def test_banner_names_every_interview(tmp_path: Path) -> None:
     import json
-    import shutil
 
     from bot.library import Library
-    from tests.conftest import DATA_DIR
+    from tests.paths import copy_bundled
 
-    data = tmp_path / "data"
-    data.mkdir()
-    for item in DATA_DIR.iterdir():
-        if item.suffix in (".txt", ".json"):
-            shutil.copy2(item, data / item.name)
+    data = copy_bundled(tmp_path / "data")
     (data / "bees.en.srt").write_text(
         "1\n00:00:01,000 --> 00:00:04,000\nWhy do bees dance?\n\n"
         "2\n00:00:05,000 --> 00:00:09,000\nThey dance to tell the hive where flowers are.\n",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import select
-import shutil
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.library import Library
-from tests.paths import DATA_DIR, REPO
+from tests.paths import REPO, copy_bundled
 
 pty = pytest.importorskip("pty")
 pytest.importorskip("readline")
@@ -71,10 +70,7 @@ class Terminal:
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
-    target = tmp_path_factory.mktemp("console-data")
-    for item in DATA_DIR.iterdir():
-        if item.is_file() and item.suffix in (".txt", ".json"):
-            shutil.copy2(item, target / item.name)
+    target = copy_bundled(tmp_path_factory.mktemp("console-data"))
     Library.load(target)  # warm the index cache, so the console starts fast
     return target
 

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from bot.frontends.cli import main
 from bot.library import Library
-from tests.paths import DATA_DIR
+from tests.paths import copy_bundled
 
 MEETINGS = "他也不喜欢冗长的会议"  # said at 17:41, in the Musk answer that starts at 16:10
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
-    target = tmp_path_factory.mktemp("export-data")
-    for item in DATA_DIR.iterdir():
-        if item.is_file() and item.suffix in (".txt", ".json"):
-            shutil.copy2(item, target / item.name)
-    return target
+    return copy_bundled(tmp_path_factory.mktemp("export-data"))
 
 
 def export(capsys, data_dir: Path, *extra: str) -> str:
