@@ -7,6 +7,20 @@ terminal's ``LANGUAGE`` / ``LC_ALL`` / ``LC_MESSAGES`` / ``LANG`` (`bot.frontend
 
 from __future__ import annotations
 
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while a Ctrl-C was being handled: OpenCC's import tries
+    several locations and turns an interrupt during the first into an ImportError of the last."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 # Only what every command needs is imported here; the index (numpy, jieba, OpenCC, the
 # metadata schema) and discord.py are imported by the commands that use them, inside
 # `main`. A Ctrl-C while quotebot starts ends like any other Ctrl-C: status 130, no traceback.
@@ -31,8 +45,8 @@ try:
         from bot.library import Library
 except KeyboardInterrupt:
     raise SystemExit(130) from None
-except ImportError as exc:  # a Ctrl-C inside a library's import fallbacks (OpenCC's) surfaces
-    if isinstance(exc.__context__, KeyboardInterrupt):  # as the ImportError of its last try
+except ImportError as exc:
+    if _interrupted(exc):
         raise SystemExit(130) from None
     raise
 
@@ -500,19 +514,6 @@ COMMANDS = {
     "sync": cmd_sync,
     "console": cmd_console,
 }
-
-
-def _interrupted(exc: BaseException) -> bool:
-    """Whether ``exc`` was raised while a Ctrl-C was being handled: OpenCC's import tries
-    several locations and turns an interrupt during the first into an ImportError of the last."""
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, KeyboardInterrupt):
-            return True
-        seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
-    return False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
