@@ -3,6 +3,7 @@ wired to a fake Discord REST API on 127.0.0.1 (see tests/frontends/discord/fake_
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -13,21 +14,14 @@ import discord
 import pytest
 import pytest_asyncio
 
+from bot.formats.datadir import APP_NAME
 from bot.library import Library
 from bot.search import semantic
 from tests.frontends.discord.fake_discord import FakeDiscord
-from tests.paths import DATA_DIR, copy_bundled
+from tests.paths import DATA_DIR, REPO, copy_bundled
 from tests.quotes.backends import backend, open_backend, pg_url, store_target  # noqa: F401
 
 
-@pytest.fixture(scope="session", autouse=True)
-def user_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The user cache dir (CC-CEDICT's parse, read-only data dirs' indexes) in the session's
-    temp dir: tests never write into the home directory. Shared, so one parse serves all."""
-    home = tmp_path_factory.mktemp("xdg-cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_CACHE_HOME", str(home))
-        yield home
 @pytest.fixture(autouse=True)
 def english_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI and console speak the terminal's language; tests run in English unless they set
@@ -49,15 +43,32 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault(semantic.MEMO_ENV, str(Path(tempfile.gettempdir()) / "quotebot-vectors"))
 
 
+# What the user cache dir keeps between runs: files that take seconds to make and depend only
+# on the installed packages (jieba's dictionary, CC-CEDICT's parse), keyed or checked as such.
+KEPT_BETWEEN_RUNS = ("jieba", "cedict-*.marshal")
+
+
 @pytest.fixture(scope="session", autouse=True)
-def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory):
+def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """No test writes into the checkout or the real home: the user data dir (where
-    `ingest --add` goes by default) and the cache dir (index, jieba) are temporary. The cache
-    dir is shared by the runs of this machine (jieba's dictionary takes a second to build)."""
+    `ingest --add` goes by default) is the session's, and so is the user cache dir, except for
+    `KEPT_BETWEEN_RUNS`: the cache dir is a temp folder of this checkout emptied of everything
+    else (index caches of read-only data dirs, ...) at the start of each session, so only the
+    machine's first run reads jieba's dictionary and CC-CEDICT from scratch."""
     base = tmp_path_factory.getbasetemp()
+    checkout = hashlib.sha256(str(REPO).encode()).hexdigest()[:12]
+    cache_home = base.parent / f"quotebot-xdg-cache-{checkout}"
+    ours = cache_home / APP_NAME
+    if ours.is_dir():
+        kept = {p for pattern in KEPT_BETWEEN_RUNS for p in ours.glob(pattern)}
+        for item in set(ours.iterdir()) - kept:
+            if item.is_dir() and not item.is_symlink():
+                shutil.rmtree(item)
+            else:
+                item.unlink()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_DATA_HOME", str(base / "xdg-data"))
-        patch.setenv("XDG_CACHE_HOME", str(base.parent / "quotebot-xdg-cache"))
+        patch.setenv("XDG_CACHE_HOME", str(cache_home))
         patch.delenv("QUOTEBOT_DATA_DIR", raising=False)
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         before = sorted(p.name for p in DATA_DIR.iterdir())
