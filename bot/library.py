@@ -109,8 +109,9 @@ def build_parts(
     if duplicates:
         raise LibraryError(f"two transcripts share the id {sorted(duplicates)[0]!r}")
     tokenizer = ChineseTokenizer(index_cache.tokenizer_terms(metas))
-    tokenizer.accelerate()  # rjieba for the bulk of the text, when installed
     passages = [p for t in transcripts for p in t.passages]
+    if any(p.language != "en" for p in passages):  # English text never goes through jieba
+        tokenizer.accelerate()  # rjieba for the bulk of the text, when installed
     fields: dict[str, FieldIndex] = {}
     characters = {c for term in tokenizer.terms for c in term}
     done = 0
