@@ -48,10 +48,10 @@ from bot.search.rank import (
 from bot.search.semantic import SemanticIndex
 from bot.search.snippet import best_window
 from bot.text.aliases import merged_aliases
-from bot.text.chinese import ChineseTokenizer
+from bot.text.chinese import ChineseTokenizer, dictionary_for_terms
 from bot.text.crosslingual import Lexicon, build_lexicon, build_synonyms
 from bot.text.english import tokenize_english
-from bot.text.normalize import matching_form_with_map, normalize, script_of
+from bot.text.normalize import HAN_RE, matching_form_with_map, normalize, script_of
 from bot.topics import TopicSection, TopicTranscript, find_section, table_of_contents
 
 log = logging.getLogger(__name__)
@@ -108,10 +108,17 @@ def build_parts(
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:
         raise LibraryError(f"two transcripts share the id {sorted(duplicates)[0]!r}")
-    tokenizer = ChineseTokenizer(index_cache.tokenizer_terms(metas))
+    terms = index_cache.tokenizer_terms(metas)
     passages = [p for t in transcripts for p in t.passages]
-    if any(p.language != "en" for p in passages):  # English text never goes through jieba
+    # English text never goes through jieba: without Chinese passages, the tokenizer starts
+    # from the part of jieba's dictionary that the terms' characters can make (see below).
+    chinese = any(p.language != "en" for p in passages)
+    if chinese:
+        tokenizer = ChineseTokenizer(terms)
         tokenizer.accelerate()  # rjieba for the bulk of the text, when installed
+    else:
+        freq, total, han = dictionary_for_terms(terms)
+        tokenizer = ChineseTokenizer(terms, dictionary=(freq, total))
     fields: dict[str, FieldIndex] = {}
     characters = {c for term in tokenizer.terms for c in term}
     done = 0
@@ -125,6 +132,8 @@ def build_parts(
     # Passages and their contexts (host question and section) gave their characters above.
     for question in {p.question for p in passages}:
         characters.update(normalize(question))
+    if not chinese and any(HAN_RE.match(c) and c not in han for c in characters):
+        tokenizer = ChineseTokenizer(terms)  # other Chinese words: the whole dictionary
     tokenizer.restrict_to(characters)
     lexicons: dict[str, Lexicon] = {}
     synonyms: Lexicon = {}

@@ -119,3 +119,36 @@ def test_without_turn_table_speech_is_unknown_speaker(tmp_path: Path) -> None:
     transcript = load_transcript(source)
     assert {p.role for p in transcript.passages} == {"unknown"}
     assert all(p.speaker == "unknown speaker" for p in transcript.passages)
+
+
+@pytest.mark.parametrize("chinese", ["", "(模型)", "(卡帕西)"], ids=["none", "terms", "other"])
+def test_an_english_build_saves_the_dictionary_of_a_whole_jieba_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chinese: str
+) -> None:
+    """An English library starts from `dictionary_for_terms`, not jieba's 500,000 words: its
+    tokenizer (saved with the index, used for questions) is the same as when it started from
+    the whole dictionary, with no Chinese in the text, Chinese the terms' characters can
+    spell, or other Chinese (which does need the whole dictionary)."""
+    import bot.library
+    import bot.text.chinese
+    from bot.library import Library
+    from bot.text.chinese import ChineseTokenizer
+    from tests.test_ingest import ENGLISH, article
+
+    meta = {"id": "bees", "language": "en", "guest": {"name": "Zhou", "labels": ["Zhou"]}}
+    article(tmp_path / "data", "bees.en.txt", text=ENGLISH + f"Zhou: Honey {chinese}.\n",
+            meta=meta)
+    monkeypatch.setattr(bot.text.chinese, "_jieba_dir", str(tmp_path / "jieba"))
+    (tmp_path / "jieba").mkdir()
+    built = Library.load(tmp_path / "data", use_cache=False).tokenizer.dictionary
+    (cached,) = (tmp_path / "jieba").glob("terms-*.marshal")  # made from the whole, then read
+    assert Library.load(tmp_path / "data", use_cache=False).tokenizer.dictionary == built
+
+    def whole(terms):
+        return (*ChineseTokenizer(terms).dictionary, frozenset(map(chr, range(0x3400, 0xFB00))))
+
+    monkeypatch.setattr(bot.library, "dictionary_for_terms", whole)
+    reference = Library.load(tmp_path / "data", use_cache=False).tokenizer.dictionary
+    assert built == reference
+    assert "模型" in built[0]  # the general vocabulary's 大模型 and 语言模型 spell it
+    assert ("帕" in built[0]) is (chinese == "(卡帕西)")  # only then read from the whole
