@@ -44,6 +44,7 @@ from bot.search.rank import (
     fuse,
     rank,
     shown,
+    with_turn_context,
 )
 from bot.search.semantic import SemanticIndex
 from bot.search.snippet import best_window
@@ -185,6 +186,18 @@ class Library:
             parts.aliases, parts.names,
         )
         self.vectors = vectors  # the semantic tier; None: lexical search only
+        self._turn_group: np.ndarray | None = None  # passage → its turn, for the tier
+
+    def _turn_groups(self) -> np.ndarray:
+        """A group number per passage, one per turn of one transcript (built on first use:
+        only the semantic tier needs it)."""
+        if self._turn_group is None:
+            groups: dict[tuple[str, int], int] = {}
+            self._turn_group = np.array(
+                [groups.setdefault((p.transcript_id, p.turn), len(groups)) for p in self.passages],
+                dtype=np.intp,
+            )
+        return self._turn_group
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -331,6 +344,7 @@ class Library:
                 about = self.query.semantic_text(question)
                 if about != question and (other := semantic.embed_query(about)) is not None:
                     similarity = self.vectors.similarity(other)[0]
+                similarity = with_turn_context(similarity, self._turn_groups())
         fused = fuse(lexical.scores, similarity, allowed)
         order = best_first(fused, max(limit, DECIDING_PASSAGES))
         order = shown(order[np.isfinite(fused[order])], lexical.scores, similarity)
