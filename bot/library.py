@@ -33,7 +33,13 @@ from bot.model import (
 )
 from bot.search import semantic
 from bot.search.fields import FieldIndex, build_fields
-from bot.search.query import MAX_QUERY_CHARS, QueryAnalyzer, clean_query, speaker_tokens
+from bot.search.query import (
+    MAX_QUERY_CHARS,
+    QueryAnalyzer,
+    clean_query,
+    guest_names,
+    speaker_tokens,
+)
 from bot.search.rank import (
     ANSWER,
     DECIDING_PASSAGES,
@@ -183,7 +189,7 @@ class Library:
         self.speaker_tokens = speaker_tokens(self.transcripts, self.tokenizer)
         self.query = QueryAnalyzer(
             self.tokenizer, self.fields, self.lexicons, self.synonyms, self.speaker_tokens,
-            parts.aliases, parts.names,
+            parts.aliases, parts.names, guest_names(self.transcripts),
         )
         self.vectors = vectors  # the semantic tier; None: lexical search only
         self._turn_group: np.ndarray | None = None  # passage → its turn, for the tier
