@@ -33,7 +33,13 @@ from bot.model import (
 )
 from bot.search import semantic
 from bot.search.fields import FieldIndex, build_fields
-from bot.search.query import MAX_QUERY_CHARS, QueryAnalyzer, clean_query, speaker_tokens
+from bot.search.query import (
+    MAX_QUERY_CHARS,
+    QueryAnalyzer,
+    clean_query,
+    guest_names,
+    speaker_tokens,
+)
 from bot.search.rank import (
     ANSWER,
     DECIDING_PASSAGES,
@@ -44,6 +50,7 @@ from bot.search.rank import (
     fuse,
     rank,
     shown,
+    with_turn_context,
 )
 from bot.search.semantic import SemanticIndex
 from bot.search.snippet import best_window
@@ -192,9 +199,21 @@ class Library:
         self.speaker_tokens = speaker_tokens(self.transcripts, self.tokenizer)
         self.query = QueryAnalyzer(
             self.tokenizer, self.fields, self.lexicons, self.synonyms, self.speaker_tokens,
-            parts.aliases, parts.names,
+            parts.aliases, parts.names, guest_names(self.transcripts),
         )
         self.vectors = vectors  # the semantic tier; None: lexical search only
+        self._turn_group: np.ndarray | None = None  # passage → its turn, for the tier
+
+    def _turn_groups(self) -> np.ndarray:
+        """A group number per passage, one per turn of one transcript (built on first use:
+        only the semantic tier needs it)."""
+        if self._turn_group is None:
+            groups: dict[tuple[str, int], int] = {}
+            self._turn_group = np.array(
+                [groups.setdefault((p.transcript_id, p.turn), len(groups)) for p in self.passages],
+                dtype=np.intp,
+            )
+        return self._turn_group
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -341,6 +360,7 @@ class Library:
                 about = self.query.semantic_text(question)
                 if about != question and (other := semantic.embed_query(about)) is not None:
                     similarity = self.vectors.similarity(other)[0]
+                similarity = with_turn_context(similarity, self._turn_groups())
         fused = fuse(lexical.scores, similarity, allowed)
         order = best_first(fused, max(limit, DECIDING_PASSAGES))
         order = shown(order[np.isfinite(fused[order])], lexical.scores, similarity)
