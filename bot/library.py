@@ -322,7 +322,6 @@ class Library:
         question = self.query.rewrite(query)
         lexical = self._lexical(question, script_of(query), allowed)
         similarity = evidence = None
-        about = question
         if self.vectors is not None:
             # Normalised: the same in either script. Ranking reads a person the question is
             # about as 他 (which paragraph says what is asked); whether the interview answers
