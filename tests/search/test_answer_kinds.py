@@ -43,9 +43,9 @@ def test_report_half_of_the_dev_set_meets_the_floors(library) -> None:
     result = evaluate(library, dev_report_half())
     # Regression floors at today's level (a little below). The issue's own floors for
     # zh (hit@3 0.90, hit@1 0.75) and en (0.85) are not reached yet: see the xfail below.
-    assert result["zh"]["hit@3"] >= 0.82 and result["zh"]["hit@1"] >= 0.65, result["zh"]
+    assert result["zh"]["hit@3"] >= 0.85 and result["zh"]["hit@1"] >= 0.7, result["zh"]
     assert result["zh"]["answered_rate"] >= 0.85, result["zh"]
-    assert result["zht"]["hit@3"] >= 0.85, result["zht"]
+    assert result["zht"]["hit@3"] >= 0.9, result["zht"]
     assert result["colloquial"]["hit@3"] >= 0.8, result["colloquial"]
     assert result["en"]["hit@3"] >= 0.75, result["en"]
     assert result["vocab"]["hit@3"] >= 0.85, result["vocab"]
@@ -105,6 +105,17 @@ def test_an_answer_has_no_closest_passages(library) -> None:
 @needs_model
 def test_musk_and_meetings_puts_the_pointless_meetings_passage_first(library) -> None:
     assert "冗长的会议" in library.ask("马斯克对开会是什么态度?").hits[0].passage.text
+
+
+def test_the_guest_is_read_in_the_first_person(library) -> None:
+    """His paragraphs say 我: the semantic tier reads the guest (by name, or as 他 when the
+    question names nobody else) as 我. English keeps "he"; so does 他 beside another name."""
+    semantic_text = library.query.semantic_text
+    assert semantic_text("他借用了哪个概念") == "我借用了哪个概念"
+    assert semantic_text("卡帕西怎么看马斯克") == "我怎么看他"
+    assert semantic_text("马斯克开会时他怎么做") == "他开会时他怎么做"
+    assert semantic_text("does he think scale matters") == "does he think scale matters"
+    assert semantic_text("what does karpathy think") == "what does karpathy think"
 
 
 def test_a_name_says_who_not_what(library) -> None:
