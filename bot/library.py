@@ -46,6 +46,7 @@ from bot.search.rank import (
     NOT_COVERED,
     POOL,
     best_first,
+    covered,
     decide,
     fuse,
     rank,
@@ -351,15 +352,22 @@ class Library:
         lexical = self._lexical(question, script_of(query), allowed)
         similarity = evidence = None
         if self.vectors is not None:
-            # Normalised: the same in either script. Ranking reads a person the question is
-            # about as 他 (which paragraph says what is asked); whether the interview answers
-            # at all is judged on the question as asked (马斯克 eating is not 他 eating).
-            vector = semantic.embed_query(question)
-            if vector is not None:
-                similarity, evidence = self.vectors.similarity(vector)
-                about = self.query.semantic_text(question)
-                if about != question and (other := semantic.embed_query(about)) is not None:
-                    similarity = self.vectors.similarity(other)[0]
+            # Normalised: the same in either script. Ranking reads the question in the
+            # answer's persons (`semantic_text`: 马斯克 → 他, the guest → 我: which paragraph
+            # says what is asked); whether the interview answers at all is judged on the
+            # question as asked (马斯克 eating is not 他 eating). That second embedding costs
+            # as much as the first, and the decision needs it only when coverage does not
+            # answer on its own: embedded with the first when no passage covers enough,
+            # later only if the best passages do not.
+            about = self.query.semantic_text(question)
+            texts = [about]
+            if about != question and not covered(float(lexical.coverage.max())):
+                texts.append(question)
+            vectors = semantic.embed_queries(texts)
+            if vectors is not None:
+                similarity, evidence = self.vectors.similarity(vectors[0])
+                if about != question:
+                    evidence = self.vectors.similarity(vectors[1])[1] if len(vectors) > 1 else None
                 similarity = with_turn_context(similarity, self._turn_groups())
         fused = fuse(lexical.scores, similarity, allowed)
         order = best_first(fused, max(limit, DECIDING_PASSAGES))
@@ -368,6 +376,9 @@ class Library:
             return NOT_COVERED, []
         best = order[:DECIDING_PASSAGES]
         coverage = float(lexical.coverage[best].max())
+        if similarity is not None and evidence is None and not covered(coverage):
+            vectors = semantic.embed_queries([question])
+            evidence = self.vectors.similarity(vectors[0])[1] if vectors is not None else None
         closeness = float(evidence[best].max()) if evidence is not None else None
         verdict = decide(coverage, closeness)
         log.debug("verdict %s: coverage %.2f, similarity %s", verdict, coverage, closeness)

@@ -221,10 +221,16 @@ def shown(
     return order[keep]
 
 
+def covered(coverage: float) -> bool:
+    """Whether the best passages' lexical coverage answers on its own, whatever their
+    similarity (`decide` then needs none: a caller may skip computing it)."""
+    return coverage >= MIN_COVERAGE
+
+
 def decide(coverage: float, similarity: float | None) -> str:
     """Answer, closest passage, or not covered, from the best passages' lexical coverage and
     semantic similarity (None without the semantic tier: coverage alone, as before)."""
-    if coverage >= MIN_COVERAGE:
+    if covered(coverage):
         return ANSWER
     if similarity is None:
         return NOT_COVERED

@@ -27,6 +27,9 @@ import platformdirs
 
 from bot.text.normalize import CJK_RE, HAN_RE, normalize
 
+if TYPE_CHECKING:
+    import rjieba
+
 
 def _import_jieba():
     """Import jieba without letting it import ``pkg_resources``.
@@ -49,20 +52,17 @@ def _import_jieba():
 
 jieba = _import_jieba()
 
-if TYPE_CHECKING:
-    import rjieba
 
-
-@functools.cache
-def _rjieba() -> ModuleType | None:
-    """jieba-rs: the same algorithm and dictionary, ~10x faster; only an accelerator. Imported
-    by the first build, not with this module: importing it builds its own default dictionary
-    (~0.3 s, tens of MB) that `quotebot` never uses. None when it is not installed."""
+def _import_rjieba() -> ModuleType | None:
+    """jieba-rs: the same algorithm and dictionary, ~10x faster; only an accelerator, so
+    imported on first use (its import builds its own default dictionary, 0.1-0.2 s that a
+    `quotebot ask` on a cached index does not need); None when not installed."""
     try:
-        import rjieba as module
+        import rjieba
     except ImportError:  # pragma: no cover - rjieba is optional
         return None
-    return module
+    return rjieba
+
 
 log = logging.getLogger(__name__)
 
@@ -246,12 +246,12 @@ class ChineseTokenizer:
         """
         if self._memo is None:
             self._memo = {}
-        fast_jieba = _rjieba()
-        if fast_jieba is None:
-            return False
         if self._fast is None:
+            rjieba = _import_rjieba()
+            if rjieba is None:
+                return False
             freq, total = self.dictionary
-            fast = fast_jieba.Jieba.empty()
+            fast = rjieba.Jieba.empty()
             add = fast.add_word
             loaded = 0
             for word, count in freq.items():

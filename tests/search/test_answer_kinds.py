@@ -231,6 +231,53 @@ def test_passage_vectors_are_memoised_on_disk_by_text_across_processes(
     assert fresh_model().passages(["甲乙"]).shape == (1, 2)  # a damaged memo is recomputed
 
 
+@needs_model
+def test_the_question_as_asked_is_embedded_only_when_the_decision_needs_it(
+    library, monkeypatch
+) -> None:
+    """A question about a person is read twice (as asked, and with 他 for ranking); the
+    second embedding costs as much as the first, so it is made only when coverage leaves
+    the decision open — together with the first when no passage covers enough."""
+    real = semantic.MODEL.encoder()
+    calls: list[list[str]] = []
+
+    class Recording:
+        def query(self, texts):
+            calls.append([texts] if isinstance(texts, str) else list(texts))
+            return real.query(texts)
+
+    monkeypatch.setattr(semantic.MODEL, "encoder", Recording)
+    semantic.forget_queries()
+    question = "马斯克对开会是什么态度?"
+    covered = library.ask(question)  # its words answer: 他 only
+    about = library.query.semantic_text(library.query.rewrite(question))
+    assert covered.answered and about.startswith("他") and calls == [[about]]
+    calls.clear()
+    adjacent = library.ask("马斯克喜欢吃什么?")  # nothing covers 吃: both, in one pass
+    assert not adjacent.answered and adjacent.closest
+    assert len(calls) == 1 and len(calls[0]) == 2 and calls[0][0].startswith("他")
+    calls.clear()
+    assert library.ask("马斯克喜欢吃什么?") == adjacent and calls == []  # cached
+
+
+def test_question_vectors_are_embedded_together_and_cached(monkeypatch) -> None:
+    calls: list[list[str]] = []
+
+    class Encoder:
+        def query(self, texts):
+            calls.append(list(texts))
+            return [[float(len(t)), 1.0] for t in texts]
+
+    model = semantic._Model()
+    monkeypatch.setattr(model, "encoder", Encoder)
+    monkeypatch.setattr(semantic, "QUERY_CACHE_SIZE", 2)
+    first = model.queries(["甲", "乙乙"])
+    assert calls == [["甲", "乙乙"]] and [v.tolist() for v in first] == [[1, 1], [2, 1]]
+    again = model.queries(["乙乙", "丙丙丙"])  # 乙乙 cached; 丙丙丙 evicts the oldest
+    assert calls[-1] == ["丙丙丙"] and [v.tolist() for v in again] == [[2, 1], [3, 1]]
+    assert model.queries(["甲"])[0].tolist() == [1, 1] and calls[-1] == ["甲"]  # evicted
+
+
 def test_without_the_model_search_is_lexical_with_one_log_line(
     library, monkeypatch, caplog
 ) -> None:
