@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -29,6 +30,18 @@ def english_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LC_CTYPE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LANG", "C.UTF-8")
+
+
+@pytest.fixture
+def interruptible_children() -> Iterator[None]:
+    """Child processes started meanwhile take SIGINT as from a terminal's Ctrl-C, even when
+    pytest itself runs with SIGINT ignored (a background job, ``pytest &``; some CI runners):
+    an ignored SIGINT is inherited, and the children would never see the signal."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -204,7 +204,9 @@ def english(folder: Path, name: str) -> Path:
     })
 
 
-def test_killing_an_add_at_random_points_leaves_the_folder_before_or_after(tmp_path):
+def test_killing_an_add_at_random_points_leaves_the_folder_before_or_after(
+    tmp_path, interruptible_children
+):
     """SIGKILL, SIGTERM and SIGINT at random moments of ``quotebot ingest --add``: the folder
     always loads, serves exactly the old or the new set, keeps every old file byte for byte,
     and the add can simply be run again."""

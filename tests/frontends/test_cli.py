@@ -247,7 +247,7 @@ def test_installed_console_script_end_to_end(data_dir):
     assert failed.stderr.startswith("quotebot: ") and failed.stderr.count("\n") == 1
 
 
-def test_ctrl_c_while_quotebot_starts_is_no_traceback(data_copy, tmp_path):
+def test_ctrl_c_while_quotebot_starts_is_no_traceback(data_copy, tmp_path, interruptible_children):
     """SIGINT at points spread over start-up (imports, index load, answering): status 130,
     never a traceback. Before Python itself has started (its
     first ~20 ms, none of our code yet) CPython's own behaviour is out of our hands."""
