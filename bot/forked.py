@@ -55,7 +55,7 @@ def fork_is_safe() -> bool:
 
 
 class _Job(Generic[T, R]):
-    def __init__(self, fn: Callable[[T], R], items: Sequence[T]) -> None:
+    def __init__(self, fn: Callable[[Sequence[T]], R], items: Sequence[T]) -> None:
         self.fn = fn
         self.items = items
 
@@ -63,11 +63,51 @@ class _Job(Generic[T, R]):
 _job: _Job | None = None  # inherited by forked workers; never pickled
 
 
-def _run(bounds: tuple[int, int]) -> list:
+def _run(bounds: tuple[int, int]) -> object:
     assert _job is not None
     start, stop = bounds
-    fn = _job.fn
-    return [fn(item) for item in _job.items[start:stop]]
+    return _job.fn(_job.items[start:stop])
+
+
+def map_chunks_forked(
+    fn: Callable[[Sequence[T]], R],
+    items: Sequence[T],
+    *,
+    chunk: int = CHUNK,
+    workers: int | None = None,
+    min_items: int = MIN_ITEMS,
+    progress: Callable[[int], None] | None = None,
+) -> list[R]:
+    """``[fn(items[i:i + chunk]) for i in range(0, len(items), chunk)]``, over forked
+    workers when that is safe and worth it.
+
+    ``fn`` and ``items`` reach the workers by fork, so ``fn`` may be any closure; its results
+    must pickle (one result per chunk: a worker can return compact arrays rather than one
+    object per item). ``progress`` hears how many items are done, after each chunk.
+    """
+    global _job
+    if workers is None:
+        workers = min(available_cores(), MAX_WORKERS)
+    bounds = [(start, min(start + chunk, len(items))) for start in range(0, len(items), chunk)]
+    results: list[R] = []
+    if workers < 2 or len(items) < min_items or not fork_is_safe():
+        for start, stop in bounds:
+            results.append(fn(items[start:stop]))
+            if progress is not None:
+                progress(stop)
+        return results
+    _job = _Job(fn, items)
+    try:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(workers) as pool:
+            for (_, stop), result in zip(bounds, pool.imap(_run, bounds), strict=True):
+                results.append(result)
+                if progress is not None:
+                    progress(stop)
+    finally:
+        _job = None
+    log.debug("mapped %d items over %d forked workers", len(items), workers)
+    return results
 
 
 def map_forked(
@@ -83,30 +123,11 @@ def map_forked(
     ``fn`` and ``items`` reach the workers by fork, so ``fn`` may be any closure; the results
     must pickle. ``progress`` hears how many items are done, after each chunk.
     """
-    global _job
-    if workers is None:
-        workers = min(available_cores(), MAX_WORKERS)
-    if workers < 2 or len(items) < min_items or not fork_is_safe():
-        out: list[R] = []
-        for start in range(0, len(items), CHUNK):
-            out.extend(fn(item) for item in items[start:start + CHUNK])
-            if progress is not None:
-                progress(len(out))
-        return out
-    bounds = [(start, min(start + CHUNK, len(items))) for start in range(0, len(items), CHUNK)]
-    _job = _Job(fn, items)
-    try:
-        context = multiprocessing.get_context("fork")
-        with context.Pool(workers) as pool:
-            results: list[R] = []
-            for chunk in pool.imap(_run, bounds):
-                results.extend(chunk)
-                if progress is not None:
-                    progress(len(results))
-    finally:
-        _job = None
-    log.debug("mapped %d items over %d forked workers", len(items), workers)
-    return results
+    chunks = map_chunks_forked(
+        lambda part: [fn(item) for item in part], items,
+        workers=workers, min_items=min_items, progress=progress,
+    )
+    return [result for part in chunks for result in part]
 
 
 def serve_forked(count: int, target: Callable[[int], int | None]) -> int:

@@ -51,6 +51,24 @@ def test_forked_workers_give_the_serial_result_in_order():
     assert found["safe_after"]  # no pool thread outlives the map: a later fork stays safe
 
 
+def test_forked_chunks_give_one_result_per_chunk_in_order():
+    found = _fresh("""
+        import json, os
+        from bot.forked import map_chunks_forked
+        heard = []
+        result = map_chunks_forked(lambda part: (list(part), os.getpid()), list(range(4500)),
+                                   chunk=1000, workers=2, min_items=1, progress=heard.append)
+        serial = map_chunks_forked(lambda part: list(part), list(range(4500)), chunk=1000,
+                                   workers=1)
+        print(json.dumps({"parts": [p for p, _ in result], "pids": sorted({p for _, p in result}),
+                          "me": os.getpid(), "heard": heard, "serial": serial}))
+    """)
+    expected = [list(range(start, min(start + 1000, 4500))) for start in range(0, 4500, 1000)]
+    assert found["parts"] == expected == found["serial"]
+    assert found["pids"] and found["me"] not in found["pids"]
+    assert found["heard"] == [1000, 2000, 3000, 4000, 4500]
+
+
 def test_serve_forked_runs_each_worker_once_in_its_own_process(tmp_path):
     found = _fresh(f"""
         import json, os

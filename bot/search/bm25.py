@@ -107,6 +107,55 @@ class BM25Index:
             dtype=np.int64,
             count=total_tokens,
         )
+        return cls._assemble(term_ids, flat_terms, doc_len, k1=k1, b=b, epsilon=epsilon)
+
+    @classmethod
+    def build_from_ids(
+        cls,
+        flat: np.ndarray,
+        doc_len: np.ndarray,
+        terms: Sequence[str],
+        k1: float = 1.5,
+        b: float = 0.75,
+        epsilon: float = 0.25,
+    ) -> BM25Index:
+        """The index `build` gives for the corpus whose document ``d`` is
+        ``[terms[i] for i in flat[start_d:start_d + doc_len[d]]]``, documents back to back.
+
+        For callers that already hold their tokens as numbers into a shared vocabulary (one
+        vocabulary for several fields): no Python loop over the tokens. Terms are renumbered
+        in first-appearance order, as `build` numbers them, so the result is the same to the
+        last bit.
+        """
+        doc_len = np.asarray(doc_len, dtype=np.int64)
+        flat = np.asarray(flat)
+        n_docs = len(doc_len)
+        if n_docs == 0:
+            raise ValueError("cannot build a BM25 index over an empty corpus")
+        if int(doc_len.sum()) != len(flat):
+            raise ValueError("doc_len does not add up to the number of tokens")
+        used, first = np.unique(flat, return_index=True)
+        used = used[np.argsort(first, kind="stable")]  # first-appearance order
+        renumber = np.zeros(len(terms), dtype=np.int64)
+        renumber[used] = np.arange(len(used), dtype=np.int64)
+        term_ids = {terms[i]: number for number, i in enumerate(used.tolist())}
+        return cls._assemble(term_ids, renumber[flat], doc_len, k1=k1, b=b, epsilon=epsilon)
+
+    @classmethod
+    def _assemble(
+        cls,
+        term_ids: dict[str, int],
+        flat_terms: np.ndarray,
+        doc_len: np.ndarray,
+        *,
+        k1: float,
+        b: float,
+        epsilon: float,
+    ) -> BM25Index:
+        """The index over tokens numbered in first-appearance order (``flat_terms``, int64,
+        consumed), documents back to back with lengths ``doc_len``."""
+        n_docs = len(doc_len)
+        total_tokens = int(doc_len.sum())
         n_terms = len(term_ids)
         # One in-place sort of (term, doc) keys groups postings by term, docs ascending; runs of
         # equal keys are term frequencies. Buffers are reused: postings dominate peak memory.

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.forked import map_forked
+from bot.forked import map_chunks_forked
 from bot.model import HOST, Transcript
 from bot.search.bm25 import BM25Index
 from bot.text.chinese import ChineseTokenizer
@@ -70,10 +70,11 @@ def build_fields(
     ``characters`` receives every character of the normalised texts.
     """
     def tokens(text: str) -> tuple[list[str], str]:
+        """The text's tokens, and its normalised form (for its characters)."""
         normal = normalize(text)
         if language == "en":
-            return tokenize_english(text), "".join(set(normal))
-        return tokenizer.tokens(normal, normalized=True), "".join(set(normal))
+            return tokenize_english(text), normal
+        return tokenizer.tokens(normal, normalized=True), normal
 
     distinct: dict[str, int] = {}  # text → its number among the texts to tokenise
     rows: list[int] = []
@@ -110,22 +111,75 @@ def build_fields(
         if progress is not None:
             progress(len(rows) * done // max(len(distinct), 1))
 
-    token_lists: list[list[str]] = []
-    for found, chars in map_forked(tokens, list(distinct), progress=tokenised):
-        token_lists.append(found)
+    # Workers send each chunk back as numbers into the chunk's own vocabulary (cheap to
+    # pickle); here the chunk vocabularies merge into one, and every field is cut from it.
+    vocabulary: dict[str, int] = {}
+    assign = vocabulary.setdefault
+    flat_parts: list[np.ndarray] = []
+    length_parts: list[np.ndarray] = []
+    for terms, ids, lengths, chars in map_chunks_forked(
+        lambda texts: _tokenise_chunk(texts, tokens), list(distinct), progress=tokenised
+    ):
+        renumber = np.fromiter(
+            (assign(term, len(vocabulary)) for term in terms), dtype=np.int64, count=len(terms)
+        )
+        flat_parts.append(renumber[ids])
+        length_parts.append(lengths)
         if characters is not None:
             characters.update(chars)
-    text_docs = [token_lists[i] for i in text_of_row]
-    context_docs = [token_lists[i] for i in context_of_row]
-    # A turn's tokens are its paragraphs' tokens: no need to segment the text twice.
-    turn_docs: list[list[str]] = [[] for _ in range(n_turns)]
-    for row, turn_row in enumerate(turn_of_row):
-        turn_docs[turn_row].extend(text_docs[row])
+    flat = np.concatenate(flat_parts) if flat_parts else np.zeros(0, dtype=np.int64)
+    lengths = np.concatenate(length_parts) if length_parts else np.zeros(0, dtype=np.int64)
+    starts = np.zeros(len(lengths), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    terms = list(vocabulary)
+    texts = np.array(text_of_row, dtype=np.int64)
+    turns = np.array(turn_of_row, dtype=np.int64)
+
+    def field(documents: np.ndarray, doc_len: np.ndarray | None = None) -> BM25Index:
+        """The index whose documents are the distinct texts ``documents``, in order (with
+        ``doc_len``: consecutive runs of them joined into one document each)."""
+        picked, picked_len = _gather(flat, starts, lengths, documents)
+        return BM25Index.build_from_ids(
+            picked, picked_len if doc_len is None else doc_len, terms
+        )
+
+    # A turn's tokens are its paragraphs' tokens, in order: no need to segment twice.
+    by_turn = np.argsort(turns, kind="stable")
+    turn_len = np.bincount(turns, weights=lengths[texts], minlength=n_turns).astype(np.int64)
     return FieldIndex(
         passage_rows=np.array(rows, dtype=np.int64),
-        text=BM25Index.build(text_docs),
-        context=BM25Index.build(context_docs),
-        turn=BM25Index.build(turn_docs),
-        turn_of_row=np.array(turn_of_row, dtype=np.int64),
+        text=field(texts),
+        context=field(np.array(context_of_row, dtype=np.int64)),
+        turn=field(texts[by_turn], turn_len),
+        turn_of_row=turns,
         position=np.array(position, dtype=np.int64),
     )
+
+
+def _tokenise_chunk(
+    texts: Sequence[str], tokens: Callable[[str], tuple[list[str], str]]
+) -> tuple[list[str], np.ndarray, np.ndarray, str]:
+    """Tokenise ``texts``: (the chunk's distinct tokens, every token as its number among
+    them, tokens per text, every character seen)."""
+    vocabulary: dict[str, int] = {}
+    assign = vocabulary.setdefault
+    ids: list[int] = []
+    lengths = np.zeros(len(texts), dtype=np.int64)
+    characters: set[str] = set()
+    for at, text in enumerate(texts):
+        found, normal = tokens(text)
+        ids.extend([assign(token, len(vocabulary)) for token in found])
+        lengths[at] = len(found)
+        characters.update(normal)
+    return list(vocabulary), np.array(ids, dtype=np.int32), lengths, "".join(characters)
+
+
+def _gather(
+    flat: np.ndarray, starts: np.ndarray, lengths: np.ndarray, picks: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The segments ``flat[starts[i]:starts[i] + lengths[i]]`` for ``i`` in ``picks``, back
+    to back, and their lengths."""
+    picked_len = lengths[picks]
+    ends = np.cumsum(picked_len)
+    offsets = np.repeat(starts[picks] - (ends - picked_len), picked_len)
+    return flat[offsets + np.arange(int(ends[-1]) if len(ends) else 0)], picked_len
