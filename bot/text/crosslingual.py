@@ -167,7 +167,7 @@ def build_synonyms(
         targets = by_sense.get(sense)
         if not targets or len(targets) > MAX_TRANSLATIONS:
             continue
-        for head in heads:
+        for head in sorted(heads):  # sets iterate in a per-process order: keep the cache stable
             for target in targets:
                 synonyms[head][target] += 1
     return {
