@@ -134,8 +134,12 @@ class BM25Index:
             raise ValueError("cannot build a BM25 index over an empty corpus")
         if int(doc_len.sum()) != len(flat):
             raise ValueError("doc_len does not add up to the number of tokens")
-        used, first = np.unique(flat, return_index=True)
-        used = used[np.argsort(first, kind="stable")]  # first-appearance order
+        # Where each term first appears (no sort of the tokens: one pass), then the terms
+        # used, in first-appearance order.
+        first = np.full(len(terms), len(flat), dtype=np.int64)
+        np.minimum.at(first, flat, np.arange(len(flat), dtype=np.int64))
+        used = np.flatnonzero(first < len(flat))
+        used = used[np.argsort(first[used])]
         renumber = np.zeros(len(terms), dtype=np.int64)
         renumber[used] = np.arange(len(used), dtype=np.int64)
         term_ids = {terms[i]: number for number, i in enumerate(used.tolist())}
@@ -406,14 +410,18 @@ def load_array(path: Path, *, mmap: bool = True) -> np.ndarray:
 def _okapi_idf(doc_freq: np.ndarray, n_docs: int, epsilon: float) -> tuple[np.ndarray, float]:
     """BM25Okapi's idf per term, floored at ``epsilon * average_idf`` where negative.
 
-    Kept in a Python loop with ``math.log`` and a running sum in vocabulary order: the
-    vocabulary is small next to the postings, and this reproduces rank-bm25 bit for bit.
+    ``math.log`` (once per distinct document frequency) and a running sum in vocabulary
+    order, so this reproduces rank-bm25 bit for bit.
     """
     ln = math.log
-    values = [ln(n_docs - freq + 0.5) - ln(freq + 0.5) for freq in doc_freq.tolist()]
+    # Many terms share a document frequency: each distinct one is computed once.
+    freqs, which = np.unique(doc_freq, return_inverse=True)
+    table = np.array(
+        [ln(n_docs - freq + 0.5) - ln(freq + 0.5) for freq in freqs.tolist()], dtype=np.float64
+    )
+    idf = table[which.reshape(-1)]
     # A left-to-right float sum, as rank-bm25's loop adds (``sum`` compensates on 3.12+).
-    idf_sum = functools.reduce(operator.add, values, 0.0)
-    idf = np.array(values, dtype=np.float64)
+    idf_sum = functools.reduce(operator.add, idf.tolist(), 0.0)
     average_idf = idf_sum / len(doc_freq) if len(doc_freq) else 0.0
     idf[idf < 0] = epsilon * average_idf
     return idf, average_idf
