@@ -129,7 +129,7 @@ def build_parts(
     synonyms: Lexicon = {}
     if "zh" in fields:
         cedict = index_cache.cedict_entries(tokenize_english)
-        vocabulary = set(fields["zh"].vocabulary)
+        vocabulary = set(fields["zh"].text.vocabulary).union(fields["zh"].context.vocabulary)
         synonyms = build_synonyms(vocabulary, english_tokens=tokenize_english, entries=cedict)
         lexicons["zh"] = build_lexicon(
             vocabulary,

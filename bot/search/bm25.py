@@ -480,11 +480,14 @@ class TermTable(Mapping[str, int]):
         width = int(np.percentile(lengths, 99.9)) if len(terms) else 1
         width = max(1, min(width, cls.MAX_WIDTH))
         # numpy's fixed-width strings drop trailing NULs, so such a term goes to the side table.
-        fits = (lengths <= width) & np.fromiter(
-            (not t.endswith("\x00") for t in terms), dtype=bool, count=len(terms)
-        )
+        fits = lengths <= width
+        if "\x00" in "".join(terms):  # one scan of every term instead of one call per term
+            fits &= np.fromiter(
+                (not t.endswith("\x00") for t in terms), dtype=bool, count=len(terms)
+            )
         ids = np.flatnonzero(fits)
-        table = np.array([terms[i] for i in ids.tolist()], dtype=f"<U{width}")
+        kept = terms if len(ids) == len(terms) else [terms[i] for i in ids.tolist()]
+        table = np.array(kept, dtype=f"<U{width}")
         order = np.argsort(table, kind="stable")
         np.save(directory / "terms.npy", table[order], allow_pickle=False)
         np.save(directory / "term_ids.npy", ids[order].astype(np.int32), allow_pickle=False)

@@ -114,15 +114,14 @@ def build_fields(
     # Workers send each chunk back as numbers into the chunk's own vocabulary (cheap to
     # pickle); here the chunk vocabularies merge into one, and every field is cut from it.
     vocabulary: dict[str, int] = {}
-    assign = vocabulary.setdefault
     flat_parts: list[np.ndarray] = []
     length_parts: list[np.ndarray] = []
     for terms, ids, lengths, chars in map_chunks_forked(
         lambda texts: _tokenise_chunk(texts, tokens), list(distinct), progress=tokenised
     ):
-        renumber = np.fromiter(
-            (assign(term, len(vocabulary)) for term in terms), dtype=np.int64, count=len(terms)
-        )
+        new = [term for term in terms if term not in vocabulary]
+        vocabulary.update(zip(new, range(len(vocabulary), len(vocabulary) + len(new)), strict=True))
+        renumber = np.fromiter(map(vocabulary.__getitem__, terms), np.int64, len(terms))
         flat_parts.append(renumber[ids])
         length_parts.append(lengths)
         if characters is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import marshal
 import os
 import re
 import sys
@@ -156,10 +157,19 @@ def _jieba_dictionary() -> tuple[dict[str, int], int]:
     """jieba's own word dictionary (word → frequency, total), read once per process from our
     cache dir; callers copy it before adding their terms. It stays in memory (tens of MB)
     only in processes that build an index: a cached library brings its own slice."""
+    cache = Path(jieba_cache_dir()) / JIEBA_CACHE_FILE
+    try:
+        # What jieba's initialize would load from our cache dir, read whole: marshal.load on
+        # a file object reads item by item (0.65 s for this file, 0.2 s this way).
+        freq, total = marshal.loads(cache.read_bytes())
+        if isinstance(freq, dict) and isinstance(total, int):
+            return freq, total
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
     reader = jieba.Tokenizer()
     reader.tmp_dir = jieba_cache_dir()
     reader.cache_file = JIEBA_CACHE_FILE
-    reader.initialize()
+    reader.initialize()  # reads jieba's dict.txt and writes the cache
     return reader.FREQ, reader.total
 
 
@@ -304,7 +314,9 @@ class ChineseTokenizer:
             if compound in text:
                 out.extend([token] * text.count(compound))
         for piece in TOKEN_SPLIT_RE.findall(text):
-            if CJK_RE.fullmatch(piece):
+            # A piece is one run of CJK or of ASCII letters and digits: its first character
+            # tells which (a regex match per piece cost a tenth of indexing).
+            if piece[0] > "\x7f":
                 out.extend(self._piece_tokens(piece))
             elif piece not in CHINESE_STOP_WORDS:
                 out.append(piece)
