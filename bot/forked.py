@@ -97,6 +97,10 @@ def map_chunks_forked(
                 progress(stop)
         return results
     _job = _Job(fn, items)
+    # The workers inherit this process's objects: frozen, the collector in a worker never
+    # walks them (which would cost time and copy every page it touches into the worker).
+    gc.collect()
+    gc.freeze()
     try:
         context = multiprocessing.get_context("fork")
         with context.Pool(workers) as pool:
@@ -105,6 +109,7 @@ def map_chunks_forked(
                 if progress is not None:
                     progress(stop)
     finally:
+        gc.unfreeze()
         _job = None
     log.debug("mapped %d items over %d forked workers", len(items), workers)
     return results
@@ -128,6 +133,37 @@ def map_forked(
         workers=workers, min_items=min_items, progress=progress,
     )
     return [result for part in chunks for result in part]
+
+
+def start_forked(fn: Callable[[], object]) -> Callable[[], bool] | None:
+    """Start ``fn()`` in a forked child and return at once, for work whose result the child
+    leaves on disk (a cache file) while this process goes on with other work.
+
+    Returns ``wait``, which waits for the child and says whether it succeeded (call it once
+    the result is needed, and in any case before returning; calling it again is harmless),
+    or None when forking is not safe here: the caller then does the work itself.
+    """
+    if not fork_is_safe():
+        return None
+    pid = os.fork()
+    if pid == 0:  # the child: do the work, then leave without running the parent's cleanup
+        code = 1
+        try:
+            fn()
+            code = 0
+        except BaseException:  # noqa: BLE001 - reported by the exit code; the parent copes
+            pass
+        finally:
+            os._exit(code)
+    outcome: list[bool] = []
+
+    def wait() -> bool:
+        if not outcome:
+            _, status = os.waitpid(pid, 0)
+            outcome.append(os.waitstatus_to_exitcode(status) == 0)
+        return outcome[0]
+
+    return wait
 
 
 def serve_forked(count: int, target: Callable[[int], int | None]) -> int:

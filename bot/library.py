@@ -102,8 +102,11 @@ def build_parts(
     transcripts: Sequence[Transcript],
     metas: Sequence[TranscriptMeta],
     progress: Progress | None = None,
+    cedict_ready: Callable[[], object] | None = None,
 ) -> LibraryParts:
-    """Build every field from parsed transcripts (what the cache stores)."""
+    """Build every field from parsed transcripts (what the cache stores). ``cedict_ready``
+    waits for CC-CEDICT being read into its cache elsewhere (`index_cache.prefetch_cedict`).
+    """
     ids = [t.id for t in transcripts]
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:
@@ -128,6 +131,8 @@ def build_parts(
     lexicons: dict[str, Lexicon] = {}
     synonyms: Lexicon = {}
     if "zh" in fields:
+        if cedict_ready is not None:
+            cedict_ready()
         cedict = index_cache.cedict_entries(tokenize_english)
         vocabulary = set(fields["zh"].text.vocabulary).union(fields["zh"].context.vocabulary)
         synonyms = build_synonyms(vocabulary, english_tokens=tokenize_english, entries=cedict)
@@ -222,11 +227,18 @@ class Library:
         metas = [load_meta(f) for f in files]
         parts = index_cache.load(location, key, metas) if use_cache else None
         if parts is None:
-            transcripts = [load_transcript(f, m) for f, m in zip(files, metas, strict=True)]
+            # A first build on a new machine reads CC-CEDICT beside the parsing below.
+            cedict_ready = (index_cache.prefetch_cedict(tokenize_english)
+                            if any(m.language == "zh" for m in metas) else None)
             try:
-                parts = build_parts(transcripts, metas, progress)
-            except ValueError as exc:
-                raise LibraryError(str(exc)) from None
+                transcripts = [load_transcript(f, m) for f, m in zip(files, metas, strict=True)]
+                try:
+                    parts = build_parts(transcripts, metas, progress, cedict_ready)
+                except ValueError as exc:
+                    raise LibraryError(str(exc)) from None
+            finally:
+                if cedict_ready is not None:
+                    cedict_ready()  # never leave the child behind, whatever happened
             if use_cache:
                 index_cache.save(parts, location, key)
         passages = sum(len(t.passages) for t in parts.transcripts)

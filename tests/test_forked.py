@@ -142,3 +142,30 @@ def test_serve_forked_refuses_while_threads_run():
     finally:
         stop.set()
         thread.join()
+
+
+def test_start_forked_runs_in_a_child_and_reports_its_outcome(tmp_path):
+    found = _fresh(f"""
+        import json, os
+        from pathlib import Path
+        from bot.forked import start_forked
+        target = Path({str(tmp_path)!r}, "out")
+        wait = start_forked(lambda: target.write_text(str(os.getpid())))
+        ok = wait()
+        failed = start_forked(lambda: 1 / 0)
+        print(json.dumps({{"ok": ok, "again": wait(), "failed": failed(), "me": os.getpid(),
+                          "child": int(target.read_text())}}))
+    """)
+    assert found["ok"] and found["again"] and not found["failed"]
+    assert found["child"] != found["me"]
+
+
+def test_start_forked_declines_where_threads_run():
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert forked.start_forked(lambda: None) is None
+    finally:
+        stop.set()
+        thread.join()

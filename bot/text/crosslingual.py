@@ -42,9 +42,15 @@ def cedict_path() -> Path | None:
     return path if path.exists() else None
 
 
+_SENSE_SPLIT_RE = re.compile(r"[/;]")
+_PARENTHESES_RE = re.compile(r"\([^)]*\)")
+
+
 def _senses(definitions: str) -> Iterable[str]:
-    for sense in re.split(r"[/;]", definitions):
-        sense = re.sub(r"\([^)]*\)", " ", sense).strip().casefold()
+    for sense in _SENSE_SPLIT_RE.split(definitions):
+        if "(" in sense:
+            sense = _PARENTHESES_RE.sub(" ", sense)
+        sense = sense.strip().casefold()
         if not sense or sense.startswith(SKIPPED_SENSES):
             continue
         if sense.startswith("to "):
