@@ -313,11 +313,13 @@ class ChineseTokenizer:
         for compound, token in self.compounds:
             if compound in text:
                 out.extend([token] * text.count(compound))
+        memo = self._memo
         for piece in TOKEN_SPLIT_RE.findall(text):
             # A piece is one run of CJK or of ASCII letters and digits: its first character
             # tells which (a regex match per piece cost a tenth of indexing).
             if piece[0] > "\x7f":
-                out.extend(self._piece_tokens(piece))
+                found = memo.get(piece) if memo is not None else None
+                out.extend(self._piece_tokens(piece) if found is None else found)
             elif piece not in CHINESE_STOP_WORDS:
                 out.append(piece)
         return out
