@@ -118,6 +118,7 @@ class BM25Index:
         k1: float = 1.5,
         b: float = 0.75,
         epsilon: float = 0.25,
+        share_terms_with: BM25Index | None = None,
     ) -> BM25Index:
         """The index `build` gives for the corpus whose document ``d`` is
         ``[terms[i] for i in flat[start_d:start_d + doc_len[d]]]``, documents back to back.
@@ -125,7 +126,8 @@ class BM25Index:
         For callers that already hold their tokens as numbers into a shared vocabulary (one
         vocabulary for several fields): no Python loop over the tokens. Terms are renumbered
         in first-appearance order, as `build` numbers them, so the result is the same to the
-        last bit.
+        last bit. When they come out exactly as ``share_terms_with``'s (a field made of the
+        same tokens regrouped), that index's term table is shared rather than built again.
         """
         doc_len = np.asarray(doc_len, dtype=np.int64)
         flat = np.asarray(flat)
@@ -142,7 +144,12 @@ class BM25Index:
         used = used[np.argsort(first[used])]
         renumber = np.zeros(len(terms), dtype=np.int64)
         renumber[used] = np.arange(len(used), dtype=np.int64)
-        term_ids = {terms[i]: number for number, i in enumerate(used.tolist())}
+        names = [terms[i] for i in used.tolist()]
+        shared = share_terms_with._term_ids if share_terms_with is not None else None
+        if isinstance(shared, dict) and len(shared) == len(names) and list(shared) == names:
+            term_ids = shared
+        else:
+            term_ids = dict(zip(names, range(len(names)), strict=True))
         return cls._assemble(term_ids, renumber[flat], doc_len, k1=k1, b=b, epsilon=epsilon)
 
     @classmethod

@@ -338,3 +338,17 @@ def test_building_from_token_numbers_checks_the_lengths():
         BM25Index.build_from_ids(np.array([0, 1]), np.array([1]), ["a", "b"])
     with pytest.raises(ValueError, match="empty corpus"):
         BM25Index.build_from_ids(np.array([], dtype=np.int64), np.array([]), [])
+
+
+def test_an_index_of_the_same_terms_regrouped_shares_the_term_table():
+    terms = ["a", "b", "c", "d"]
+    flat = np.array([0, 1, 2, 1, 3])
+    one = BM25Index.build_from_ids(flat, np.array([2, 3]), terms)
+    regrouped = BM25Index.build_from_ids(flat, np.array([5]), terms, share_terms_with=one)
+    assert regrouped._term_ids is one._term_ids
+    _same_index(regrouped, BM25Index.build([["a", "b", "c", "b", "d"]]))
+    other_order = BM25Index.build_from_ids(
+        np.array([3, 0, 1, 2]), np.array([4]), terms, share_terms_with=one
+    )
+    assert other_order._term_ids is not one._term_ids
+    _same_index(other_order, BM25Index.build([["d", "a", "b", "c"]]))
