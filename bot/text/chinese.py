@@ -186,6 +186,28 @@ def _jieba_dictionary() -> tuple[dict[str, int], int]:
     return reader.FREQ, reader.total
 
 
+_MANY_CHARACTERS = 4000  # jieba's dictionary has ~12,000 distinct characters
+
+
+def _restricted(freq: dict[str, int], characters: set[str]) -> dict[str, int]:
+    """The words of ``freq`` made only of ``characters``, in ``freq``'s order.
+
+    One regex pass over all the words joined finds those with any other character (a few
+    thousand of jieba's 500,000 for a big library), instead of a set test per word.
+    """
+    words = "\n".join(freq) if len(characters) >= _MANY_CHARACTERS else ""
+    if not words or words.count("\n") != len(freq) - 1:
+        # A small library (most words go) or a word with a line break: word by word.
+        return {w: f for w, f in freq.items() if characters.issuperset(w)}
+    kept = dict(freq)
+    outside = set(words) - characters - {"\n"}
+    if outside:
+        others = "".join(re.escape(c) for c in sorted(outside))
+        for word in re.findall(f"(?m)^[^\\n]*[{others}][^\\n]*$", words):
+            del kept[word]
+    return kept
+
+
 class ChineseTokenizer:
     """jieba with the interview's terms, isolated from jieba's global default instance.
 
@@ -238,9 +260,7 @@ class ChineseTokenizer:
         self._jieba.check_initialized()
         self._fast = None
         self._memo = None
-        self._jieba.FREQ = {
-            w: f for w, f in self._jieba.FREQ.items() if characters.issuperset(w)
-        }
+        self._jieba.FREQ = _restricted(self._jieba.FREQ, characters)
 
     def accelerate(self) -> bool:
         """Segment bulk text with rjieba (jieba-rs) when it is installed; True if so.

@@ -60,3 +60,23 @@ def test_restricting_the_dictionary_drops_the_accelerator():
         each.restrict_to(set("卡帕西说模型"))
     assert tokenizer._fast is None
     assert tokenizer.tokens("卡帕西说模型") == reference.tokens("卡帕西说模型")
+
+
+@pytest.mark.parametrize("many", [0, 10**9])  # the one-regex path, and word by word
+def test_restricting_keeps_exactly_the_words_made_of_the_characters(monkeypatch, many):
+    from bot.text import chinese
+
+    monkeypatch.setattr(chinese, "_MANY_CHARACTERS", many)
+    freq, _ = chinese._jieba_dictionary()
+    rng = np.random.default_rng(3)
+    every = sorted(set("".join(freq)))
+    characters = set(every) - set(rng.choice(every, size=40, replace=False).tolist())
+    expected = {w: f for w, f in freq.items() if characters.issuperset(w)}
+    kept = chinese._restricted(freq, characters)
+    assert list(kept.items()) == list(expected.items())  # the same words, in the same order
+    odd = {"": 1, "a": 2, "a]b": 3, "^": 4, "\\": 5, "-x": 6, "b-": 7}
+    for chars in (set("a]^-"), set("ab\\-"), set()):
+        assert chinese._restricted(odd, chars) == {
+            w: f for w, f in odd.items() if chars.issuperset(w)
+        }
+    assert chinese._restricted({"q\nr": 1, "q": 2}, set("qr")) == {"q": 2}
