@@ -48,7 +48,7 @@ from bot.search.rank import (
 from bot.search.semantic import SemanticIndex
 from bot.search.snippet import best_window
 from bot.text.aliases import merged_aliases
-from bot.text.chinese import ChineseTokenizer
+from bot.text.chinese import ChineseTokenizer, prefetch_dictionary
 from bot.text.crosslingual import Lexicon, build_lexicon, build_synonyms
 from bot.text.english import tokenize_english
 from bot.text.normalize import matching_form_with_map, normalize, script_of
@@ -227,18 +227,23 @@ class Library:
         metas = [load_meta(f) for f in files]
         parts = index_cache.load(location, key, metas) if use_cache else None
         if parts is None:
-            # A first build on a new machine reads CC-CEDICT beside the parsing below.
-            cedict_ready = (index_cache.prefetch_cedict(tokenize_english)
-                            if any(m.language == "zh" for m in metas) else None)
+            # A first build on a new machine reads jieba's dictionary and CC-CEDICT into
+            # the user's cache beside the parsing below (forked, where that is safe).
+            chinese = any(m.language == "zh" for m in metas)
+            jieba_ready = prefetch_dictionary() if chinese else None
+            cedict_ready = index_cache.prefetch_cedict(tokenize_english) if chinese else None
             try:
                 transcripts = [load_transcript(f, m) for f, m in zip(files, metas, strict=True)]
+                if jieba_ready is not None:
+                    jieba_ready()
                 try:
                     parts = build_parts(transcripts, metas, progress, cedict_ready)
                 except ValueError as exc:
                     raise LibraryError(str(exc)) from None
             finally:
-                if cedict_ready is not None:
-                    cedict_ready()  # never leave the child behind, whatever happened
+                for ready in (jieba_ready, cedict_ready):
+                    if ready is not None:
+                        ready()  # never leave a child behind, whatever happened
             if use_cache:
                 index_cache.save(parts, location, key)
         passages = sum(len(t.passages) for t in parts.transcripts)

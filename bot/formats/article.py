@@ -14,6 +14,7 @@ half-parsed interview is never served.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -90,11 +91,17 @@ def _split_label(line: str, labels: SpeakerLabels) -> tuple[str, str] | None:
     label = unicodedata.normalize("NFKC", match.group(1)).strip()
     rest = match.group(2).strip()
     folded = label.casefold()
-    if folded in {x.casefold() for x in labels.host_labels}:
+    if folded in _folded(tuple(labels.host_labels)):
         return HOST, rest
-    if folded in {x.casefold() for x in labels.guest_labels}:
+    if folded in _folded(tuple(labels.guest_labels)):
         return GUEST, rest
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _folded(labels: tuple[str, ...]) -> frozenset[str]:
+    """Case-folded labels, once per set of labels rather than once per line."""
+    return frozenset(x.casefold() for x in labels)
 
 
 MAX_NAME_LABEL_CHARS = 12  # a speaker's name, not the start of a sentence with a colon

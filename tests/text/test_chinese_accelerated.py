@@ -80,3 +80,32 @@ def test_restricting_keeps_exactly_the_words_made_of_the_characters(monkeypatch,
             w: f for w, f in odd.items() if chars.issuperset(w)
         }
     assert chinese._restricted({"q\nr": 1, "q": 2}, set("qr")) == {"q": 2}
+
+
+def test_a_new_machine_reads_jiebas_dictionary_in_a_forked_process(tmp_path):
+    # Forking needs a process without threads: a fresh interpreter with an empty cache dir.
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.paths import REPO
+
+    code = """
+import json
+from bot.text import chinese
+wait = chinese.prefetch_dictionary()
+ok = wait is not None and wait()
+cached = (chinese.Path(chinese.jieba_cache_dir()) / chinese.JIEBA_CACHE_FILE).exists()
+again = chinese.prefetch_dictionary() is None
+tokens = chinese.ChineseTokenizer(["卡帕西"]).tokens("卡帕西说大语言模型很重要")
+print(json.dumps({"ok": ok, "cached": cached, "again": again, "tokens": tokens}))
+"""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "prefix dict" not in done.stderr  # jieba's start-up chatter stays silent
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["ok"] and found["cached"] and found["again"]
+    assert found["tokens"] == ChineseTokenizer(["卡帕西"]).tokens("卡帕西说大语言模型很重要")
