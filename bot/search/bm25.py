@@ -174,10 +174,17 @@ class BM25Index:
         keys *= n_docs
         keys += np.repeat(np.arange(n_docs, dtype=np.int64), doc_len)
         keys.sort()
-        run_starts = np.flatnonzero(np.concatenate(([len(keys) > 0], keys[1:] != keys[:-1])))
-        tf = np.diff(np.append(run_starts, len(keys)))
-        posting_terms, doc_ids = np.divmod(keys[run_starts], n_docs)
+        starts = np.empty(len(keys), dtype=bool)
+        starts[:1] = True
+        np.not_equal(keys[1:], keys[:-1], out=starts[1:])
+        run_starts = np.flatnonzero(starts)
+        del starts
+        tf = np.diff(run_starts, append=len(keys))
+        postings = keys[run_starts]
         del keys, flat_terms, run_starts
+        posting_terms = postings // n_docs
+        postings -= posting_terms * n_docs
+        doc_ids = postings
         doc_ids = doc_ids.astype(np.int32)
         doc_freq = np.bincount(posting_terms, minlength=n_terms)
         offsets = np.zeros(n_terms + 1, dtype=np.int64)
