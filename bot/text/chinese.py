@@ -28,7 +28,7 @@ from bot.forked import start_forked
 from bot.text.normalize import CJK_RE, normalize
 
 if TYPE_CHECKING:
-    from rjieba import Jieba as RJieba
+    import rjieba
 
 
 def _import_jieba():
@@ -53,11 +53,10 @@ def _import_jieba():
 jieba = _import_jieba()
 
 
-def _rjieba() -> ModuleType | None:
-    """rjieba (jieba-rs: the same algorithm and dictionary, ~10x faster; only an accelerator),
-    or None when it is not installed. Imported on first use, by an index build: importing it
-    builds jieba-rs's default instance (~0.15 s), which a process answering questions from a
-    cached index never needs."""
+def _import_rjieba() -> ModuleType | None:
+    """jieba-rs: the same algorithm and dictionary, ~10x faster; only an accelerator, so
+    imported on first use (its import builds its own default dictionary, 0.1-0.2 s that a
+    `quotebot ask` on a cached index does not need); None when not installed."""
     try:
         import rjieba
     except ImportError:  # pragma: no cover - rjieba is optional
@@ -243,7 +242,7 @@ class ChineseTokenizer:
         self._jieba = jieba.Tokenizer()
         self._jieba.tmp_dir = jieba_cache_dir()
         self._jieba.cache_file = JIEBA_CACHE_FILE
-        self._fast: RJieba | None = None  # see `accelerate`
+        self._fast: rjieba.Jieba | None = None  # see `accelerate`
         self._memo: dict[str, list[str]] | None = None  # piece → tokens, during a build
         self.compounds: list[tuple[str, str]] = []
         self.terms = tuple(sorted({normalize(t).strip() for t in terms if t.strip()}))
@@ -290,10 +289,10 @@ class ChineseTokenizer:
         """
         if self._memo is None:
             self._memo = {}
-        rjieba = _rjieba()
-        if rjieba is None:
-            return False
         if self._fast is None:
+            rjieba = _import_rjieba()
+            if rjieba is None:
+                return False
             freq, total = self.dictionary
             fast = rjieba.Jieba.empty()
             add = fast.add_word
