@@ -18,8 +18,13 @@ import tempfile
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import platformdirs
+
+if TYPE_CHECKING:
+    import rjieba
 
 from bot.text.normalize import CJK_RE, normalize
 
@@ -45,10 +50,17 @@ def _import_jieba():
 
 jieba = _import_jieba()
 
-try:  # jieba-rs: the same algorithm and dictionary, ~10x faster; only an accelerator
-    import rjieba
-except ImportError:  # pragma: no cover - rjieba is optional
-    rjieba = None
+
+@functools.lru_cache(maxsize=1)
+def _rjieba() -> ModuleType | None:
+    """jieba-rs (the same algorithm and dictionary, ~10x faster; only an accelerator), or
+    None when not installed. Imported on first use: importing it builds its own default
+    dictionary (~30 MB), which a process serving a cached index never needs."""
+    try:
+        import rjieba
+    except ImportError:  # pragma: no cover - rjieba is optional
+        return None
+    return rjieba
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +244,7 @@ class ChineseTokenizer:
         """
         if self._memo is None:
             self._memo = {}
+        rjieba = _rjieba()
         if rjieba is None:
             return False
         if self._fast is None:
