@@ -40,6 +40,7 @@ import platformdirs
 from bot.formats.datadir import APP_NAME
 from bot.formats.metadata import TranscriptMeta, meta_path_for
 from bot.model import Passage, Section, Transcript, Turn
+from bot.packed import PackedCounts, RecordTable
 from bot.search.bm25 import BM25Index, load_array
 from bot.search.fields import FieldIndex
 from bot.search.semantic import MODEL_VERSION, SemanticIndex
@@ -49,12 +50,16 @@ from bot.text.crosslingual import CedictEntry, Lexicon, cedict_path, read_cedict
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "18"  # 17: semantic vectors; 18: arrays as memory-mapped .npy files
+PIPELINE_VERSION = "19"  # 17: semantic vectors; 18: arrays as memory-mapped .npy files;
+# 19: passages and jieba's dictionary as memory-mapped tables (`bot.packed`)
 FIELDS = ("text", "context", "turn")
 ROW_ARRAYS = ("passage_rows", "turn_of_row", "position")
 # semantic.<name>.npy beside the index (see save_vectors)
 VECTORS = ("passages", "sentences", "owner", "questions", "opening")
 VECTORS_MANIFEST = "semantic.json"
+PASSAGES = "passages"  # file stems of the passage and turn tables (`RecordTable.save`)
+TURNS = "turns"
+JIEBA = "jieba"  # file stem of jieba's word frequencies (`PackedCounts.save`)
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,39 @@ class LibraryParts:
     synonyms: Lexicon
     aliases: dict[str, str] = dataclasses.field(default_factory=dict)
     names: frozenset[str] = frozenset()  # the people and things interviews have nicknames for
+    # Every passage and turn in transcript order, stored column by column; each
+    # transcript's ``passages`` and ``turns`` are views of them. None until `packed`.
+    passages: RecordTable[Passage] | None = None
+    turns: RecordTable[Turn] | None = None
+
+
+def packed(parts: LibraryParts) -> LibraryParts:
+    """``parts`` with its passages and turns in `RecordTable`s (what the cache stores), each
+    transcript's a view of them; unchanged when they already are."""
+    if parts.passages is not None and parts.turns is not None:
+        return parts
+    passages = RecordTable.pack(Passage, [p for t in parts.transcripts for p in t.passages])
+    turns = RecordTable.pack(Turn, [turn for t in parts.transcripts for turn in t.turns])
+    return dataclasses.replace(parts, transcripts=_with_views(parts.transcripts, passages, turns),
+                               passages=passages, turns=turns)
+
+
+def _with_views(
+    transcripts: Sequence[Transcript], passages: RecordTable[Passage], turns: RecordTable[Turn]
+) -> list[Transcript]:
+    """``transcripts`` with their passages and turns replaced by views of the tables (which
+    hold them in the same order)."""
+    out = []
+    passage = turn = 0
+    for transcript in transcripts:
+        end_passage, end_turn = passage + len(transcript.passages), turn + len(transcript.turns)
+        out.append(dataclasses.replace(
+            transcript, passages=passages.view(passage, end_passage),
+            turns=turns.view(turn, end_turn)))
+        passage, turn = end_passage, end_turn
+    if passage != len(passages) or turn != len(turns):
+        raise ValueError("the transcripts do not match the passage and turn tables")
+    return out
 
 
 def fingerprint(files: list[Path]) -> str:
@@ -271,14 +309,18 @@ def _save(parts: LibraryParts, location: Path, key: str) -> None:
             # strings (a turn's question, a section title) are stored once, and unlike
             # pickle it cannot run code.
             marshal.dump([_transcript_to_row(t) for t in parts.transcripts], handle)
+        # Memory-mapped by every process serving the cache, not copied into each.
+        tables = packed(parts)
+        tables.passages.save(staging, PASSAGES)
+        tables.turns.save(staging, TURNS)
         for language, fields in parts.fields.items():
             for name in FIELDS:
                 getattr(fields, name).save(staging / f"{language}.{name}")
             for name in ROW_ARRAYS:
                 np.save(staging / f"{language}.{name}.npy", getattr(fields, name))
-        with open(staging / "jieba.marshal", "wb") as handle:
-            marshal.dump(parts.tokenizer.dictionary, handle)
-        seal(staging, key=key, languages=sorted(parts.fields))
+        frequencies, total = parts.tokenizer.dictionary
+        PackedCounts.build(frequencies).save(staging, JIEBA)
+        seal(staging, key=key, languages=sorted(parts.fields), jieba_total=total)
         if location.exists():
             shutil.rmtree(location)
         staging.rename(location)
@@ -358,7 +400,9 @@ def _unpack(
     payload = json.loads((location / "library.json").read_text())
     # marshal.loads over the whole file: marshal.load on a file object reads item by item.
     rows = marshal.loads((location / "transcripts.marshal").read_bytes())
-    transcripts = [_transcript_from_row(row) for row in rows]
+    passages = RecordTable.load(Passage, location, PASSAGES)
+    turns = RecordTable.load(Turn, location, TURNS)
+    transcripts = _with_views([_transcript_from_row(row) for row in rows], passages, turns)
     fields: dict[str, FieldIndex] = {}
     for language in manifest["languages"]:
         # Memory-mapped read-only: every process serving this cache shares these pages.
@@ -376,11 +420,12 @@ def _unpack(
         word: [tuple(pair) for pair in targets]
         for word, targets in payload.get("synonyms", {}).items()
     }
-    dictionary = marshal.loads((location / "jieba.marshal").read_bytes())
+    dictionary = (PackedCounts.load(location, JIEBA), int(manifest["jieba_total"]))
     tokenizer = ChineseTokenizer(tokenizer_terms(metas), dictionary=dictionary)
     aliases = merged_aliases(m.aliases for m in metas)
     return LibraryParts(
-        transcripts, tokenizer, fields, lexicons, synonyms, aliases, names(metas)
+        transcripts, tokenizer, fields, lexicons, synonyms, aliases, names(metas), passages,
+        turns,
     )
 
 
@@ -394,18 +439,20 @@ def _transcript_to_row(transcript: Transcript) -> tuple:
     return (
         head,
         tuple(dataclasses.astuple(s) for s in transcript.sections),
-        tuple(tuple(t) for t in transcript.turns),
-        tuple(tuple(p) for p in transcript.passages),
+        # Stored in the passage and turn tables: the counts say which rows are this one's.
+        (0,) * len(transcript.turns),
+        (0,) * len(transcript.passages),
     )
 
 
 def _transcript_from_row(row: tuple) -> Transcript:
+    """A transcript with placeholder turns and passages, as many as it has (`_with_views`
+    puts the tables' rows in their place)."""
     head, sections, turns, passages = row
-    # Passage and Turn are named tuples: tuple.__new__ rebuilds 100,000 of them in ~30 ms.
     nested = {
         "sections": tuple(Section(*s) for s in sections),
-        "turns": tuple(tuple.__new__(Turn, t) for t in turns),
-        "passages": tuple(tuple.__new__(Passage, p) for p in passages),
+        "turns": turns,
+        "passages": passages,
     }
     names = [f.name for f in dataclasses.fields(Transcript) if f.name not in nested]
     return Transcript(**dict(zip(names, head, strict=True)), **nested)
