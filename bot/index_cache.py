@@ -29,7 +29,7 @@ import marshal
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -40,13 +40,13 @@ import platformdirs
 from bot.formats.datadir import APP_NAME
 from bot.formats.metadata import TranscriptMeta, meta_path_for
 from bot.model import Passage, Section, Transcript, Turn
-from bot.packed import PackedCounts, RecordTable
+from bot.packed import PackedCounts, PackedLexicon, RecordTable
 from bot.search.bm25 import BM25Index, load_array
 from bot.search.fields import FieldIndex
 from bot.search.semantic import MODEL_VERSION, SemanticIndex
 from bot.text.aliases import general_vocabulary, merged_aliases
 from bot.text.chinese import ChineseTokenizer
-from bot.text.crosslingual import CedictEntry, Lexicon, cedict_path, read_cedict
+from bot.text.crosslingual import CedictEntry, LexiconTable, cedict_path, read_cedict
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,8 @@ VECTORS = ("passages", "sentences", "owner", "questions", "opening")
 VECTORS_MANIFEST = "semantic.json"
 PASSAGES = "passages"  # file stems of the passage and turn tables (`RecordTable.save`)
 TURNS = "turns"
+LEXICON = "lexicon"  # file stems of the cross-lingual tables (`PackedLexicon.save`)
+SYNONYMS = "synonyms"
 JIEBA = "jieba"  # file stem of jieba's word frequencies (`PackedCounts.save`)
 
 
@@ -69,8 +71,8 @@ class LibraryParts:
     transcripts: Sequence[Transcript]
     tokenizer: ChineseTokenizer
     fields: dict[str, FieldIndex]
-    lexicons: dict[str, Lexicon]
-    synonyms: Lexicon
+    lexicons: Mapping[str, LexiconTable]
+    synonyms: LexiconTable
     aliases: dict[str, str] = dataclasses.field(default_factory=dict)
     names: frozenset[str] = frozenset()  # the people and things interviews have nicknames for
     # Every passage and turn in transcript order, stored column by column; each
@@ -302,8 +304,9 @@ def _save(parts: LibraryParts, location: Path, key: str) -> None:
     location.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".index-", dir=location.parent))
     try:
-        payload = {"lexicons": parts.lexicons, "synonyms": parts.synonyms}
-        (staging / "library.json").write_text(json.dumps(payload, ensure_ascii=False))
+        for language, lexicon in parts.lexicons.items():
+            PackedLexicon.build(lexicon).save(staging, f"{LEXICON}.{language}")
+        PackedLexicon.build(parts.synonyms).save(staging, SYNONYMS)
         with open(staging / "transcripts.marshal", "wb") as handle:
             # marshal, not JSON: 100,000 passages load in a fraction of a second, repeated
             # strings (a turn's question, a section title) are stored once, and unlike
@@ -320,7 +323,8 @@ def _save(parts: LibraryParts, location: Path, key: str) -> None:
                 np.save(staging / f"{language}.{name}.npy", getattr(fields, name))
         frequencies, total = parts.tokenizer.dictionary
         PackedCounts.build(frequencies).save(staging, JIEBA)
-        seal(staging, key=key, languages=sorted(parts.fields), jieba_total=total)
+        seal(staging, key=key, languages=sorted(parts.fields), jieba_total=total,
+             lexicons=sorted(parts.lexicons))
         if location.exists():
             shutil.rmtree(location)
         staging.rename(location)
@@ -397,7 +401,6 @@ def _unpack(
         log.info("data changed since the index was built; rebuilding")
         return None
     verify(location, manifest)
-    payload = json.loads((location / "library.json").read_text())
     # marshal.loads over the whole file: marshal.load on a file object reads item by item.
     rows = marshal.loads((location / "transcripts.marshal").read_bytes())
     passages = RecordTable.load(Passage, location, PASSAGES)
@@ -412,14 +415,9 @@ def _unpack(
         }
         loaded = {name: BM25Index.load(location / f"{language}.{name}") for name in FIELDS}
         fields[language] = FieldIndex(**rows, **loaded)
-    lexicons = {
-        language: {word: [tuple(pair) for pair in targets] for word, targets in table.items()}
-        for language, table in payload["lexicons"].items()
-    }
-    synonyms = {
-        word: [tuple(pair) for pair in targets]
-        for word, targets in payload.get("synonyms", {}).items()
-    }
+    lexicons = {language: PackedLexicon.load(location, f"{LEXICON}.{language}")
+                for language in manifest["lexicons"]}
+    synonyms = PackedLexicon.load(location, SYNONYMS)
     dictionary = (PackedCounts.load(location, JIEBA), int(manifest["jieba_total"]))
     tokenizer = ChineseTokenizer(tokenizer_terms(metas), dictionary=dictionary)
     aliases = merged_aliases(m.aliases for m in metas)

@@ -223,13 +223,18 @@ class PackedCounts(Mapping[str, int]):
         return iter(self._keys.strings)
 
 
-def files(stem: str, kind: type[PackedStrings | StringIndex | PackedCounts]) -> list[str]:
+def files(
+    stem: str, kind: type[PackedStrings | StringIndex | PackedCounts | PackedLexicon]
+) -> list[str]:
     """The file names `kind.save(directory, stem)` writes."""
     if kind is PackedStrings:
         return [f"{stem}.{part}.npy" for part in PackedStrings.PARTS]
     if kind is StringIndex:
         return [*files(f"{stem}.strings", PackedStrings), f"{stem}.slots.npy"]
-    return [*files(f"{stem}.keys", StringIndex), f"{stem}.values.npy"]
+    if kind is PackedCounts:
+        return [*files(f"{stem}.keys", StringIndex), f"{stem}.values.npy"]
+    return [*files(f"{stem}.words", StringIndex), *files(f"{stem}.pool", PackedStrings),
+            *(f"{stem}.{part}.npy" for part in PackedLexicon.PARTS)]
 
 
 # How a record field is stored (see `RecordTable`).
@@ -410,3 +415,73 @@ class RecordTable(Sequence[R]):
 
     def __repr__(self) -> str:
         return f"<{len(self)} {self._kind.__name__} records>"
+
+
+class PackedLexicon(Mapping[str, list[tuple[str, float]]]):
+    """An immutable ``word → [(target, weight), ...]`` table (`bot.text.crosslingual`'s
+    lexicons and synonyms): words in a `StringIndex`, each word's pairs a run of the
+    flat ``targets`` (codes into a pool of distinct targets) and ``weights`` arrays."""
+
+    PARTS = ("offsets", "targets", "weights")
+
+    def __init__(self, words: StringIndex, pool: PackedStrings,
+                 offsets: np.ndarray, targets: np.ndarray, weights: np.ndarray) -> None:
+        if (offsets.dtype != np.int64 or offsets.shape != (len(words) + 1,)
+                or offsets[0] != 0 or offsets[-1] != len(targets)
+                or targets.dtype != np.int32 or weights.dtype != np.float64
+                or targets.shape != weights.shape
+                or (targets.size and (int(targets.min()) < 0
+                                      or int(targets.max()) >= len(pool)))):
+            raise ValueError("a packed lexicon's arrays do not match")
+        self._words = words
+        self._pool = pool
+        self._arrays = (offsets, targets, weights)
+        self._offsets = memoryview(offsets)
+
+    @classmethod
+    def build(cls, table: Mapping[str, Sequence[tuple[str, float]]]) -> PackedLexicon:
+        pool: dict[str, int] = {}
+        pairs = [pair for targets in table.values() for pair in targets]
+        offsets = np.zeros(len(table) + 1, dtype=np.int64)
+        np.cumsum([len(targets) for targets in table.values()], out=offsets[1:])
+        targets = np.array([pool.setdefault(t, len(pool)) for t, _ in pairs], dtype=np.int32)
+        weights = np.array([w for _, w in pairs], dtype=np.float64)
+        return cls(StringIndex.build(table), PackedStrings.pack(pool), offsets, targets,
+                   weights)
+
+    def save(self, directory: Path, stem: str) -> None:
+        self._words.save(directory, f"{stem}.words")
+        self._pool.save(directory, f"{stem}.pool")
+        _save(directory, stem, **dict(zip(self.PARTS, self._arrays, strict=True)))
+
+    @classmethod
+    def load(cls, directory: Path, stem: str) -> PackedLexicon:
+        return cls(StringIndex.load(directory, f"{stem}.words"),
+                   PackedStrings.load(directory, f"{stem}.pool"),
+                   *_load(directory, stem, *cls.PARTS))
+
+    def get(self, word: object, default: list[tuple[str, float]] | None = None  # type: ignore[override]
+            ) -> list[tuple[str, float]] | None:
+        position = self._words.position(word)
+        if position == EMPTY:
+            return default
+        start, stop = self._offsets[position], self._offsets[position + 1]
+        _, targets, weights = self._arrays
+        pool = self._pool
+        return [(pool[t], w) for t, w in zip(targets[start:stop].tolist(),
+                                             weights[start:stop].tolist(), strict=True)]
+
+    def __getitem__(self, word: str) -> list[tuple[str, float]]:
+        found = self.get(word)
+        if found is None:
+            raise KeyError(word)
+        return found
+
+    def __contains__(self, word: object) -> bool:
+        return self._words.position(word) != EMPTY
+
+    def __len__(self) -> int:
+        return len(self._words)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._words.strings)

@@ -16,7 +16,7 @@ from bot.model import MAX_INPUT_CHARS, N_, QueryError, Transcript
 from bot.search.fields import FieldIndex, FieldVocabulary
 from bot.text.aliases import AliasRewriter
 from bot.text.chinese import ChineseTokenizer
-from bot.text.crosslingual import Lexicon, translate
+from bot.text.crosslingual import LexiconTable, translate
 from bot.text.english import english_words, tokenize_english
 from bot.text.normalize import normalize, script_of
 from bot.text.usertext import visible_text
@@ -127,8 +127,8 @@ class QueryAnalyzer:
         self,
         tokenizer: ChineseTokenizer,
         fields: Mapping[str, FieldIndex],
-        lexicons: Mapping[str, Lexicon],
-        synonyms: Lexicon,
+        lexicons: Mapping[str, LexiconTable],
+        synonyms: LexiconTable,
         speaker_tokens: set[str],
         aliases: Mapping[str, str] | None = None,
         names: Iterable[str] = (),
