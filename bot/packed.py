@@ -162,11 +162,13 @@ class StringIndex:
             data = text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate can never have been stored
             return EMPTY
-        slots, mask, raw = self._slots, self._mask, self.strings.raw
+        # `PackedStrings.raw` inlined: this runs for every word jieba looks up.
+        slots, mask = self._slots, self._mask
+        blob, offsets = self.strings._blob, self.strings._offsets
         slot = _hash(data) & mask
         while True:
             position = slots[slot]
-            if position == EMPTY or raw(position) == data:
+            if position == EMPTY or blob[offsets[position] : offsets[position + 1]] == data:
                 return position
             slot = (slot + 1) & mask
 
