@@ -20,6 +20,7 @@ A cache that fails a check or fails to load is rebuilt, with one warning line.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import gc
 import hashlib
@@ -28,6 +29,7 @@ import logging
 import marshal
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -371,6 +373,21 @@ def save_vectors(vectors: SemanticIndex, location: Path, key: str) -> None:
         seal(location)  # the index's manifest now lists (and hashes) the vectors too
     except OSError as exc:
         log.warning("could not write passage vectors to %s: %s", location, exc)
+
+
+def release_freed_memory() -> None:
+    """Hand the memory freed after loading (file buffers, unpacking's temporaries) back to
+    the OS. glibc keeps freed heap pages for reuse, so without this each process serving
+    the cache keeps ~6 MB of garbage at 100,000 passages. Nothing happens elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        return
+    trim.argtypes = [ctypes.c_size_t]
+    trim(0)
 
 
 @contextlib.contextmanager

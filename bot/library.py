@@ -147,6 +147,8 @@ def build_parts(
 
 def _embed(transcripts: Sequence[Transcript]) -> SemanticIndex | None:
     """Passage vectors for the semantic tier, with the host question each answer opens on."""
+    if semantic.too_many(sum(len(t.passages) for t in transcripts)):
+        return None  # before reading 100,000 passages out of their table for nothing
     passages = [p for t in transcripts for p in t.passages]
     questions = [
         p.question if p.role != HOST and p.question and (i == 0 or passages[i - 1].turn != p.turn
@@ -240,7 +242,9 @@ class Library:
             vectors = _embed(parts.transcripts)
             if vectors is not None and use_cache:
                 index_cache.save_vectors(vectors, location, key)
-        return cls(parts, folders[-1], vectors)
+        library = cls(parts, folders[-1], vectors)
+        index_cache.release_freed_memory()
+        return library
 
     @classmethod
     def from_transcripts(

@@ -280,7 +280,7 @@ class RecordTable(Sequence[R]):
     ) -> None:
         fields = _KINDS[kind]
         self._kind = kind
-        self._names = tuple(fields)
+        self._plan = tuple(fields.values())  # each field's kind, in record order
         self._of_kind = {k: [n for n, v in fields.items() if v == k]
                          for k in (KEY, TEXT, NUMBER, TIME, NUMBERS)}
         texts, numbers, times = arrays["texts"], arrays["numbers"], arrays["times"]
@@ -377,21 +377,21 @@ class RecordTable(Sequence[R]):
         return self._stop - self._first
 
     def _record(self, row: int) -> R:
-        values: dict[str, object] = {}
-        pool = self._pool.__getitem__
         arrays = self._arrays
-        values.update(zip(self._of_kind[TEXT], map(pool, arrays["texts"][row].tolist()),
-                          strict=True))
-        values.update(zip(self._of_kind[NUMBER], arrays["numbers"][row].tolist(), strict=True))
-        values.update((n, None if t != t else t)
-                      for n, t in zip(self._of_kind[TIME], arrays["times"][row].tolist(),
-                                      strict=True))
-        for name in self._of_kind[NUMBERS]:
-            offsets = arrays["list_offsets"]
-            values[name] = tuple(arrays["lists"][offsets[row] : offsets[row + 1]].tolist())
+        blob, offsets = self._pool._blob, self._pool._offsets
+        texts = [str(blob[offsets[c] : offsets[c + 1]], "utf-8")
+                 for c in arrays["texts"][row].tolist()]
+        columns = {
+            TEXT: iter(texts),
+            NUMBER: iter(arrays["numbers"][row].tolist()),
+            TIME: (None if t != t else t for t in arrays["times"][row].tolist()),
+        }
         if self._keys is not None:
-            values[self._of_kind[KEY][0]] = self._keys.strings[row]
-        return tuple.__new__(self._kind, [values[n] for n in self._names])
+            columns[KEY] = iter((self._keys.strings[row],))
+        if self._of_kind[NUMBERS]:
+            start, stop = arrays["list_offsets"][row : row + 2].tolist()
+            columns[NUMBERS] = iter((tuple(arrays["lists"][start:stop].tolist()),))
+        return tuple.__new__(self._kind, [next(columns[kind]) for kind in self._plan])
 
     def __getitem__(self, item: int | slice) -> R | tuple[R, ...]:  # type: ignore[override]
         if isinstance(item, slice):
