@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -30,6 +31,8 @@ R = TypeVar("R")
 MIN_ITEMS = 20_000  # below this, forking costs more than it saves
 MAX_WORKERS = 4
 CHUNK = 2_000  # items per task: big enough to amortise pickling, small for even progress
+RESTART_LIMIT = 5  # a served child killed by a signal is started again this often …
+RESTART_WINDOW = 60.0  # … within this many seconds; more is a crash loop: stop
 
 
 def available_cores() -> int:
@@ -109,7 +112,13 @@ def map_forked(
     return results
 
 
-def serve_forked(count: int, target: Callable[[int], int | None]) -> int:
+def serve_forked(
+    count: int,
+    target: Callable[[int], int | None],
+    *,
+    restarts: int = RESTART_LIMIT,
+    window: float = RESTART_WINDOW,
+) -> int:
     """Run ``target(0)`` … ``target(count - 1)`` in forked children; wait for them all.
 
     For several long-lived servers on one machine (one per group of Discord shards): the
@@ -119,8 +128,12 @@ def serve_forked(count: int, target: Callable[[int], int | None]) -> int:
     1.25 times what one process does, four separate processes about 1.75 times (at 100,000
     passages). A child that reloads its library gets a copy of its own.
 
-    SIGTERM or SIGINT to this process is passed on to every child. When a child fails, the
-    others are stopped. Returns the first non-zero exit code of a child, or 0.
+    SIGTERM or SIGINT to this process is passed on to every child. A child killed by a
+    signal of its own (``kill -9``, the OOM killer, a crash) is forked again from the loaded
+    parent, so its shards come back in a second — at most ``restarts`` times in ``window``
+    seconds, after which it counts as failed. When a child fails (a non-zero exit: a bad
+    token, a broken config — restarting would only repeat it), the others are stopped.
+    Returns the first failure's exit code (128 + signal for a signal), or 0.
     """
     if count < 1:
         raise ValueError("count must be at least 1")
@@ -129,36 +142,51 @@ def serve_forked(count: int, target: Callable[[int], int | None]) -> int:
     gc.collect()
     gc.freeze()
     children: dict[int, int] = {}
+    started: dict[int, list[float]] = {number: [] for number in range(count)}
+    stopping = False
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
 
     def stop(signum: int = signal.SIGTERM, frame: object = None) -> None:
+        nonlocal stopping
+        stopping = True
         for pid in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
+
+    def spawn(number: int) -> None:
+        # Signals wait until the child has its own handlers back (and the parent knows the
+        # child's pid), so a SIGTERM in between is never lost or misdirected.
+        signal.pthread_sigmask(signal.SIG_BLOCK, previous)
+        pid = os.fork()
+        if pid == 0:  # the child: serve, then leave without running the parent's cleanup
+            code = 1
+            try:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, previous)
+                code = target(number) or 0
+            except BaseException:
+                log.exception("forked worker %d failed", number)
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        children[pid] = number
+        started[number].append(time.monotonic())
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, previous)
+        log.info("forked worker %d as process %d", number, pid)
+
+    def may_restart(number: int, code: int) -> bool:
+        if stopping or code >= 0 or -code in (signal.SIGTERM, signal.SIGINT):
+            return False
+        recent = [t for t in started[number] if time.monotonic() - t < window]
+        started[number] = recent
+        return len(recent) <= restarts
 
     for sig in previous:
         signal.signal(sig, stop)
     try:
         for number in range(count):
-            # Signals wait until the child has its own handlers back (and the parent knows
-            # the child's pid), so a SIGTERM in between is never lost or misdirected.
-            signal.pthread_sigmask(signal.SIG_BLOCK, previous)
-            pid = os.fork()
-            if pid == 0:  # the child: serve, then leave without running the parent's cleanup
-                code = 1
-                try:
-                    for sig, handler in previous.items():
-                        signal.signal(sig, handler)
-                    signal.pthread_sigmask(signal.SIG_UNBLOCK, previous)
-                    code = target(number) or 0
-                except BaseException:
-                    log.exception("forked worker %d failed", number)
-                finally:
-                    logging.shutdown()
-                    os._exit(code)
-            children[pid] = number
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, previous)
-            log.info("forked worker %d as process %d", number, pid)
+            spawn(number)
         result = 0
         while children:
             try:
@@ -169,9 +197,14 @@ def serve_forked(count: int, target: Callable[[int], int | None]) -> int:
             if number is None:
                 continue
             code = os.waitstatus_to_exitcode(status)
+            if may_restart(number, code):
+                log.warning("worker %d (process %d) was killed by signal %d: starting it again",
+                            number, pid, -code)
+                spawn(number)
+                continue
             log.info("worker %d (process %d) exited with %d", number, pid, code)
             if code != 0 and result == 0:
-                result = code
+                result = code if code > 0 else 128 - code
                 stop()
         return result
     finally:

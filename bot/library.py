@@ -34,17 +34,25 @@ from bot.model import (
 from bot.packed import RecordTable
 from bot.search import semantic
 from bot.search.fields import FieldIndex, build_fields
-from bot.search.query import MAX_QUERY_CHARS, QueryAnalyzer, clean_query, speaker_tokens
+from bot.search.query import (
+    MAX_QUERY_CHARS,
+    QueryAnalyzer,
+    clean_query,
+    guest_names,
+    speaker_tokens,
+)
 from bot.search.rank import (
     ANSWER,
     DECIDING_PASSAGES,
     NOT_COVERED,
     POOL,
     best_first,
+    covered,
     decide,
     fuse,
     rank,
     shown,
+    with_turn_context,
 )
 from bot.search.semantic import SemanticIndex
 from bot.search.snippet import best_window
@@ -188,9 +196,21 @@ class Library:
         self.speaker_tokens = speaker_tokens(self.transcripts, self.tokenizer)
         self.query = QueryAnalyzer(
             self.tokenizer, self.fields, self.lexicons, self.synonyms, self.speaker_tokens,
-            parts.aliases, parts.names,
+            parts.aliases, parts.names, guest_names(self.transcripts),
         )
         self.vectors = vectors  # the semantic tier; None: lexical search only
+        self._turn_group: np.ndarray | None = None  # passage → its turn, for the tier
+
+    def _turn_groups(self) -> np.ndarray:
+        """A group number per passage, one per turn of one transcript (built on first use:
+        only the semantic tier needs it)."""
+        if self._turn_group is None:
+            groups: dict[tuple[str, int], int] = {}
+            self._turn_group = np.array(
+                [groups.setdefault((p.transcript_id, p.turn), len(groups)) for p in self.passages],
+                dtype=np.intp,
+            )
+        return self._turn_group
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -331,15 +351,23 @@ class Library:
         lexical = self._lexical(question, script_of(query), allowed)
         similarity = evidence = None
         if self.vectors is not None:
-            # Normalised: the same in either script. Ranking reads a person the question is
-            # about as 他 (which paragraph says what is asked); whether the interview answers
-            # at all is judged on the question as asked (马斯克 eating is not 他 eating).
-            vector = semantic.embed_query(question)
-            if vector is not None:
-                similarity, evidence = self.vectors.similarity(vector)
-                about = self.query.semantic_text(question)
-                if about != question and (other := semantic.embed_query(about)) is not None:
-                    similarity = self.vectors.similarity(other)[0]
+            # Normalised: the same in either script. Ranking reads the question in the
+            # answer's persons (`semantic_text`: 马斯克 → 他, the guest → 我: which paragraph
+            # says what is asked); whether the interview answers at all is judged on the
+            # question as asked (马斯克 eating is not 他 eating). That second embedding costs
+            # as much as the first, and the decision needs it only when coverage does not
+            # answer on its own: embedded with the first when no passage covers enough,
+            # later only if the best passages do not.
+            about = self.query.semantic_text(question)
+            texts = [about]
+            if about != question and not covered(float(lexical.coverage.max())):
+                texts.append(question)
+            vectors = semantic.embed_queries(texts)
+            if vectors is not None:
+                similarity, evidence = self.vectors.similarity(vectors[0])
+                if about != question:
+                    evidence = self.vectors.similarity(vectors[1])[1] if len(vectors) > 1 else None
+                similarity = with_turn_context(similarity, self._turn_groups())
         fused = fuse(lexical.scores, similarity, allowed)
         order = best_first(fused, max(limit, DECIDING_PASSAGES))
         order = shown(order[np.isfinite(fused[order])], lexical.scores, similarity)
@@ -347,6 +375,9 @@ class Library:
             return NOT_COVERED, []
         best = order[:DECIDING_PASSAGES]
         coverage = float(lexical.coverage[best].max())
+        if similarity is not None and evidence is None and not covered(coverage):
+            vectors = semantic.embed_queries([question])
+            evidence = self.vectors.similarity(vectors[0])[1] if vectors is not None else None
         closeness = float(evidence[best].max()) if evidence is not None else None
         verdict = decide(coverage, closeness)
         log.debug("verdict %s: coverage %.2f, similarity %s", verdict, coverage, closeness)

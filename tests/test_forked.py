@@ -94,6 +94,52 @@ def test_a_failing_worker_stops_the_others_and_gives_its_exit_code(tmp_path):
     assert not (tmp_path / "finished").exists()
 
 
+def test_a_worker_killed_by_a_signal_is_started_again(tmp_path):
+    """kill -9 (or the OOM killer) takes one worker: it comes back, the others run on."""
+    found = _fresh(f"""
+        import json, os, signal, time
+        from pathlib import Path
+        from bot.forked import serve_forked
+
+        def serve(number):
+            runs = Path({str(tmp_path)!r}, str(number))
+            with runs.open("a") as handle:
+                handle.write(f"{{os.getpid()}}\\n")
+            if number == 0 and len(runs.read_text().split()) == 1:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return 0
+
+        print(json.dumps({{"code": serve_forked(2, serve)}}))
+    """)
+    assert found["code"] == 0
+    first = (tmp_path / "0").read_text().split()
+    assert len(first) == 2 and first[0] != first[1]  # killed once, started again
+    assert len((tmp_path / "1").read_text().split()) == 1  # the other ran undisturbed
+
+
+def test_a_worker_that_keeps_dying_stops_the_bot(tmp_path):
+    """A crash loop is not restarted forever: after the limit it is a failure (128 + 9)."""
+    found = _fresh(f"""
+        import json, os, signal, time
+        from pathlib import Path
+        from bot.forked import serve_forked
+
+        def serve(number):
+            if number == 0:
+                os.kill(os.getpid(), signal.SIGKILL)
+            time.sleep(60)  # stopped by the parent long before this ends
+            Path({str(tmp_path)!r}, "finished").write_text("no")
+            return 0
+
+        started = time.monotonic()
+        code = serve_forked(2, serve, restarts=2)
+        print(json.dumps({{"code": code, "seconds": time.monotonic() - started}}))
+    """)
+    assert found["code"] == 128 + 9
+    assert found["seconds"] < 30
+    assert not (tmp_path / "finished").exists()
+
+
 def _square_with_pid(x: int) -> tuple[int, int]:
     return x * x, os.getpid()
 

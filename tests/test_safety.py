@@ -16,7 +16,7 @@ from bot.frontends.cli import main
 from bot.frontends.console import Console
 from bot.quotes.backend import SQLiteQuoteBackend
 from bot.quotes.service import MAX_QUOTE_NUMBER, QuoteService, parse_quote_number
-from bot.quotes.store import QuoteStore, QuoteStoreBusy, QuoteStoreError
+from bot.quotes.store import NewQuote, QuoteStore, QuoteStoreBusy, QuoteStoreError
 from bot.text.usertext import visible_text
 from tests.paths import REPO
 
@@ -63,8 +63,8 @@ def locked_store(tmp_path):
 def test_a_busy_database_is_our_own_error_within_a_second(locked_store):
     started = time.monotonic()
     with pytest.raises(QuoteStoreBusy, match="busy") as caught:
-        locked_store.add(1, passage_id="p", text="t", key="k", speaker="s", section="x",
-                         link="", saved_by=1, saved_by_name="n")
+        locked_store.add(1, NewQuote(passage_id="p", text="t", key="k", speaker="s",
+                                     section="x", link="", saved_by=1, saved_by_name="n"))
     assert time.monotonic() - started < 1.0
     assert "\n" not in str(caught.value)
 

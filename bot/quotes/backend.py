@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from bot.quotes.store import QuoteStore, QuoteStoreError, StoredQuote
+from bot.quotes.store import NewQuote, QuoteStore, QuoteStoreError, StoredQuote
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 SQLITE_PREFIX = "sqlite:///"
@@ -55,15 +55,7 @@ class QuoteBackend(Protocol):
     async def add(
         self,
         guild_id: int,
-        *,
-        passage_id: str,
-        text: str,
-        key: str,
-        speaker: str,
-        section: str,
-        link: str,
-        saved_by: int,
-        saved_by_name: str,
+        quote: NewQuote,
     ) -> tuple[StoredQuote, bool]: ...
 
     async def get(self, guild_id: int, number: int) -> StoredQuote | None: ...
@@ -117,28 +109,9 @@ class SQLiteQuoteBackend:
     async def add(
         self,
         guild_id: int,
-        *,
-        passage_id: str,
-        text: str,
-        key: str,
-        speaker: str,
-        section: str,
-        link: str,
-        saved_by: int,
-        saved_by_name: str,
+        quote: NewQuote,
     ) -> tuple[StoredQuote, bool]:
-        return await self._call(
-            self.store.add,
-            guild_id,
-            passage_id=passage_id,
-            text=text,
-            key=key,
-            speaker=speaker,
-            section=section,
-            link=link,
-            saved_by=saved_by,
-            saved_by_name=saved_by_name,
-        )
+        return await self._call(self.store.add, guild_id, quote)
 
     async def get(self, guild_id: int, number: int) -> StoredQuote | None:
         return await self._call(self.store.get, guild_id, number)

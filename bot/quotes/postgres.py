@@ -24,17 +24,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
-from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
+from psycopg.abc import Params
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
 from bot.quotes.store import (
+    NewQuote,
     QuoteStoreError,
     StoredQuote,
     check_new_quote,
@@ -49,7 +51,7 @@ CONNECT_TIMEOUT = 10.0
 # Any constant that other programs are unlikely to use as an advisory lock key ("quotebot").
 MIGRATION_LOCK_KEY = 0x71756F7465626F74
 
-Migration = Callable[[AsyncConnection[Any]], Awaitable[None]]
+Migration = Callable[[AsyncConnection[TupleRow]], Awaitable[None]]
 
 
 # --- schema migrations -----------------------------------------------------------------------
@@ -58,7 +60,7 @@ Migration = Callable[[AsyncConnection[Any]], Awaitable[None]]
 # has shipped. Keep the meaning in step with bot.quotes.store.MIGRATIONS.
 
 
-async def _migration_1_initial(conn: AsyncConnection[Any]) -> None:
+async def _migration_1_initial(conn: AsyncConnection[TupleRow]) -> None:
     await conn.execute(
         """
         CREATE TABLE quotes (
@@ -106,7 +108,7 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _row_to_quote(row: Sequence[Any]) -> StoredQuote:
+def _row_to_quote(row: TupleRow) -> StoredQuote:
     return StoredQuote(
         number=row[0],
         guild_id=row[1],
@@ -157,7 +159,7 @@ class PostgresQuoteStore:
         self._min_size = min_size
         self._max_size = max_size
         self._connect_timeout = connect_timeout
-        self._pool: AsyncConnectionPool[AsyncConnection[Any]] | None = None
+        self._pool: AsyncConnectionPool[AsyncConnection[TupleRow]] | None = None
         self._open_lock = asyncio.Lock()
         self._closed = False
 
@@ -190,7 +192,7 @@ class PostgresQuoteStore:
                 raise self._error(f"cannot prepare the schema ({_first_line(exc)})") from None
             finally:
                 await conn.close()
-            pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
+            pool: AsyncConnectionPool[AsyncConnection[TupleRow]] = AsyncConnectionPool(
                 self._url,
                 min_size=self._min_size,
                 max_size=self._max_size,
@@ -208,7 +210,7 @@ class PostgresQuoteStore:
             self._pool = pool
             log.debug("quote store open at %s (schema version %d)", self.where, SCHEMA_VERSION)
 
-    async def _schema_version(self, conn: AsyncConnection[Any]) -> int:
+    async def _schema_version(self, conn: AsyncConnection[TupleRow]) -> int:
         """The schema version, after refusing anything we must not touch (read-only)."""
         cur = await conn.execute(
             "SELECT to_regclass('quotebot_schema') IS NOT NULL, "
@@ -243,7 +245,7 @@ class PostgresQuoteStore:
             )
         return version
 
-    async def _migrate(self, conn: AsyncConnection[Any]) -> None:
+    async def _migrate(self, conn: AsyncConnection[TupleRow]) -> None:
         """Apply every migration not applied yet, each in its own locked transaction."""
         while True:
             async with conn.transaction():
@@ -266,7 +268,7 @@ class PostgresQuoteStore:
     # --- plumbing -----------------------------------------------------------------------------
 
     @asynccontextmanager
-    async def _connection(self, action: str) -> AsyncIterator[AsyncConnection[Any]]:
+    async def _connection(self, action: str) -> AsyncIterator[AsyncConnection[TupleRow]]:
         """A pooled connection; any database error becomes a one-line QuoteStoreError."""
         if self._pool is None:
             raise self._error("is closed" if self._closed else "is not open yet")
@@ -276,7 +278,7 @@ class PostgresQuoteStore:
         except psycopg.Error as exc:
             raise self._error(f"{action} failed ({_first_line(exc)})") from exc
 
-    async def _fetch_quotes(self, query: str, params: Sequence[Any]) -> list[StoredQuote]:
+    async def _fetch_quotes(self, query: str, params: Params) -> list[StoredQuote]:
         async with self._connection("read") as conn:
             cur = await conn.execute(query, params)
             return [_row_to_quote(row) for row in await cur.fetchall()]
@@ -286,18 +288,11 @@ class PostgresQuoteStore:
     async def add(
         self,
         guild_id: int,
-        *,
-        passage_id: str,
-        text: str,
-        key: str,
-        speaker: str,
-        section: str,
-        link: str,
-        saved_by: int,
-        saved_by_name: str,
+        quote: NewQuote,
     ) -> tuple[StoredQuote, bool]:
         """Save a quote; ``(existing, False)`` when the guild already has one with this ``key``."""
-        check_new_quote(guild_id, text, key)
+        check_new_quote(guild_id, quote)
+        key = quote.key
         async with self._connection("write") as conn, conn.transaction():
             # Take the guild's counter row lock (creating the row if needed): from here on,
             # writers for this guild are serialised, in every process.
@@ -316,42 +311,18 @@ class PostgresQuoteStore:
             existing = await cur.fetchone()
             if existing is not None:
                 return _row_to_quote(existing), False
-            quote = StoredQuote(
-                number=int(counter[0]) + 1,
-                guild_id=guild_id,
-                passage_id=passage_id,
-                text=text,
-                key=key,
-                speaker=speaker,
-                section=section,
-                link=link,
-                saved_by=saved_by,
-                saved_by_name=saved_by_name,
-                saved_at=_now(),
-            )
+            saved = quote.stored(guild_id, int(counter[0]) + 1, _now())
             await conn.execute(
                 "UPDATE guild_counters SET last_number = %s WHERE guild_id = %s",
-                (quote.number, guild_id),
+                (saved.number, guild_id),
             )
             await conn.execute(
                 f"INSERT INTO quotes ({_COLUMNS}) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (
-                    quote.number,
-                    quote.guild_id,
-                    quote.passage_id,
-                    quote.text,
-                    quote.key,
-                    quote.speaker,
-                    quote.section,
-                    quote.link,
-                    quote.saved_by,
-                    quote.saved_by_name,
-                    quote.saved_at,
-                ),
+                saved.row(),
             )
-        log.info("guild %d saved quote #%d (%s)", guild_id, quote.number, passage_id)
-        return quote, True
+        log.info("guild %d saved quote #%d (%s)", guild_id, saved.number, quote.passage_id)
+        return saved, True
 
     async def get(self, guild_id: int, number: int) -> StoredQuote | None:
         found = await self._fetch_quotes(

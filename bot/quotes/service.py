@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 
 from bot.model import MAX_INPUT_CHARS, N_, Message, Passage, is_ascii_number
 from bot.quotes.backend import QuoteBackend
-from bot.quotes.store import StoredQuote
+from bot.quotes.store import NewQuote, StoredQuote
 from bot.text.normalize import matching_form, normalize
 from bot.text.usertext import visible_text
 
@@ -149,14 +149,16 @@ class QuoteService:
         passage = match.passage
         quote, created = await self.store.add(
             guild_id,
-            passage_id=passage.id,
-            text=match.quote_text,
-            key=match.key,
-            speaker=passage.speaker,
-            section=passage.section,
-            link=passage.link,
-            saved_by=user_id,
-            saved_by_name=user_name,
+            NewQuote(
+                passage_id=passage.id,
+                text=match.quote_text,
+                key=match.key,
+                speaker=passage.speaker,
+                section=passage.section,
+                link=passage.link,
+                saved_by=user_id,
+                saved_by_name=user_name,
+            ),
         )
         return AddResult(status="added" if created else "duplicate", quote=quote, passage=passage)
 

@@ -17,6 +17,7 @@ Safety rules this module keeps:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 import threading
@@ -53,6 +54,25 @@ def _is_busy(exc: sqlite3.Error) -> bool:
 
 
 @dataclass(frozen=True)
+class NewQuote:
+    """A quote as a user saves it: the verified span, its normalised ``key`` (for
+    duplicates), and where it stands. The store adds its number and time (`stored`)."""
+
+    passage_id: str
+    text: str
+    key: str
+    speaker: str
+    section: str
+    link: str
+    saved_by: int
+    saved_by_name: str
+
+    def stored(self, guild_id: int, number: int, saved_at: datetime) -> StoredQuote:
+        return StoredQuote(number=number, guild_id=guild_id, saved_at=saved_at,
+                           **dataclasses.asdict(self))
+
+
+@dataclass(frozen=True)
 class StoredQuote:
     """One saved quote. ``number`` is per guild and never reused; ``guild_id`` 0 = DMs/console."""
 
@@ -67,6 +87,11 @@ class StoredQuote:
     saved_by: int
     saved_by_name: str
     saved_at: datetime
+
+    def row(self) -> tuple[int, int, str, str, str, str, str, str, int, str, datetime]:
+        """The values in the stores' column order (number, guild_id, …, saved_at)."""
+        return (self.number, self.guild_id, self.passage_id, self.text, self.key, self.speaker,
+                self.section, self.link, self.saved_by, self.saved_by_name, self.saved_at)
 
 
 # --- schema migrations -----------------------------------------------------------------------
@@ -196,9 +221,9 @@ def check_guild(guild_id: int) -> None:
         raise ValueError(f"guild_id must be a non-negative integer, got {guild_id!r}")
 
 
-def check_new_quote(guild_id: int, text: str, key: str) -> None:
+def check_new_quote(guild_id: int, quote: NewQuote) -> None:
     check_guild(guild_id)
-    if not text.strip() or not key.strip():
+    if not quote.text.strip() or not quote.key.strip():
         raise ValueError("a quote needs non-empty text and key")
 
 
@@ -435,18 +460,11 @@ class QuoteStore:
     def add(
         self,
         guild_id: int,
-        *,
-        passage_id: str,
-        text: str,
-        key: str,
-        speaker: str,
-        section: str,
-        link: str,
-        saved_by: int,
-        saved_by_name: str,
+        quote: NewQuote,
     ) -> tuple[StoredQuote, bool]:
         """Save a quote; ``(existing, False)`` when the guild already has one with this ``key``."""
-        check_new_quote(guild_id, text, key)
+        check_new_quote(guild_id, quote)
+        key = quote.key
         with self._write() as conn:
             existing = conn.execute(
                 f"SELECT {_COLUMNS} FROM quotes WHERE guild_id = ? AND key = ? AND {_LIVE}",
@@ -460,37 +478,13 @@ class QuoteStore:
                 "RETURNING last_number",
                 (guild_id,),
             ).fetchone()[0]
-            quote = StoredQuote(
-                number=number,
-                guild_id=guild_id,
-                passage_id=passage_id,
-                text=text,
-                key=key,
-                speaker=speaker,
-                section=section,
-                link=link,
-                saved_by=saved_by,
-                saved_by_name=saved_by_name,
-                saved_at=_now(),
-            )
+            saved = quote.stored(guild_id, number, _now())
             conn.execute(
                 f"INSERT INTO quotes ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    quote.number,
-                    quote.guild_id,
-                    quote.passage_id,
-                    quote.text,
-                    quote.key,
-                    quote.speaker,
-                    quote.section,
-                    quote.link,
-                    quote.saved_by,
-                    quote.saved_by_name,
-                    quote.saved_at.isoformat(),
-                ),
+                (*saved.row()[:-1], saved.saved_at.isoformat()),
             )
-        log.info("guild %d saved quote #%d (%s)", guild_id, number, passage_id)
-        return quote, True
+        log.info("guild %d saved quote #%d (%s)", guild_id, number, quote.passage_id)
+        return saved, True
 
     def get(self, guild_id: int, number: int) -> StoredQuote | None:
         with self._read() as conn:

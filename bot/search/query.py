@@ -102,6 +102,16 @@ def speaker_tokens(transcripts: Iterable[Transcript], tokenizer: ChineseTokenize
     names: set[str] = set()
     for transcript in transcripts:
         names.update([transcript.guest, transcript.host])
+    return name_tokens(names, tokenizer)
+
+
+def guest_names(transcripts: Iterable[Transcript]) -> set[str]:
+    """The words of each guest's name ("andrej", "karpathy", "卡帕西"): the person whose
+    paragraphs the answers are."""
+    return {w for t in transcripts for w in re.findall(r"\w+", normalize(t.guest))}
+
+
+def name_tokens(names: Iterable[str], tokenizer: ChineseTokenizer) -> set[str]:
     labels = {normalize(n) for n in names}
     for name in names:
         labels.update(re.findall(r"[\w]+", normalize(name)))
@@ -120,6 +130,9 @@ def _word_pattern(words: Iterable[str], latin: bool = False) -> re.Pattern[str] 
     return re.compile(rf"\b(?:{alternatives})\b" if latin else alternatives)
 
 
+_THIRD_PERSON = re.compile("[他她]")
+
+
 class QueryAnalyzer:
     """Turns a question into `QueryUnit`s for one language's index of a library."""
 
@@ -132,6 +145,7 @@ class QueryAnalyzer:
         speaker_tokens: set[str],
         aliases: Mapping[str, str] | None = None,
         names: Iterable[str] = (),
+        guests: Iterable[str] = (),
     ) -> None:
         self.tokenizer = tokenizer
         self.fields = fields
@@ -149,16 +163,28 @@ class QueryAnalyzer:
         called = {a for a, t in self.rewriter.aliases.items() if t in subjects and a.isascii()}
         self._subjects = _word_pattern(subjects)
         self._called = _word_pattern(called, latin=True)
+        self._guest = _word_pattern({g for g in guests if len(g) > 1 and not g.isascii()})
 
     def semantic_text(self, question: str) -> str:
-        """The rewritten question as the semantic tier reads it: a person it is about
-        becomes 他/he. A name says who the question is about, not what it asks, and the
-        answer's paragraphs mostly say 他 (the turn is about him); left in, the name draws
-        the question to whichever paragraph repeats it. Lexical search still uses it."""
+        """The rewritten question as the semantic tier reads it, in the answer's own
+        persons. A person it is about becomes 他/he: a name says who the question is about,
+        not what it asks, and the answer's paragraphs mostly say 他 (the turn is about him);
+        left in, the name draws the question to whichever paragraph repeats it. In Chinese,
+        the guest — named, or 他 when the question names nobody else — becomes 我, because
+        the guest's paragraphs speak in the first person ("他怎么看…" is answered by
+        "我认为…"). English questions keep "he": across languages the rewrite did not help
+        and cost confident answers. Lexical search still uses the question as typed."""
+        about_someone = False
         if self._subjects is not None:
-            question = self._subjects.sub("他", question)
+            question, found = self._subjects.subn("他", question)
+            about_someone = found > 0
         if self._called is not None:
-            question = self._called.sub("he", question)
+            question, found = self._called.subn("he", question)
+            about_someone = about_someone or found > 0
+        if self._guest is not None:
+            question = self._guest.sub("我", question)
+        if not about_someone:
+            question = _THIRD_PERSON.sub("我", question)
         return question
 
     def rewrite(self, query: str) -> str:

@@ -52,6 +52,7 @@ CLOSEST_ALONE_COSINE = 0.87  # … or this similarity on its own …
 CLOSEST_MIN_COVERAGE = 0.32  # … or this coverage on its own
 DECIDING_PASSAGES = 3  # the decision looks at the best few passages
 SEMANTIC_MARGIN = 0.02  # a passage sharing no word is shown only this close to the best
+SEMANTIC_TURN_SHARE = 0.25  # ranking similarity = own · (1 − share) + its turn's mean · share
 
 ANSWER, CLOSEST, NOT_COVERED = "answer", "closest", "not covered"
 
@@ -182,6 +183,18 @@ def _unit_scores(field: BM25Index, units: Sequence[QueryUnit]) -> np.ndarray:
     return scores
 
 
+def with_turn_context(similarity: np.ndarray, turn: np.ndarray) -> np.ndarray:
+    """Each passage's similarity blended with the mean similarity of its turn (``turn``: a
+    group number per passage) — the semantic side of the lexical ``turn`` field: a
+    paragraph of a long answer inherits the topic of the answer it belongs to, so a short
+    paragraph that states the point ("scale comes first") is not outranked by a neighbouring
+    topic's longer paragraph."""
+    totals = np.bincount(turn, weights=similarity)
+    counts = np.bincount(turn)
+    mean = (totals / np.maximum(counts, 1))[turn]
+    return (1 - SEMANTIC_TURN_SHARE) * similarity + SEMANTIC_TURN_SHARE * mean
+
+
 def fuse(lexical: np.ndarray, similarity: np.ndarray | None, allowed: np.ndarray) -> np.ndarray:
     """One score per passage (−inf where not allowed): BM25 relative to the best, blended
     with the similarity spread from the median passage (0) to the best one (1)."""
@@ -208,10 +221,16 @@ def shown(
     return order[keep]
 
 
+def covered(coverage: float) -> bool:
+    """Whether the best passages' lexical coverage answers on its own, whatever their
+    similarity (`decide` then needs none: a caller may skip computing it)."""
+    return coverage >= MIN_COVERAGE
+
+
 def decide(coverage: float, similarity: float | None) -> str:
     """Answer, closest passage, or not covered, from the best passages' lexical coverage and
     semantic similarity (None without the semantic tier: coverage alone, as before)."""
-    if coverage >= MIN_COVERAGE:
+    if covered(coverage):
         return ANSWER
     if similarity is None:
         return NOT_COVERED

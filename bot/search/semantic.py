@@ -131,18 +131,24 @@ class _Model:
     def forget_queries(self) -> None:
         self._queries.clear()
 
-    def query(self, text: str) -> np.ndarray | None:
-        cached = self._queries.get(text)
-        if cached is not None:
-            return cached
-        encoder = self.encoder()
-        if encoder is None:
-            return None
-        vector = np.asarray(encoder.query(text), dtype=np.float32)
-        if len(self._queries) >= QUERY_CACHE_SIZE:
-            self._queries.pop(next(iter(self._queries)))
-        self._queries[text] = vector
-        return vector
+    def queries(self, texts: Sequence[str]) -> list[np.ndarray] | None:
+        """Question vectors; those not cached are embedded together, in one forward pass
+        (the engine packs the texts without padding: each vector is exactly what the text
+        alone would give, and the batch saves the per-call overhead)."""
+        found = {t: self._queries.get(t) for t in texts}
+        missing = [t for t, vector in found.items() if vector is None]
+        if missing:
+            encoder = self.encoder()
+            if encoder is None:
+                return None
+            vectors = np.asarray(encoder.query(missing), dtype=np.float32).reshape(
+                len(missing), -1)
+            for text, vector in zip(missing, vectors, strict=True):
+                found[text] = vector
+                if len(self._queries) >= QUERY_CACHE_SIZE:
+                    self._queries.pop(next(iter(self._queries)), None)
+                self._queries[text] = vector
+        return [found[t] for t in texts]
 
 
 class _DiskMemo:
@@ -258,8 +264,9 @@ def build(texts: Sequence[str], questions: Sequence[str | None]) -> SemanticInde
     return SemanticIndex(whole, parts, owner, asked, opening)
 
 
-def embed_query(text: str) -> np.ndarray | None:
-    return MODEL.query(text)
+def embed_queries(texts: Sequence[str]) -> list[np.ndarray] | None:
+    """One vector per question text (cached per process); None when the tier is off."""
+    return MODEL.queries(texts)
 
 
 def forget_queries() -> None:

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 
+from bot.text.normalize import CJK_RE, normalize
+
 if TYPE_CHECKING:
     import rjieba
-
-from bot.text.normalize import CJK_RE, normalize
 
 
 def _import_jieba():
@@ -51,16 +51,16 @@ def _import_jieba():
 jieba = _import_jieba()
 
 
-@functools.lru_cache(maxsize=1)
-def _rjieba() -> ModuleType | None:
-    """jieba-rs (the same algorithm and dictionary, ~10x faster; only an accelerator), or
-    None when not installed. Imported on first use: importing it builds its own default
-    dictionary (~30 MB), which a process serving a cached index never needs."""
+def _import_rjieba() -> ModuleType | None:
+    """jieba-rs: the same algorithm and dictionary, ~10x faster; only an accelerator, so
+    imported on first use (its import builds its own default dictionary, 0.1-0.2 s that a
+    `quotebot ask` on a cached index does not need); None when not installed."""
     try:
         import rjieba
     except ImportError:  # pragma: no cover - rjieba is optional
         return None
     return rjieba
+
 
 log = logging.getLogger(__name__)
 
@@ -244,10 +244,10 @@ class ChineseTokenizer:
         """
         if self._memo is None:
             self._memo = {}
-        rjieba = _rjieba()
-        if rjieba is None:
-            return False
         if self._fast is None:
+            rjieba = _import_rjieba()
+            if rjieba is None:
+                return False
             freq, total = self.dictionary
             fast = rjieba.Jieba.empty()
             add = fast.add_word

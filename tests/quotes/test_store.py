@@ -12,6 +12,7 @@ import pytest
 
 from bot.quotes.store import (
     SCHEMA_VERSION,
+    NewQuote,
     QuoteStore,
     QuoteStoreBusy,
     QuoteStoreError,
@@ -22,14 +23,16 @@ from bot.quotes.store import (
 def save(store: QuoteStore, guild_id: int, text: str, *, user: int = 7) -> tuple[StoredQuote, bool]:
     return store.add(
         guild_id,
-        passage_id=f"p-{text}",
-        text=text,
-        key=text.lower(),
-        speaker="Andrej Karpathy",
-        section="大语言模型是新时代的 CPU",
-        link="https://youtu.be/c3b-JASoPi0?t=60s",
-        saved_by=user,
-        saved_by_name=f"user{user}",
+        NewQuote(
+            passage_id=f"p-{text}",
+            text=text,
+            key=text.lower(),
+            speaker="Andrej Karpathy",
+            section="大语言模型是新时代的 CPU",
+            link="https://youtu.be/c3b-JASoPi0?t=60s",
+            saved_by=user,
+            saved_by_name=f"user{user}",
+        ),
     )
 
 
@@ -89,14 +92,16 @@ def test_bad_arguments_change_nothing(store: QuoteStore) -> None:
     with pytest.raises(ValueError):
         store.add(
             1,
-            passage_id="p",
-            text="  ",
-            key="",
-            speaker="",
-            section="",
-            link="",
-            saved_by=1,
-            saved_by_name="x",
+            NewQuote(
+                passage_id="p",
+                text="  ",
+                key="",
+                speaker="",
+                section="",
+                link="",
+                saved_by=1,
+                saved_by_name="x",
+            ),
         )
     with pytest.raises(ValueError):
         store.page(1, 0)
@@ -146,14 +151,16 @@ def test_duplicate_key_returns_existing_quote(store: QuoteStore) -> None:
     first, _ = save(store, 1, "Same Words")
     again, created = store.add(
         1,
-        passage_id="other",
-        text="same words!",
-        key="same words",
-        speaker="x",
-        section="",
-        link="",
-        saved_by=2,
-        saved_by_name="b",
+        NewQuote(
+            passage_id="other",
+            text="same words!",
+            key="same words",
+            speaker="x",
+            section="",
+            link="",
+            saved_by=2,
+            saved_by_name="b",
+        ),
     )
     assert not created
     assert again == first
@@ -184,14 +191,16 @@ def test_search_matches_text_or_key_newest_first(store: QuoteStore) -> None:
     save(store, 1, "the LLM OS again")
     store.add(
         1,
-        passage_id="t",
-        text="大模型作業系統",
-        key="大模型操作系统",
-        speaker="s",
-        section="",
-        link="",
-        saved_by=1,
-        saved_by_name="u",
+        NewQuote(
+            passage_id="t",
+            text="大模型作業系統",
+            key="大模型操作系统",
+            speaker="s",
+            section="",
+            link="",
+            saved_by=1,
+            saved_by_name="u",
+        ),
     )
     assert [q.number for q in store.search(1, "LLM OS")] == [3, 1]
     assert [q.number for q in store.search(1, "llm os")] == [3, 1]  # via the key

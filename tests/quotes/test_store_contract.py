@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from bot.quotes.backend import QuoteBackend
-from bot.quotes.store import MAX_PER_PAGE, QuoteStoreError, StoredQuote
+from bot.quotes.store import MAX_PER_PAGE, NewQuote, QuoteStoreError, StoredQuote
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -38,7 +38,7 @@ async def add(store: QuoteBackend, guild: int, name: str, **changes) -> tuple[St
         "saved_by_name": "alice",
     }
     fields.update(changes)
-    return await store.add(guild, **fields)
+    return await store.add(guild, NewQuote(**fields))
 
 
 async def test_numbers_start_at_one_per_guild_and_keep_what_was_saved(backend: QuoteBackend):
@@ -167,6 +167,7 @@ async def test_concurrent_adds_in_one_process_get_unique_consecutive_numbers(
 WORKER = """
 import asyncio, json, sys, time
 from bot.quotes.backend import make_quote_backend, parse_db_setting
+from bot.quotes.store import NewQuote
 
 target, worker, count, start = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 
@@ -178,10 +179,10 @@ async def main():
     for i in range(count):
         # Half the keys are this worker's own, half are shared by every worker.
         key = f"w{worker}-{i}" if i % 2 else f"shared-{i}"
-        quote, created = await store.add(
-            77, passage_id="p", text=key, key=key, speaker="s", section="x", link="",
+        quote, created = await store.add(77, NewQuote(
+            passage_id="p", text=key, key=key, speaker="s", section="x", link="",
             saved_by=worker, saved_by_name=f"w{worker}",
-        )
+        ))
         out.append([key, quote.number, created])
     await store.close()
     print(json.dumps(out))

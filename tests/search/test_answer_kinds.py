@@ -43,9 +43,9 @@ def test_report_half_of_the_dev_set_meets_the_floors(library) -> None:
     result = evaluate(library, dev_report_half())
     # Regression floors at today's level (a little below). The issue's own floors for
     # zh (hit@3 0.90, hit@1 0.75) and en (0.85) are not reached yet: see the xfail below.
-    assert result["zh"]["hit@3"] >= 0.82 and result["zh"]["hit@1"] >= 0.65, result["zh"]
+    assert result["zh"]["hit@3"] >= 0.85 and result["zh"]["hit@1"] >= 0.7, result["zh"]
     assert result["zh"]["answered_rate"] >= 0.85, result["zh"]
-    assert result["zht"]["hit@3"] >= 0.85, result["zht"]
+    assert result["zht"]["hit@3"] >= 0.9, result["zht"]
     assert result["colloquial"]["hit@3"] >= 0.8, result["colloquial"]
     assert result["en"]["hit@3"] >= 0.75, result["en"]
     assert result["vocab"]["hit@3"] >= 0.85, result["vocab"]
@@ -105,6 +105,17 @@ def test_an_answer_has_no_closest_passages(library) -> None:
 @needs_model
 def test_musk_and_meetings_puts_the_pointless_meetings_passage_first(library) -> None:
     assert "冗长的会议" in library.ask("马斯克对开会是什么态度?").hits[0].passage.text
+
+
+def test_the_guest_is_read_in_the_first_person(library) -> None:
+    """His paragraphs say 我: the semantic tier reads the guest (by name, or as 他 when the
+    question names nobody else) as 我. English keeps "he"; so does 他 beside another name."""
+    semantic_text = library.query.semantic_text
+    assert semantic_text("他借用了哪个概念") == "我借用了哪个概念"
+    assert semantic_text("卡帕西怎么看马斯克") == "我怎么看他"
+    assert semantic_text("马斯克开会时他怎么做") == "他开会时他怎么做"
+    assert semantic_text("does he think scale matters") == "does he think scale matters"
+    assert semantic_text("what does karpathy think") == "what does karpathy think"
 
 
 def test_a_name_says_who_not_what(library) -> None:
@@ -218,6 +229,53 @@ def test_passage_vectors_are_memoised_on_disk_by_text_across_processes(
     (tmp_path / "memo" / f"{semantic.MODEL_VERSION}.npz").write_bytes(b"damaged")
     monkeypatch.setenv(semantic.MEMO_ENV, str(tmp_path / "memo"))
     assert fresh_model().passages(["甲乙"]).shape == (1, 2)  # a damaged memo is recomputed
+
+
+@needs_model
+def test_the_question_as_asked_is_embedded_only_when_the_decision_needs_it(
+    library, monkeypatch
+) -> None:
+    """A question about a person is read twice (as asked, and with 他 for ranking); the
+    second embedding costs as much as the first, so it is made only when coverage leaves
+    the decision open — together with the first when no passage covers enough."""
+    real = semantic.MODEL.encoder()
+    calls: list[list[str]] = []
+
+    class Recording:
+        def query(self, texts):
+            calls.append([texts] if isinstance(texts, str) else list(texts))
+            return real.query(texts)
+
+    monkeypatch.setattr(semantic.MODEL, "encoder", Recording)
+    semantic.forget_queries()
+    question = "马斯克对开会是什么态度?"
+    covered = library.ask(question)  # its words answer: 他 only
+    about = library.query.semantic_text(library.query.rewrite(question))
+    assert covered.answered and about.startswith("他") and calls == [[about]]
+    calls.clear()
+    adjacent = library.ask("马斯克喜欢吃什么?")  # nothing covers 吃: both, in one pass
+    assert not adjacent.answered and adjacent.closest
+    assert len(calls) == 1 and len(calls[0]) == 2 and calls[0][0].startswith("他")
+    calls.clear()
+    assert library.ask("马斯克喜欢吃什么?") == adjacent and calls == []  # cached
+
+
+def test_question_vectors_are_embedded_together_and_cached(monkeypatch) -> None:
+    calls: list[list[str]] = []
+
+    class Encoder:
+        def query(self, texts):
+            calls.append(list(texts))
+            return [[float(len(t)), 1.0] for t in texts]
+
+    model = semantic._Model()
+    monkeypatch.setattr(model, "encoder", Encoder)
+    monkeypatch.setattr(semantic, "QUERY_CACHE_SIZE", 2)
+    first = model.queries(["甲", "乙乙"])
+    assert calls == [["甲", "乙乙"]] and [v.tolist() for v in first] == [[1, 1], [2, 1]]
+    again = model.queries(["乙乙", "丙丙丙"])  # 乙乙 cached; 丙丙丙 evicts the oldest
+    assert calls[-1] == ["丙丙丙"] and [v.tolist() for v in again] == [[2, 1], [3, 1]]
+    assert model.queries(["甲"])[0].tolist() == [1, 1] and calls[-1] == ["甲"]  # evicted
 
 
 def test_without_the_model_search_is_lexical_with_one_log_line(

@@ -5,8 +5,9 @@ the fake Discord) with QUOTEBOT_SHARD_COUNT=2 and `--processes 2`, on SQLite and
 (each process opens its own connection after the fork). What must hold: both shards connect,
 from two processes that are children of the one started; /ask and /quote add are answered
 in a server on each shard; /reload in each server reloads the process holding that server's
-shard, and says so (its shard and pid); SIGTERM to the parent stops both children and the
-parent exits 0, with no traceback anywhere; nothing syncs commands.
+shard, and says so (its shard and pid); a child killed with kill -9 is forked again and its
+shard reconnects; SIGTERM to the parent stops both children and the parent exits 0, with no
+traceback anywhere; nothing syncs commands.
 """
 
 from __future__ import annotations
@@ -95,9 +96,10 @@ async def test_run_with_two_processes_serves_both_shards_and_stops_on_sigterm(
                 answer = {"data": fake_discord.followups[token][0]}
             assert SAVED.match(answer["data"].get("content") or ""), (shard, answer)
 
-        reloaded: dict[int, int] = {}  # shard -> pid of the process that reloaded
-        for shard, guild_id in guilds.items():
-            payload = fd.command("reload", permissions=ADMIN, guild_id=guild_id, user_id=900)
+        async def reload_on(shard: int) -> int:
+            """/reload in the shard's server: the pid of the process that reloaded."""
+            payload = fd.command("reload", permissions=ADMIN, guild_id=guilds[shard],
+                                 user_id=900)
             assert await fake_discord.dispatch(payload, SHARDS) is not None
             token = payload["token"]
             await fake_discord.wait_for(lambda t=token: fake_discord.followups.get(t),
@@ -106,11 +108,25 @@ async def test_run_with_two_processes_serves_both_shards_and_stops_on_sigterm(
             said = RELOADED.match(followup.get("content") or "")
             assert said, followup
             assert int(said.group(1)) == shard
-            reloaded[shard] = int(said.group(2))
+            return int(said.group(2))
+
+        reloaded = {shard: await reload_on(shard) for shard in guilds}
         children = set(reloaded.values())
         assert len(children) == SHARDS  # one process per shard ...
         assert parent.pid not in children
         assert {parent_of(pid) for pid in children} == {parent.pid}  # ... forked by the parent
+
+        # kill -9 one process: the parent forks it again and its shard comes back.
+        os.kill(reloaded[0], signal.SIGKILL)
+        try:
+            await fake_discord.wait_for(
+                lambda: fake_discord.identified.count((0, SHARDS)) == 2, timeout=60)
+        except TimeoutError:
+            raise AssertionError(f"shard 0 never came back:\n{tail()}") from None
+        again = await reload_on(0)
+        children.add(again)
+        assert again != reloaded[0] and parent_of(again) == parent.pid
+        assert not alive(reloaded[0])
 
         parent.send_signal(signal.SIGTERM)
         assert parent.wait(20) == 0, tail()
