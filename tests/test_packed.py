@@ -103,3 +103,13 @@ def test_a_loaded_table_maps_its_files_rather_than_copying_them():
         out = subprocess.run([sys.executable, "-c", LOAD, folder], capture_output=True,
                              text=True, check=True).stdout
     assert "passages.pool.blob.npy" in out  # a shared mapping of the file, not a copy
+
+
+def test_empty_tables_round_trip(tmp_path: Path):
+    """An English-only library has no synonyms; a caption file may have no turns."""
+    PackedLexicon.build({}).save(tmp_path, "synonyms")
+    PackedCounts.build({}).save(tmp_path, "counts")
+    RecordTable.pack(Turn, []).save(tmp_path, "turns")
+    assert dict(PackedLexicon.load(tmp_path, "synonyms")) == {}
+    assert PackedCounts.load(tmp_path, "counts").get("a") is None
+    assert list(RecordTable.load(Turn, tmp_path, "turns")) == []
