@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import TypeVar
 
@@ -305,26 +306,34 @@ class RecordTable(Sequence[R]):
     @classmethod
     def pack(cls, kind: type[R], records: Sequence[R]) -> RecordTable[R]:
         fields = _KINDS[kind]
-        of_kind = {k: [n for n, v in fields.items() if v == k] for k in (KEY, TEXT, NUMBER,
-                                                                        TIME, NUMBERS)}
         count = len(records)
-        pool: dict[str, int] = {}
-        code = pool.setdefault
-        texts = np.array([[code(getattr(r, n), len(pool)) for n in of_kind[TEXT]]
-                          for r in records], dtype=np.int32).reshape(count, len(of_kind[TEXT]))
-        numbers = np.array([[getattr(r, n) for n in of_kind[NUMBER]] for r in records],
-                           dtype=np.int64).reshape(count, len(of_kind[NUMBER]))
-        times = np.array([[np.nan if getattr(r, n) is None else getattr(r, n)
-                           for n in of_kind[TIME]] for r in records],
-                         dtype=np.float64).reshape(count, len(of_kind[TIME]))
-        lists_of = [getattr(r, of_kind[NUMBERS][0]) for r in records] if of_kind[NUMBERS] \
-            else [()] * count
+        # Column by column (zip(*) transposes in C): ~3x faster than record by record.
+        columns = dict(zip(fields, zip(*records, strict=True), strict=True)) if count else {
+            name: () for name in fields}
+        of_kind = {k: [columns[n] for n, v in fields.items() if v == k]
+                   for k in (KEY, TEXT, NUMBER, TIME, NUMBERS)}
+        # Every distinct string once, numbered (dict.fromkeys and map run in C).
+        distinct = dict.fromkeys(chain.from_iterable(of_kind[TEXT]))
+        pool = {text: number for number, text in enumerate(distinct)}
+        code = pool.__getitem__
+
+        def matrix(cols: list[Sequence], dtype: type) -> np.ndarray:
+            out = np.empty((count, len(cols)), dtype=dtype)
+            for at, col in enumerate(cols):
+                out[:, at] = col
+            return out
+
+        texts = matrix([list(map(code, col)) for col in of_kind[TEXT]], np.int32)
+        numbers = matrix(of_kind[NUMBER], np.int64)
+        times = matrix([[np.nan if t is None else t for t in col] for col in of_kind[TIME]],
+                       np.float64)
+        lists_of = of_kind[NUMBERS][0] if of_kind[NUMBERS] else ((),) * count
         list_offsets = np.zeros(count + 1, dtype=np.int64)
-        np.cumsum([len(x) for x in lists_of], out=list_offsets[1:])
-        lists = np.fromiter((i for x in lists_of for i in x), dtype=np.int64,
+        np.cumsum(np.fromiter(map(len, lists_of), dtype=np.int64, count=count),
+                  out=list_offsets[1:])
+        lists = np.fromiter(chain.from_iterable(lists_of), dtype=np.int64,
                             count=int(list_offsets[-1]))
-        keys = (StringIndex.build(getattr(r, of_kind[KEY][0]) for r in records)
-                if of_kind[KEY] else None)
+        keys = StringIndex.build(of_kind[KEY][0]) if of_kind[KEY] else None
         arrays = {"texts": texts, "numbers": numbers, "times": times, "lists": lists,
                   "list_offsets": list_offsets}
         return cls(kind, keys, PackedStrings.pack(pool), arrays)
