@@ -242,6 +242,12 @@ class BM25Index:
     def __len__(self) -> int:
         return self.n_docs
 
+    def ascii_terms(self) -> list[str]:
+        """The vocabulary's all-ASCII terms (Latin words, numbers), without reading the rest."""
+        if isinstance(self._term_ids, TermTable):
+            return self._term_ids.ascii_terms()
+        return [term for term in self._term_ids if term.isascii()]
+
     def idf(self, token: str) -> float | None:
         """The (floored) idf BM25Okapi uses for ``token``; ``None`` when it was never indexed."""
         term = self._term_ids.get(token)
@@ -518,6 +524,12 @@ class TermTable(Mapping[str, int]):
         if terms.dtype.kind != "U" or terms.shape != ids.shape:
             raise ValueError(f"{directory} has a damaged term table")
         return cls(terms, ids, long_terms)
+
+    def ascii_terms(self) -> list[str]:
+        """The all-ASCII terms: sorted by code point, they sit among those that open with an
+        ASCII character, at the start of the table."""
+        end = int(np.searchsorted(self._terms, "\x80"))
+        return [t for t in [*self._terms[:end].tolist(), *self._long] if t.isascii()]
 
     def get(self, token: object, default: int | None = None) -> int | None:  # type: ignore[override]
         if not isinstance(token, str):

@@ -56,6 +56,10 @@ class FieldVocabulary(Collection[str]):
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
+    def ascii_terms(self) -> set[str]:
+        """The all-ASCII terms (see `BM25Index.ascii_terms`)."""
+        return {term for index in self._indexes for term in index.ascii_terms()}
+
 
 def build_fields(
     transcripts: Iterable[Transcript],

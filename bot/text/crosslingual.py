@@ -26,6 +26,8 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 Lexicon = dict[str, list[tuple[str, float]]]
+# What searching reads: a Lexicon, or its memory-mapped form (`bot.packed.PackedLexicon`).
+LexiconTable = Mapping[str, list[tuple[str, float]]]
 
 MAX_TRANSLATIONS = 6
 CEDICT_LINE_RE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
