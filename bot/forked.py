@@ -119,26 +119,6 @@ def map_chunks_forked(
     return results
 
 
-def map_forked(
-    fn: Callable[[T], R],
-    items: Sequence[T],
-    *,
-    workers: int | None = None,
-    min_items: int = MIN_ITEMS,
-    progress: Callable[[int], None] | None = None,
-) -> list[R]:
-    """``[fn(x) for x in items]``, over forked workers when that is safe and worth it.
-
-    ``fn`` and ``items`` reach the workers by fork, so ``fn`` may be any closure; the results
-    must pickle. ``progress`` hears how many items are done, after each chunk.
-    """
-    chunks = map_chunks_forked(
-        lambda part: [fn(item) for item in part], items,
-        workers=workers, min_items=min_items, progress=progress,
-    )
-    return [result for part in chunks for result in part]
-
-
 def start_forked(fn: Callable[[], object]) -> Callable[[], bool] | None:
     """Start ``fn()`` in a forked child and return at once, for work whose result the child
     leaves on disk (a cache file) while this process goes on with other work.

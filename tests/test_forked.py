@@ -37,11 +37,13 @@ def _fresh(code: str) -> dict:
 def test_forked_workers_give_the_serial_result_in_order():
     found = _fresh("""
         import json, os, threading
-        from bot.forked import fork_is_safe, map_forked
+        from bot.forked import fork_is_safe, map_chunks_forked
         offset = {"value": 7}  # a closure over a local: unpicklable, inherited by fork
         heard = []
-        result = map_forked(lambda x: (x * x + offset["value"], os.getpid()), list(range(5000)),
-                            workers=2, min_items=1, progress=heard.append)
+        chunks = map_chunks_forked(
+            lambda part: [(x * x + offset["value"], os.getpid()) for x in part],
+            list(range(5000)), chunk=700, workers=2, min_items=1, progress=heard.append)
+        result = [pair for chunk in chunks for pair in chunk]
         print(json.dumps({"values": [v for v, _ in result], "pids": sorted({p for _, p in result}),
                           "me": os.getpid(), "heard": heard, "safe_after": fork_is_safe()}))
     """)
@@ -158,19 +160,21 @@ def test_a_worker_that_keeps_dying_stops_the_bot(tmp_path):
     assert not (tmp_path / "finished").exists()
 
 
-def _square_with_pid(x: int) -> tuple[int, int]:
-    return x * x, os.getpid()
+def _squares_with_pid(part: list[int]) -> list[tuple[int, int]]:
+    return [(x * x, os.getpid()) for x in part]
 
 
 def test_small_work_and_threaded_processes_stay_in_this_process():
-    assert {pid for _, pid in forked.map_forked(_square_with_pid, [1, 2, 3])} == {os.getpid()}
+    [small] = forked.map_chunks_forked(_squares_with_pid, [1, 2, 3])
+    assert {pid for _, pid in small} == {os.getpid()}
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
     try:
         assert not forked.fork_is_safe()
-        result = forked.map_forked(_square_with_pid, list(range(3_000)), workers=2,
-                                   min_items=1)
+        chunks = forked.map_chunks_forked(_squares_with_pid, list(range(3_000)), workers=2,
+                                          min_items=1)
+        result = [pair for chunk in chunks for pair in chunk]
         assert [v for v, _ in result] == [x * x for x in range(3_000)]
         assert {pid for _, pid in result} == {os.getpid()}
     finally:
