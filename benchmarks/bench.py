@@ -574,7 +574,9 @@ for question in sys.argv[3:]:
 def serve(number):
     for question in sys.argv[3:]:
         library.ask(question, top=3)
-    print("ready", os.getpid(), flush=True)
+    # One write: the workers share the pipe, and print() may write in pieces that
+    # interleave with another worker's ("readyready 7792").
+    os.write(1, f"ready {os.getpid()}\\n".encode())
     sys.stdin.read()
 
 sys.exit(serve_forked(int(sys.argv[1]), serve))

@@ -31,6 +31,7 @@ from bot.model import (
     QueryError,
     Transcript,
 )
+from bot.packed import RecordTable
 from bot.search import semantic
 from bot.search.fields import FieldIndex, build_fields
 from bot.search.query import (
@@ -56,7 +57,7 @@ from bot.search.rank import (
 from bot.search.semantic import SemanticIndex
 from bot.search.snippet import best_window
 from bot.text.aliases import merged_aliases
-from bot.text.chinese import ChineseTokenizer, dictionary_for_terms
+from bot.text.chinese import ChineseTokenizer, dictionary_for_terms, prefetch_dictionary
 from bot.text.crosslingual import Lexicon, build_lexicon, build_synonyms
 from bot.text.english import tokenize_english
 from bot.text.normalize import HAN_RE, matching_form_with_map, normalize, script_of
@@ -110,8 +111,11 @@ def build_parts(
     transcripts: Sequence[Transcript],
     metas: Sequence[TranscriptMeta],
     progress: Progress | None = None,
+    cedict_ready: Callable[[], object] | None = None,
 ) -> LibraryParts:
-    """Build every field from parsed transcripts (what the cache stores)."""
+    """Build every field from parsed transcripts (what the cache stores). ``cedict_ready``
+    waits for CC-CEDICT being read into its cache elsewhere (`index_cache.prefetch_cedict`).
+    """
     ids = [t.id for t in transcripts]
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:
@@ -146,8 +150,10 @@ def build_parts(
     lexicons: dict[str, Lexicon] = {}
     synonyms: Lexicon = {}
     if "zh" in fields:
+        if cedict_ready is not None:
+            cedict_ready()
         cedict = index_cache.cedict_entries(tokenize_english)
-        vocabulary = set(fields["zh"].vocabulary)
+        vocabulary = set(fields["zh"].text.vocabulary).union(fields["zh"].context.vocabulary)
         synonyms = build_synonyms(vocabulary, english_tokens=tokenize_english, entries=cedict)
         lexicons["zh"] = build_lexicon(
             vocabulary,
@@ -164,6 +170,8 @@ def build_parts(
 
 def _embed(transcripts: Sequence[Transcript]) -> SemanticIndex | None:
     """Passage vectors for the semantic tier, with the host question each answer opens on."""
+    if semantic.too_many(sum(len(t.passages) for t in transcripts)):
+        return None  # before reading 100,000 passages out of their table for nothing
     passages = [p for t in transcripts for p in t.passages]
     questions = [
         p.question if p.role != HOST and p.question and (i == 0 or passages[i - 1].turn != p.turn
@@ -183,18 +191,21 @@ class Library:
         data_dir: Path | None = None,
         vectors: SemanticIndex | None = None,
     ) -> None:
+        parts = index_cache.packed(parts)
         self.transcripts = tuple(parts.transcripts)
         self.data_dir = data_dir
         self.tokenizer = parts.tokenizer
-        self.passages: list[Passage] = [p for t in self.transcripts for p in t.passages]
-        self._by_id = {p.id: p for p in self.passages}
+        # Built one at a time when asked for: a library loaded from its cache shares the
+        # table's pages with every other process serving it (`bot.packed`).
+        self.passages: RecordTable[Passage] = parts.passages
         self._transcripts_by_id = {t.id: t for t in self.transcripts}
+        self._transcript_numbers = {t.id: n for n, t in enumerate(self.transcripts)}
         self.fields = parts.fields
         self.lexicons = parts.lexicons
         self.synonyms = parts.synonyms or {}
-        self._roles = np.array([p.role for p in self.passages])
-        self._owner = np.array([p.transcript_id for p in self.passages])
-        self._guest = self._roles != HOST  # the same for every question: once
+        self._owner = np.repeat(np.arange(len(self.transcripts), dtype=np.int32),
+                                [len(t.passages) for t in self.transcripts])
+        self._guest = ~self.passages.field_is("role", HOST)  # the same for every question
         self._topics: list[TopicTranscript] | None = None
         self._quote_haystacks: list[tuple[str, list[int]]] | None = None
         self.speaker_tokens = speaker_tokens(self.transcripts, self.tokenizer)
@@ -252,11 +263,24 @@ class Library:
         metas = [load_meta(f) for f in files]
         parts = index_cache.load(location, key, metas) if use_cache else None
         if parts is None:
-            transcripts = [load_transcript(f, m) for f, m in zip(files, metas, strict=True)]
+            # A first build on a new machine reads jieba's dictionary and CC-CEDICT into
+            # the user's cache beside the parsing below (forked, where that is safe).
+            chinese = any(m.language == "zh" for m in metas)
+            jieba_ready = prefetch_dictionary() if chinese else None
+            cedict_ready = index_cache.prefetch_cedict(tokenize_english) if chinese else None
             try:
-                parts = build_parts(transcripts, metas, progress)
-            except ValueError as exc:
-                raise LibraryError(str(exc)) from None
+                transcripts = [load_transcript(f, m) for f, m in zip(files, metas, strict=True)]
+                if jieba_ready is not None:
+                    jieba_ready()
+                try:
+                    parts = build_parts(transcripts, metas, progress, cedict_ready)
+                except ValueError as exc:
+                    raise LibraryError(str(exc)) from None
+            finally:
+                for ready in (jieba_ready, cedict_ready):
+                    if ready is not None:
+                        ready()  # never leave a child behind, whatever happened
+            parts = index_cache.packed(parts)
             if use_cache:
                 index_cache.save(parts, location, key)
         passages = sum(len(t.passages) for t in parts.transcripts)
@@ -265,7 +289,9 @@ class Library:
             vectors = _embed(parts.transcripts)
             if vectors is not None and use_cache:
                 index_cache.save_vectors(vectors, location, key)
-        return cls(parts, folders[-1], vectors)
+        library = cls(parts, folders[-1], vectors)
+        index_cache.release_freed_memory()
+        return library
 
     @classmethod
     def from_transcripts(
@@ -315,7 +341,7 @@ class Library:
     def _allowed(self, speaker: str, interview: str | None) -> np.ndarray:
         allowed = self._guest.copy() if speaker == "guest" else np.ones(len(self.passages), bool)
         if interview is not None:
-            allowed &= self._owner == interview
+            allowed &= self._owner == self._transcript_numbers[interview]
         return allowed
 
     def _lexical(self, question: str, asked_in: str, allowed: np.ndarray) -> _Lexical:
@@ -425,7 +451,8 @@ class Library:
         return titles[:count]
 
     def passage(self, passage_id: str) -> Passage | None:
-        return self._by_id.get(passage_id)
+        position = self.passages.position(passage_id)
+        return None if position < 0 else self.passages[position]
 
     def transcript(self, transcript_id: str) -> Transcript | None:
         return self._transcripts_by_id.get(transcript_id)

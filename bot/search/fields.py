@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator
+import itertools
+import os
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.forked import map_forked
+from bot.forked import map_chunks_forked
 from bot.model import HOST, Transcript
 from bot.search.bm25 import BM25Index
 from bot.text.chinese import ChineseTokenizer
@@ -54,6 +56,10 @@ class FieldVocabulary(Collection[str]):
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
+    def ascii_terms(self) -> set[str]:
+        """The all-ASCII terms (see `BM25Index.ascii_terms`)."""
+        return {term for index in self._indexes for term in index.ascii_terms()}
+
 
 def build_fields(
     transcripts: Iterable[Transcript],
@@ -70,10 +76,11 @@ def build_fields(
     ``characters`` receives every character of the normalised texts.
     """
     def tokens(text: str) -> tuple[list[str], str]:
+        """The text's tokens, and its normalised form (for its characters)."""
         normal = normalize(text)
         if language == "en":
-            return tokenize_english(text), "".join(set(normal))
-        return tokenizer.tokens(normal, normalized=True), "".join(set(normal))
+            return tokenize_english(text), normal
+        return tokenizer.tokens(normal, normalized=True), normal
 
     distinct: dict[str, int] = {}  # text → its number among the texts to tokenise
     rows: list[int] = []
@@ -83,6 +90,7 @@ def build_fields(
     position: list[int] = []
     n_turns = 0
     offset = 0
+    number = distinct.setdefault
     for transcript in transcripts:
         host_text: dict[int, str] = {}
         last_host = ""
@@ -91,41 +99,121 @@ def build_fields(
                 last_host = " ".join(transcript.passages[i].text for i in turn.passage_indices)
             host_text[turn.index] = last_host if turn.role != HOST else ""
         turn_rows: dict[int, int] = {}
+        # Every paragraph of a turn shares its question (and usually its section): each
+        # (turn, section) context is built and looked up once.
+        contexts: dict[tuple[int, str], int] = {}
+        turns = transcript.turns
         for passage in transcript.passages:
             if passage.language != language:
                 continue
-            if passage.turn not in turn_rows:
-                turn_rows[passage.turn] = n_turns
+            turn = passage.turn
+            if turn not in turn_rows:
+                turn_rows[turn] = n_turns
                 n_turns += 1
             rows.append(offset + passage.index)
-            text_of_row.append(distinct.setdefault(passage.text, len(distinct)))
-            # Every paragraph of a turn shares its question (and usually its section).
-            context = host_text[passage.turn] + " " + passage.section
-            context_of_row.append(distinct.setdefault(context, len(distinct)))
-            turn_of_row.append(turn_rows[passage.turn])
-            position.append(transcript.turns[passage.turn].passage_indices.index(passage.index))
+            text_of_row.append(number(passage.text, len(distinct)))
+            key = (turn, passage.section)
+            context = contexts.get(key)
+            if context is None:
+                context = contexts[key] = number(
+                    host_text[turn] + " " + passage.section, len(distinct)
+                )
+            context_of_row.append(context)
+            turn_of_row.append(turn_rows[turn])
+            position.append(turns[turn].passage_indices.index(passage.index))
         offset += len(transcript.passages)
 
     def tokenised(done: int) -> None:
         if progress is not None:
             progress(len(rows) * done // max(len(distinct), 1))
 
-    token_lists: list[list[str]] = []
-    for found, chars in map_forked(tokens, list(distinct), progress=tokenised):
-        token_lists.append(found)
+    # Workers send each chunk back as numbers into their own vocabulary, with the words that
+    # vocabulary gained (cheap to pickle); here those merge into one vocabulary, and every
+    # field is cut from it.
+    vocabulary: dict[str, int] = {}
+    number_of: dict[int, np.ndarray] = {}  # per worker: its numbers → the merged ones
+    flat_parts: list[np.ndarray] = []
+    length_parts: list[np.ndarray] = []
+    for worker, new, ids, lengths, chars in map_chunks_forked(
+        _ChunkTokeniser(tokens), list(distinct), progress=tokenised
+    ):
+        merged = [vocabulary.setdefault(term, len(vocabulary)) for term in new]
+        known = number_of.get(worker, np.zeros(0, dtype=np.int64))
+        number_of[worker] = renumber = np.concatenate([known, np.array(merged, np.int64)])
+        flat_parts.append(renumber[ids])
+        length_parts.append(lengths)
         if characters is not None:
             characters.update(chars)
-    text_docs = [token_lists[i] for i in text_of_row]
-    context_docs = [token_lists[i] for i in context_of_row]
-    # A turn's tokens are its paragraphs' tokens: no need to segment the text twice.
-    turn_docs: list[list[str]] = [[] for _ in range(n_turns)]
-    for row, turn_row in enumerate(turn_of_row):
-        turn_docs[turn_row].extend(text_docs[row])
+    flat = np.concatenate(flat_parts) if flat_parts else np.zeros(0, dtype=np.int64)
+    lengths = np.concatenate(length_parts) if length_parts else np.zeros(0, dtype=np.int64)
+    starts = np.zeros(len(lengths), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    terms = list(vocabulary)
+    texts = np.array(text_of_row, dtype=np.int64)
+    turns = np.array(turn_of_row, dtype=np.int64)
+
+    def field(
+        documents: np.ndarray, doc_len: np.ndarray | None = None, like: BM25Index | None = None
+    ) -> BM25Index:
+        """The index whose documents are the distinct texts ``documents``, in order (with
+        ``doc_len``: consecutive runs of them joined into one document each)."""
+        picked, picked_len = _gather(flat, starts, lengths, documents)
+        return BM25Index.build_from_ids(
+            picked, picked_len if doc_len is None else doc_len, terms, share_terms_with=like
+        )
+
+    # A turn's tokens are its paragraphs' tokens, in order: no need to segment twice.
+    by_turn = np.argsort(turns, kind="stable")
+    turn_len = np.bincount(turns, weights=lengths[texts], minlength=n_turns).astype(np.int64)
+    text = field(texts)
     return FieldIndex(
         passage_rows=np.array(rows, dtype=np.int64),
-        text=BM25Index.build(text_docs),
-        context=BM25Index.build(context_docs),
-        turn=BM25Index.build(turn_docs),
-        turn_of_row=np.array(turn_of_row, dtype=np.int64),
+        text=text,
+        context=field(np.array(context_of_row, dtype=np.int64)),
+        turn=field(texts[by_turn], turn_len, like=text),  # the same words, regrouped
+        turn_of_row=turns,
         position=np.array(position, dtype=np.int64),
     )
+
+
+class _ChunkTokeniser:
+    """Tokenises chunks of texts in one worker process, numbering tokens by the worker's own
+    vocabulary, which grows from chunk to chunk.
+
+    Each chunk gives (this process, the words its vocabulary gained, every token as its
+    number, tokens per text, every character seen). A worker's chunks reach the parent in
+    the order it tokenised them (tasks are handed out and returned in order), so the parent
+    can follow each worker's numbering.
+    """
+
+    def __init__(self, tokens: Callable[[str], tuple[list[str], str]]) -> None:
+        self.tokens = tokens
+        self.vocabulary: dict[str, int] = {}
+
+    def __call__(
+        self, texts: Sequence[str]
+    ) -> tuple[int, list[str], np.ndarray, np.ndarray, str]:
+        vocabulary = self.vocabulary
+        before = len(vocabulary)
+        assign = vocabulary.setdefault
+        ids: list[int] = []
+        lengths = np.zeros(len(texts), dtype=np.int64)
+        characters: set[str] = set()
+        for at, text in enumerate(texts):
+            found, normal = self.tokens(text)
+            ids.extend([assign(token, len(vocabulary)) for token in found])
+            lengths[at] = len(found)
+            characters.update(normal)
+        new = list(itertools.islice(vocabulary, before, None))
+        return os.getpid(), new, np.array(ids, dtype=np.int32), lengths, "".join(characters)
+
+
+def _gather(
+    flat: np.ndarray, starts: np.ndarray, lengths: np.ndarray, picks: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The segments ``flat[starts[i]:starts[i] + lengths[i]]`` for ``i`` in ``picks``, back
+    to back, and their lengths."""
+    picked_len = lengths[picks]
+    ends = np.cumsum(picked_len)
+    offsets = np.repeat(starts[picks] - (ends - picked_len), picked_len)
+    return flat[offsets + np.arange(int(ends[-1]) if len(ends) else 0)], picked_len

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.model import MAX_INPUT_CHARS, N_, QueryError, Transcript
-from bot.search.fields import FieldIndex
+from bot.search.fields import FieldIndex, FieldVocabulary
 from bot.text.aliases import AliasRewriter
 from bot.text.chinese import ChineseTokenizer
-from bot.text.crosslingual import Lexicon, translate
+from bot.text.crosslingual import LexiconTable, translate
 from bot.text.english import english_words, tokenize_english
 from bot.text.normalize import normalize, script_of
 from bot.text.usertext import visible_text
@@ -140,8 +140,8 @@ class QueryAnalyzer:
         self,
         tokenizer: ChineseTokenizer,
         fields: Mapping[str, FieldIndex],
-        lexicons: Mapping[str, Lexicon],
-        synonyms: Lexicon,
+        lexicons: Mapping[str, LexiconTable],
+        synonyms: LexiconTable,
         speaker_tokens: set[str],
         aliases: Mapping[str, str] | None = None,
         names: Iterable[str] = (),
@@ -152,8 +152,11 @@ class QueryAnalyzer:
         self.lexicons = lexicons
         self.synonyms = synonyms
         self.speaker_tokens = speaker_tokens
-        self.known = set().union(*(f.vocabulary for f in fields.values()))
-        self.rewriter = AliasRewriter(aliases or {}, self.known)
+        # A view, not a set: at 100,000 passages a set of the terms cost each process ~30 MB.
+        self.known = FieldVocabulary(
+            *(index for f in fields.values() for index in (f.text, f.context))
+        )
+        self.rewriter = AliasRewriter(aliases or {}, self.known, self.known.ascii_terms())
         self.names = {normalize(n) for n in names}
         # People the interview talks about (not its speakers), and what people call them.
         subjects = {n for n in self.names - speaker_tokens if len(n) > 1}

@@ -226,6 +226,16 @@ def max_passages() -> int:
         return DEFAULT_MAX_PASSAGES
 
 
+def too_many(passages: int) -> bool:
+    """Whether a library of ``passages`` is too big to embed (then said in the log), so a
+    caller can skip gathering its texts."""
+    if passages > max_passages():
+        log.info("semantic search skipped for %d passages (more than %s=%d): lexical only",
+                 passages, MAX_PASSAGES_ENV, max_passages())
+        return True
+    return False
+
+
 def sentences(text: str) -> list[str]:
     parts = [s.strip() for s in SENTENCE_END_RE.split(text)]
     return [s for s in parts if len(s) >= MIN_SENTENCE_CHARS] or [text]
@@ -235,9 +245,7 @@ def build(texts: Sequence[str], questions: Sequence[str | None]) -> SemanticInde
     """Embed passage ``texts`` (in library order) and, for each opening paragraph of an
     answer, the host question it answers (``questions[i]``, else None); None when the tier
     is off or unavailable."""
-    if len(texts) > max_passages():
-        log.info("semantic search skipped for %d passages (more than %s=%d): lexical only",
-                 len(texts), MAX_PASSAGES_ENV, max_passages())
+    if too_many(len(texts)):
         return None
     if not texts or MODEL.encoder() is None:
         return None

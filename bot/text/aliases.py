@@ -55,11 +55,20 @@ def merged_aliases(per_interview: Iterable[Mapping[str, str]]) -> dict[str, str]
 class AliasRewriter:
     """Applies aliases and Latin typo correction to a normalised question."""
 
-    def __init__(self, aliases: Mapping[str, str], known: Collection[str]) -> None:
+    def __init__(
+        self,
+        aliases: Mapping[str, str],
+        known: Collection[str],
+        known_latin: Iterable[str] | None = None,
+    ) -> None:
+        """``known``: the library's terms; ``known_latin``: the all-ASCII ones among them,
+        when the caller can list them without reading every term."""
         self.aliases = dict(aliases)
-        self.known = set(known)
+        self.known = known
         self.pattern = alias_pattern(self.aliases)
-        latin = {w for w in self.known if w.isascii()} | {a for a in self.aliases if a.isascii()}
+        if known_latin is None:
+            known_latin = (w for w in known if w.isascii())
+        latin = set(known_latin) | {a for a in self.aliases if a.isascii()}
         self.latin = latin
         self._candidates = sorted(
             w for w in latin if len(w) >= MIN_CORRECTED_LENGTH and w.isalpha()

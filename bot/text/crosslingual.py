@@ -14,6 +14,7 @@ query with irrelevant senses: only translations the interview could match are ke
 
 from __future__ import annotations
 
+import functools
 import gzip
 import logging
 import re
@@ -25,6 +26,8 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 Lexicon = dict[str, list[tuple[str, float]]]
+# What searching reads: a Lexicon, or its memory-mapped form (`bot.packed.PackedLexicon`).
+LexiconTable = Mapping[str, list[tuple[str, float]]]
 
 MAX_TRANSLATIONS = 6
 CEDICT_LINE_RE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
@@ -42,9 +45,15 @@ def cedict_path() -> Path | None:
     return path if path.exists() else None
 
 
+_SENSE_SPLIT_RE = re.compile(r"[/;]")
+_PARENTHESES_RE = re.compile(r"\([^)]*\)")
+
+
 def _senses(definitions: str) -> Iterable[str]:
-    for sense in re.split(r"[/;]", definitions):
-        sense = re.sub(r"\([^)]*\)", " ", sense).strip().casefold()
+    for sense in _SENSE_SPLIT_RE.split(definitions):
+        if "(" in sense:
+            sense = _PARENTHESES_RE.sub(" ", sense)
+        sense = sense.strip().casefold()
         if not sense or sense.startswith(SKIPPED_SENSES):
             continue
         if sense.startswith("to "):
@@ -111,10 +120,12 @@ def build_lexicon(
     """
     vocab = set(vocabulary)
     table: dict[str, dict[str, float]] = defaultdict(dict)
+    # Interviews share most of their glossaries: each term is tokenised once.
+    cut_chinese, cut_english = functools.cache(chinese_tokens), functools.cache(english_tokens)
     for glossary in glossaries:
         for english, terms in glossary.items():
-            targets = [t for term in terms for t in chinese_tokens(term) if t in vocab]
-            for key in english_tokens(english) or [english.casefold()]:
+            targets = [t for term in terms for t in cut_chinese(term) if t in vocab]
+            for key in cut_english(english) or [english.casefold()]:
                 for target in targets:
                     table[key][target] = 2.0
     cedict = _entries(dictionary, entries, english_tokens)
@@ -133,8 +144,10 @@ def build_lexicon(
         log.info("CC-CEDICT not installed: English questions use the metadata glossary only")
     lexicon: Lexicon = {}
     for word, targets in table.items():
-        ranked = sorted(targets.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TRANSLATIONS]
-        lexicon[word] = ranked
+        # Heaviest first, equal weights by target: two C-level stable sorts instead of a
+        # Python key function per target (a common word has thousands).
+        ranked = sorted(sorted(targets), key=targets.__getitem__, reverse=True)
+        lexicon[word] = [(t, targets[t]) for t in ranked[:MAX_TRANSLATIONS]]
     return lexicon
 
 
@@ -167,7 +180,7 @@ def build_synonyms(
         targets = by_sense.get(sense)
         if not targets or len(targets) > MAX_TRANSLATIONS:
             continue
-        for head in heads:
+        for head in sorted(heads):  # sets iterate in a per-process order: keep the cache stable
             for target in targets:
                 synonyms[head][target] += 1
     return {

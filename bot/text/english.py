@@ -78,13 +78,14 @@ def english_words(text: str) -> list[tuple[str, str]]:
     """
     folded = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
     pairs: list[tuple[str, str]] = []
+    stem_word = _stemmer().stemWord
     for word in _TOKEN.findall(folded):
         if word in ENGLISH_STOP_WORDS:
             continue
         word = word.removesuffix("'s")  # possessive; "it's" and "that's" are stop words
         if word in ENGLISH_STOP_WORDS or (len(word) == 1 and not word.isdigit()):
             continue
-        pairs.append((word, stem(word)))
+        pairs.append((word, stem_word(word)))
     return pairs
 
 

@@ -308,3 +308,47 @@ def test_term_table_round_trip_with_long_and_odd_terms(tmp_path):
     for absent in ("模", "x" * 99, "ends with nul", "t2000", 42, "gpus"):
         assert absent not in table
     assert table.get("t2000", -1) == -1
+
+
+def _same_index(one: BM25Index, other: BM25Index) -> None:
+    assert list(one.vocabulary) == list(other.vocabulary)  # first-appearance order
+    for name in ("_offsets", "_doc_ids", "_weights", "_doc_len", "_idf", "_doc_freq"):
+        assert np.array_equal(getattr(one, name), getattr(other, name)), name
+    assert (one.avgdl, one.average_idf) == (other.avgdl, other.average_idf)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_building_from_token_numbers_gives_the_same_index_bit_for_bit(seed):
+    corpus = random_corpus(seed)
+    # A shared vocabulary numbered in some other order, with terms no document uses.
+    rng = random.Random(seed)
+    terms = sorted({t for doc in corpus for t in doc} | {"unused", "also unused"})
+    rng.shuffle(terms)
+    number = {t: i for i, t in enumerate(terms)}
+    flat = np.array([number[t] for doc in corpus for t in doc], dtype=np.int64)
+    doc_len = np.array([len(doc) for doc in corpus])
+    _same_index(BM25Index.build_from_ids(flat, doc_len, terms), BM25Index.build(corpus))
+    reference = BM25Okapi(corpus)
+    index = BM25Index.build_from_ids(flat, doc_len, terms)
+    assert_same_scores(index, reference, ["common", "w3", "w3", "unused"])
+
+
+def test_building_from_token_numbers_checks_the_lengths():
+    with pytest.raises(ValueError, match="add up"):
+        BM25Index.build_from_ids(np.array([0, 1]), np.array([1]), ["a", "b"])
+    with pytest.raises(ValueError, match="empty corpus"):
+        BM25Index.build_from_ids(np.array([], dtype=np.int64), np.array([]), [])
+
+
+def test_an_index_of_the_same_terms_regrouped_shares_the_term_table():
+    terms = ["a", "b", "c", "d"]
+    flat = np.array([0, 1, 2, 1, 3])
+    one = BM25Index.build_from_ids(flat, np.array([2, 3]), terms)
+    regrouped = BM25Index.build_from_ids(flat, np.array([5]), terms, share_terms_with=one)
+    assert regrouped._term_ids is one._term_ids
+    _same_index(regrouped, BM25Index.build([["a", "b", "c", "b", "d"]]))
+    other_order = BM25Index.build_from_ids(
+        np.array([3, 0, 1, 2]), np.array([4]), terms, share_terms_with=one
+    )
+    assert other_order._term_ids is not one._term_ids
+    _same_index(other_order, BM25Index.build([["d", "a", "b", "c"]]))

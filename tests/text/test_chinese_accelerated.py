@@ -60,3 +60,52 @@ def test_restricting_the_dictionary_drops_the_accelerator():
         each.restrict_to(set("卡帕西说模型"))
     assert tokenizer._fast is None
     assert tokenizer.tokens("卡帕西说模型") == reference.tokens("卡帕西说模型")
+
+
+@pytest.mark.parametrize("many", [0, 10**9])  # the one-regex path, and word by word
+def test_restricting_keeps_exactly_the_words_made_of_the_characters(monkeypatch, many):
+    from bot.text import chinese
+
+    monkeypatch.setattr(chinese, "_MANY_CHARACTERS", many)
+    freq, _ = chinese._jieba_dictionary()
+    rng = np.random.default_rng(3)
+    every = sorted(set("".join(freq)))
+    characters = set(every) - set(rng.choice(every, size=40, replace=False).tolist())
+    expected = {w: f for w, f in freq.items() if characters.issuperset(w)}
+    kept = chinese._restricted(freq, characters)
+    assert list(kept.items()) == list(expected.items())  # the same words, in the same order
+    odd = {"": 1, "a": 2, "a]b": 3, "^": 4, "\\": 5, "-x": 6, "b-": 7}
+    for chars in (set("a]^-"), set("ab\\-"), set()):
+        assert chinese._restricted(odd, chars) == {
+            w: f for w, f in odd.items() if chars.issuperset(w)
+        }
+    assert chinese._restricted({"q\nr": 1, "q": 2}, set("qr")) == {"q": 2}
+
+
+def test_a_new_machine_reads_jiebas_dictionary_in_a_forked_process(tmp_path):
+    # Forking needs a process without threads: a fresh interpreter with an empty cache dir.
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.paths import REPO
+
+    code = """
+import json
+from bot.text import chinese
+wait = chinese.prefetch_dictionary()
+ok = wait is not None and wait()
+cached = (chinese.Path(chinese.jieba_cache_dir()) / chinese.JIEBA_CACHE_FILE).exists()
+again = chinese.prefetch_dictionary() is None
+tokens = chinese.ChineseTokenizer(["卡帕西"]).tokens("卡帕西说大语言模型很重要")
+print(json.dumps({"ok": ok, "cached": cached, "again": again, "tokens": tokens}))
+"""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "prefix dict" not in done.stderr  # jieba's start-up chatter stays silent
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["ok"] and found["cached"] and found["again"]
+    assert found["tokens"] == ChineseTokenizer(["卡帕西"]).tokens("卡帕西说大语言模型很重要")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.formats.metadata import load_meta
 from bot.text.chinese import CHINESE_STOP_WORDS, ChineseTokenizer, tokenize
@@ -120,3 +122,32 @@ def test_script_detection():
     assert script_of("What does Karpathy think about scale?") == "en"
     assert script_of("规模重要吗?") == "zh"
     assert script_of("LLM OS 是什么?") == "zh"
+
+
+# ---------------------------------------------------------------- the fast NFKC path
+
+# Characters around which NFKC is easy to get wrong: full-width forms, compatibility
+# ideographs, combining marks (which reorder and compose), Hangul jamo (which compose), and
+# characters whose NFKC form is several characters.
+_TRICKY = ("Ａｚ０，。？！　（）ﾊﾟ가\u1100\u1161\u11a8e\u0301\u0327\u0323\u0308ﬁ㎏①²½…‥"
+           "豈更車賈兀\uff0c\u3000\u00a0卡帕西模型GPU")
+
+
+@given(st.text(alphabet=st.sampled_from(_TRICKY), max_size=30)
+       | st.text(max_size=30))
+@settings(max_examples=400, deadline=None)
+def test_fast_nfkc_equals_unicodedata(text):
+    import unicodedata
+
+    from bot.text.normalize import _nfkc
+
+    assert _nfkc(text) == unicodedata.normalize("NFKC", text)
+
+
+def test_fast_nfkc_on_the_bundled_interview():
+    import unicodedata
+
+    from bot.text.normalize import _nfkc
+
+    for line in SEED.read_text(encoding="utf-8").splitlines():
+        assert _nfkc(line) == unicodedata.normalize("NFKC", line)
