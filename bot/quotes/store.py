@@ -68,24 +68,17 @@ class NewQuote:
     saved_by_name: str
 
     def stored(self, guild_id: int, number: int, saved_at: datetime) -> StoredQuote:
-        return StoredQuote(number=number, guild_id=guild_id, saved_at=saved_at,
-                           **dataclasses.asdict(self))
+        saved = {f.name: getattr(self, f.name) for f in dataclasses.fields(NewQuote)}
+        return StoredQuote(number=number, guild_id=guild_id, saved_at=saved_at, **saved)
 
 
 @dataclass(frozen=True)
-class StoredQuote:
-    """One saved quote. ``number`` is per guild and never reused; ``guild_id`` 0 = DMs/console."""
+class StoredQuote(NewQuote):
+    """One saved quote: what was saved, with its ``number`` (per guild, never reused), its
+    guild (``guild_id`` 0 = DMs/console) and when."""
 
     number: int
     guild_id: int
-    passage_id: str
-    text: str
-    key: str
-    speaker: str
-    section: str
-    link: str
-    saved_by: int
-    saved_by_name: str
     saved_at: datetime
 
     def row(self) -> tuple[int, int, str, str, str, str, str, str, int, str, datetime]:
