@@ -180,7 +180,39 @@ class StringIndex:
         return self.position(text) != EMPTY
 
 
-class PackedCounts(Mapping[str, int]):
+V = TypeVar("V")
+
+
+class _KeyedMapping(Mapping[str, V]):
+    """An immutable mapping whose keys are a `StringIndex`: each value is found by its key's
+    position (`_at`), so lookups, membership, length and iteration live here once."""
+
+    _keys: StringIndex
+
+    def _at(self, position: int) -> V:
+        raise NotImplementedError
+
+    def get(self, key: object, default: V | None = None) -> V | None:  # type: ignore[override]
+        position = self._keys.position(key)
+        return default if position == EMPTY else self._at(position)
+
+    def __getitem__(self, key: str) -> V:
+        position = self._keys.position(key)
+        if position == EMPTY:
+            raise KeyError(key)
+        return self._at(position)
+
+    def __contains__(self, key: object) -> bool:
+        return self._keys.position(key) != EMPTY
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys.strings)
+
+
+class PackedCounts(_KeyedMapping[int]):
     """An immutable ``str → int`` mapping on a `StringIndex` and an int64 array."""
 
     PARTS = ("values",)
@@ -206,24 +238,8 @@ class PackedCounts(Mapping[str, int]):
         return cls(StringIndex.load(directory, f"{stem}.keys"),
                    *_load(directory, stem, *cls.PARTS))
 
-    def get(self, key: object, default: int | None = None) -> int | None:  # type: ignore[override]
-        position = self._keys.position(key)
-        return default if position == EMPTY else self._values[position]
-
-    def __getitem__(self, key: str) -> int:
-        position = self._keys.position(key)
-        if position == EMPTY:
-            raise KeyError(key)
+    def _at(self, position: int) -> int:
         return self._values[position]
-
-    def __contains__(self, key: object) -> bool:
-        return self._keys.position(key) != EMPTY
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._keys.strings)
 
 
 def files(
@@ -428,7 +444,7 @@ class RecordTable(Sequence[R]):
         return f"<{len(self)} {self._kind.__name__} records>"
 
 
-class PackedLexicon(Mapping[str, list[tuple[str, float]]]):
+class PackedLexicon(_KeyedMapping[list[tuple[str, float]]]):
     """An immutable ``word → [(target, weight), ...]`` table (`bot.text.crosslingual`'s
     lexicons and synonyms): words in a `StringIndex`, each word's pairs a run of the
     flat ``targets`` (codes into a pool of distinct targets) and ``weights`` arrays."""
@@ -444,7 +460,7 @@ class PackedLexicon(Mapping[str, list[tuple[str, float]]]):
                 or (targets.size and (int(targets.min()) < 0
                                       or int(targets.max()) >= len(pool)))):
             raise ValueError("a packed lexicon's arrays do not match")
-        self._words = words
+        self._keys = words
         self._pool = pool
         self._arrays = (offsets, targets, weights)
         self._offsets = memoryview(offsets)
@@ -461,7 +477,7 @@ class PackedLexicon(Mapping[str, list[tuple[str, float]]]):
                    weights)
 
     def save(self, directory: Path, stem: str) -> None:
-        self._words.save(directory, f"{stem}.words")
+        self._keys.save(directory, f"{stem}.words")
         self._pool.save(directory, f"{stem}.pool")
         _save(directory, stem, **dict(zip(self.PARTS, self._arrays, strict=True)))
 
@@ -471,28 +487,10 @@ class PackedLexicon(Mapping[str, list[tuple[str, float]]]):
                    PackedStrings.load(directory, f"{stem}.pool"),
                    *_load(directory, stem, *cls.PARTS))
 
-    def get(self, word: object, default: list[tuple[str, float]] | None = None  # type: ignore[override]
-            ) -> list[tuple[str, float]] | None:
-        position = self._words.position(word)
-        if position == EMPTY:
-            return default
+    def _at(self, position: int) -> list[tuple[str, float]]:
         start, stop = self._offsets[position], self._offsets[position + 1]
         _, targets, weights = self._arrays
         pool = self._pool
         return [(pool[t], w) for t, w in zip(targets[start:stop].tolist(),
                                              weights[start:stop].tolist(), strict=True)]
 
-    def __getitem__(self, word: str) -> list[tuple[str, float]]:
-        found = self.get(word)
-        if found is None:
-            raise KeyError(word)
-        return found
-
-    def __contains__(self, word: object) -> bool:
-        return self._words.position(word) != EMPTY
-
-    def __len__(self) -> int:
-        return len(self._words)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._words.strings)
