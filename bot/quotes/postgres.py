@@ -26,7 +26,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import timezone
 
 import psycopg
 from psycopg import AsyncConnection
@@ -36,6 +36,8 @@ from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
 from bot.quotes.store import (
+    LIVE,
+    QUOTE_COLUMNS,
     NewQuote,
     QuoteStoreError,
     StoredQuote,
@@ -43,6 +45,7 @@ from bot.quotes.store import (
     check_page,
     escape_like,
     search_limit,
+    utc_now,
 )
 
 log = logging.getLogger(__name__)
@@ -97,31 +100,8 @@ async def _migration_1_initial(conn: AsyncConnection[TupleRow]) -> None:
 MIGRATIONS: list[Migration] = [_migration_1_initial]
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_COLUMNS = (
-    "number, guild_id, passage_id, text, key, speaker, section, link, "
-    "saved_by, saved_by_name, saved_at"
-)
-_LIVE = "removed_at IS NULL"
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def _row_to_quote(row: TupleRow) -> StoredQuote:
-    return StoredQuote(
-        number=row[0],
-        guild_id=row[1],
-        passage_id=row[2],
-        text=row[3],
-        key=row[4],
-        speaker=row[5],
-        section=row[6],
-        link=row[7],
-        saved_by=row[8],
-        saved_by_name=row[9],
-        saved_at=row[10].astimezone(timezone.utc),
-    )
+    return StoredQuote.from_row((*row[:10], row[10].astimezone(timezone.utc)))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -305,19 +285,19 @@ class PostgresQuoteStore:
             counter = await cur.fetchone()
             assert counter is not None
             cur = await conn.execute(
-                f"SELECT {_COLUMNS} FROM quotes WHERE guild_id = %s AND key = %s AND {_LIVE}",
+                f"SELECT {QUOTE_COLUMNS} FROM quotes WHERE guild_id = %s AND key = %s AND {LIVE}",
                 (guild_id, key),
             )
             existing = await cur.fetchone()
             if existing is not None:
                 return _row_to_quote(existing), False
-            saved = quote.stored(guild_id, int(counter[0]) + 1, _now())
+            saved = quote.stored(guild_id, int(counter[0]) + 1, utc_now())
             await conn.execute(
                 "UPDATE guild_counters SET last_number = %s WHERE guild_id = %s",
                 (saved.number, guild_id),
             )
             await conn.execute(
-                f"INSERT INTO quotes ({_COLUMNS}) "
+                f"INSERT INTO quotes ({QUOTE_COLUMNS}) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 saved.row(),
             )
@@ -326,7 +306,7 @@ class PostgresQuoteStore:
 
     async def get(self, guild_id: int, number: int) -> StoredQuote | None:
         found = await self._fetch_quotes(
-            f"SELECT {_COLUMNS} FROM quotes WHERE guild_id = %s AND number = %s AND {_LIVE}",
+            f"SELECT {QUOTE_COLUMNS} FROM quotes WHERE guild_id = %s AND number = %s AND {LIVE}",
             (guild_id, number),
         )
         return found[0] if found else None
@@ -340,11 +320,11 @@ class PostgresQuoteStore:
             # One snapshot for both statements, so the total matches the rows.
             await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             cur = await conn.execute(
-                f"SELECT COUNT(*) FROM quotes WHERE guild_id = %s AND {_LIVE}", (guild_id,)
+                f"SELECT COUNT(*) FROM quotes WHERE guild_id = %s AND {LIVE}", (guild_id,)
             )
             total_row = await cur.fetchone()
             cur = await conn.execute(
-                f"SELECT {_COLUMNS} FROM quotes WHERE guild_id = %s AND {_LIVE} "
+                f"SELECT {QUOTE_COLUMNS} FROM quotes WHERE guild_id = %s AND {LIVE} "
                 "ORDER BY number DESC LIMIT %s OFFSET %s",
                 (guild_id, per_page, (page - 1) * per_page),
             )
@@ -353,7 +333,7 @@ class PostgresQuoteStore:
 
     async def random(self, guild_id: int) -> StoredQuote | None:
         found = await self._fetch_quotes(
-            f"SELECT {_COLUMNS} FROM quotes WHERE guild_id = %s AND {_LIVE} "
+            f"SELECT {QUOTE_COLUMNS} FROM quotes WHERE guild_id = %s AND {LIVE} "
             "ORDER BY random() LIMIT 1",
             (guild_id,),
         )
@@ -368,7 +348,7 @@ class PostgresQuoteStore:
             return []
         pattern = f"%{escape_like(text)}%"
         return await self._fetch_quotes(
-            f"SELECT {_COLUMNS} FROM quotes WHERE guild_id = %s AND {_LIVE} "
+            f"SELECT {QUOTE_COLUMNS} FROM quotes WHERE guild_id = %s AND {LIVE} "
             "AND (text ILIKE %s ESCAPE '\\' OR key ILIKE %s ESCAPE '\\') "
             "ORDER BY number DESC LIMIT %s",
             (guild_id, pattern, pattern, search_limit(limit)),
@@ -381,8 +361,8 @@ class PostgresQuoteStore:
         async with self._connection("write") as conn:
             cur = await conn.execute(
                 f"UPDATE quotes SET removed_at = %s, removed_by = %s "
-                f"WHERE guild_id = %s AND number = %s AND {_LIVE} RETURNING {_COLUMNS}",
-                (_now(), removed_by, guild_id, number),
+                f"WHERE guild_id = %s AND number = %s AND {LIVE} RETURNING {QUOTE_COLUMNS}",
+                (utc_now(), removed_by, guild_id, number),
             )
             row = await cur.fetchone()
         if row is None:
@@ -393,7 +373,7 @@ class PostgresQuoteStore:
     async def count(self, guild_id: int) -> int:
         async with self._connection("read") as conn:
             cur = await conn.execute(
-                f"SELECT COUNT(*) FROM quotes WHERE guild_id = %s AND {_LIVE}", (guild_id,)
+                f"SELECT COUNT(*) FROM quotes WHERE guild_id = %s AND {LIVE}", (guild_id,)
             )
             row = await cur.fetchone()
         return int(row[0]) if row else 0

@@ -53,6 +53,9 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return "locked" in text or "busy" in text
 
 
+QuoteRow = tuple[int, int, str, str, str, str, str, str, int, str, datetime]
+
+
 @dataclass(frozen=True)
 class NewQuote:
     """A quote as a user saves it: the verified span, its normalised ``key`` (for
@@ -81,10 +84,19 @@ class StoredQuote(NewQuote):
     guild_id: int
     saved_at: datetime
 
-    def row(self) -> tuple[int, int, str, str, str, str, str, str, int, str, datetime]:
-        """The values in the stores' column order (number, guild_id, …, saved_at)."""
+    def row(self) -> QuoteRow:
+        """The values in `QUOTE_COLUMNS` order."""
         return (self.number, self.guild_id, self.passage_id, self.text, self.key, self.speaker,
                 self.section, self.link, self.saved_by, self.saved_by_name, self.saved_at)
+
+    @classmethod
+    def from_row(cls, values: QuoteRow) -> StoredQuote:
+        """The quote from values in `QUOTE_COLUMNS` order (``saved_at`` already a datetime)."""
+        (number, guild_id, passage_id, text, key, speaker, section, link, saved_by,
+         saved_by_name, saved_at) = values
+        return cls(passage_id=passage_id, text=text, key=key, speaker=speaker, section=section,
+                   link=link, saved_by=saved_by, saved_by_name=saved_by_name, number=number,
+                   guild_id=guild_id, saved_at=saved_at)
 
 
 # --- schema migrations -----------------------------------------------------------------------
@@ -165,34 +177,23 @@ def _schema_of(version: int) -> dict[str, tuple]:
         conn.close()
 
 
-_COLUMNS = (
+# The quote columns in `StoredQuote.row` order, shared by both backends' SQL.
+QUOTE_COLUMNS = (
     "number, guild_id, passage_id, text, key, speaker, section, link, "
     "saved_by, saved_by_name, saved_at"
 )
-_LIVE = "removed_at IS NULL"
+LIVE = "removed_at IS NULL"
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
 def _row_to_quote(row: tuple) -> StoredQuote:
-    saved_at = datetime.fromisoformat(row[10])
+    saved_at = datetime.fromisoformat(row[10])  # SQLite keeps the time as ISO text
     if saved_at.tzinfo is None:
         saved_at = saved_at.replace(tzinfo=timezone.utc)
-    return StoredQuote(
-        number=row[0],
-        guild_id=row[1],
-        passage_id=row[2],
-        text=row[3],
-        key=row[4],
-        speaker=row[5],
-        section=row[6],
-        link=row[7],
-        saved_by=row[8],
-        saved_by_name=row[9],
-        saved_at=saved_at,
-    )
+    return StoredQuote.from_row((*row[:10], saved_at))
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
@@ -443,7 +444,7 @@ class QuoteStore:
     @staticmethod
     def _find_live(conn: sqlite3.Connection, guild_id: int, number: int) -> StoredQuote | None:
         row = conn.execute(
-            f"SELECT {_COLUMNS} FROM quotes WHERE guild_id = ? AND number = ? AND {_LIVE}",
+            f"SELECT {QUOTE_COLUMNS} FROM quotes WHERE guild_id = ? AND number = ? AND {LIVE}",
             (guild_id, number),
         ).fetchone()
         return _row_to_quote(row) if row else None
@@ -460,7 +461,7 @@ class QuoteStore:
         key = quote.key
         with self._write() as conn:
             existing = conn.execute(
-                f"SELECT {_COLUMNS} FROM quotes WHERE guild_id = ? AND key = ? AND {_LIVE}",
+                f"SELECT {QUOTE_COLUMNS} FROM quotes WHERE guild_id = ? AND key = ? AND {LIVE}",
                 (guild_id, key),
             ).fetchone()
             if existing:
@@ -471,9 +472,9 @@ class QuoteStore:
                 "RETURNING last_number",
                 (guild_id,),
             ).fetchone()[0]
-            saved = quote.stored(guild_id, number, _now())
+            saved = quote.stored(guild_id, number, utc_now())
             conn.execute(
-                f"INSERT INTO quotes ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO quotes ({QUOTE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*saved.row()[:-1], saved.saved_at.isoformat()),
             )
         log.info("guild %d saved quote #%d (%s)", guild_id, number, quote.passage_id)
@@ -488,10 +489,10 @@ class QuoteStore:
         check_page(page, per_page)
         with self._read() as conn:
             total = conn.execute(
-                f"SELECT COUNT(*) FROM quotes WHERE guild_id = ? AND {_LIVE}", (guild_id,)
+                f"SELECT COUNT(*) FROM quotes WHERE guild_id = ? AND {LIVE}", (guild_id,)
             ).fetchone()[0]
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM quotes WHERE guild_id = ? AND {_LIVE} "
+                f"SELECT {QUOTE_COLUMNS} FROM quotes WHERE guild_id = ? AND {LIVE} "
                 "ORDER BY number DESC LIMIT ? OFFSET ?",
                 (guild_id, per_page, (page - 1) * per_page),
             ).fetchall()
@@ -500,7 +501,7 @@ class QuoteStore:
     def random(self, guild_id: int) -> StoredQuote | None:
         with self._read() as conn:
             row = conn.execute(
-                f"SELECT {_COLUMNS} FROM quotes WHERE guild_id = ? AND {_LIVE} "
+                f"SELECT {QUOTE_COLUMNS} FROM quotes WHERE guild_id = ? AND {LIVE} "
                 "ORDER BY RANDOM() LIMIT 1",
                 (guild_id,),
             ).fetchone()
@@ -514,7 +515,7 @@ class QuoteStore:
         pattern = f"%{escape_like(text)}%"
         with self._read() as conn:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM quotes WHERE guild_id = ? AND {_LIVE} "
+                f"SELECT {QUOTE_COLUMNS} FROM quotes WHERE guild_id = ? AND {LIVE} "
                 "AND (text LIKE ? ESCAPE '\\' OR key LIKE ? ESCAPE '\\') "
                 "ORDER BY number DESC LIMIT ?",
                 (guild_id, pattern, pattern, limit),
@@ -532,7 +533,7 @@ class QuoteStore:
             conn.execute(
                 "UPDATE quotes SET removed_at = ?, removed_by = ? "
                 "WHERE guild_id = ? AND number = ?",
-                (_now().isoformat(), removed_by, guild_id, number),
+                (utc_now().isoformat(), removed_by, guild_id, number),
             )
         log.info("guild %d removed quote #%d (by %s)", guild_id, number, removed_by)
         return quote
@@ -540,7 +541,7 @@ class QuoteStore:
     def count(self, guild_id: int) -> int:
         with self._read() as conn:
             return conn.execute(
-                f"SELECT COUNT(*) FROM quotes WHERE guild_id = ? AND {_LIVE}", (guild_id,)
+                f"SELECT COUNT(*) FROM quotes WHERE guild_id = ? AND {LIVE}", (guild_id,)
             ).fetchone()[0]
 
     def close(self) -> None:
