@@ -26,7 +26,7 @@ from bot.frontends.i18n import Translations, command
 from bot.frontends.i18n import text as translate
 from bot.model import N_
 from bot.quotes.service import QuoteService
-from bot.quotes.store import QuoteStoreBusy
+from bot.quotes.store import QuoteStoreBusy, StoredQuote
 
 MAX_NUMBER = 2**53 - 1  # Discord's largest integer option (2**53 makes it refuse the whole sync)
 
@@ -81,6 +81,22 @@ async def call_quotes(
         busy = translations_for(interaction).gettext(BUSY)
         await reply(interaction, busy, ephemeral=True)
         return BUSY_TOLD
+
+
+async def show_quote(
+    interaction: discord.Interaction,
+    quote: StoredQuote | None | Literal[Told.BUSY],
+    missing: Callable[[Translations], str],
+) -> None:
+    """One saved quote as a public embed; ``missing`` privately when there is none (nothing
+    more once the user was told the database is busy)."""
+    if quote is BUSY_TOLD:
+        return
+    t = translations_for(interaction)
+    if quote is None:
+        await reply(interaction, missing(t), ephemeral=True)
+        return
+    await reply(interaction, embeds=[render.quote_embed(t, quote)])
 
 
 async def save_quote(quotes: QuoteService, interaction: discord.Interaction, text: str) -> None:
@@ -163,14 +179,8 @@ class QuoteGroup(
         name=locale_str("random"), description=locale_str("Show a random saved quote")
     )
     async def random_quote(self, interaction: discord.Interaction) -> None:
-        t = translations_for(interaction)
         quote = await call_quotes(interaction, lambda: self.quotes.random(guild_of(interaction)))
-        if quote is BUSY_TOLD:
-            return
-        if quote is None:
-            await reply(interaction, empty_text(t), ephemeral=True)
-            return
-        await reply(interaction, embeds=[render.quote_embed(t, quote)])
+        await show_quote(interaction, quote, empty_text)
 
     @app_commands.command(
         name=locale_str("show"), description=locale_str("Show one saved quote by its number")
@@ -180,17 +190,11 @@ class QuoteGroup(
     async def show(
         self, interaction: discord.Interaction, number: app_commands.Range[int, 1, MAX_NUMBER]
     ) -> None:
-        t = translations_for(interaction)
         # The service answers None for a number out of its range (Discord enforces ours).
         quote = await call_quotes(
             interaction, lambda: self.quotes.show(guild_of(interaction), number)
         )
-        if quote is BUSY_TOLD:
-            return
-        if quote is None:
-            await reply(interaction, no_such_quote(t, number), ephemeral=True)
-            return
-        await reply(interaction, embeds=[render.quote_embed(t, quote)])
+        await show_quote(interaction, quote, lambda t: no_such_quote(t, number))
 
     @app_commands.command(
         name=locale_str("search"), description=locale_str("Find saved quotes containing some words")
