@@ -214,18 +214,13 @@ class Library:
             parts.aliases, parts.names, guest_names(self.transcripts),
         )
         self.vectors = vectors  # the semantic tier; None: lexical search only
-        self._turn_group: np.ndarray | None = None  # passage → its turn, for the tier
-
-    def _turn_groups(self) -> np.ndarray:
-        """A group number per passage, one per turn of one transcript (built on first use:
-        only the semantic tier needs it)."""
-        if self._turn_group is None:
-            groups: dict[tuple[str, int], int] = {}
-            self._turn_group = np.array(
-                [groups.setdefault((p.transcript_id, p.turn), len(groups)) for p in self.passages],
-                dtype=np.intp,
-            )
-        return self._turn_group
+        # Per passage, a number for its turn of its transcript (`rank.with_turn_context`);
+        # only the semantic tier uses it.
+        self._turn_group: np.ndarray | None = None
+        if vectors is not None:
+            turn = self.passages.numbers_of("turn")
+            key = self._owner.astype(np.int64) * (int(turn.max(initial=0)) + 1) + turn
+            self._turn_group = np.unique(key, return_inverse=True)[1].reshape(-1)
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -394,7 +389,7 @@ class Library:
                 similarity, evidence = self.vectors.similarity(vectors[0])
                 if about != question:
                     evidence = self.vectors.similarity(vectors[1])[1] if len(vectors) > 1 else None
-                similarity = with_turn_context(similarity, self._turn_groups())
+                similarity = with_turn_context(similarity, self._turn_group)
         fused = fuse(lexical.scores, similarity, allowed)
         order = best_first(fused, max(limit, DECIDING_PASSAGES))
         order = shown(order[np.isfinite(fused[order])], lexical.scores, similarity)

@@ -398,6 +398,11 @@ class RecordTable(Sequence[R]):
                 return column == code
         return np.zeros(len(column), dtype=bool)
 
+    def numbers_of(self, name: str) -> np.ndarray:
+        """Per record, its number field ``name`` (a read-only column: no record is built)."""
+        return self._arrays["numbers"][self._first : self._stop,
+                                       self._of_kind[NUMBER].index(name)]
+
     def __len__(self) -> int:
         return self._stop - self._first
 

@@ -70,6 +70,8 @@ def test_tables_round_trip_through_files(tmp_path: Path):
     assert view.position("t/p3") == 1 and view.position("t/p6") == -1
     assert view.field_is("role", "host").tolist() == [True, False, True]
     assert not view.field_is("role", "editor").any()
+    assert view.numbers_of("turn").tolist() == [p.turn for p in passages[2:5]]
+    assert table.numbers_of("line").tolist() == [p.line for p in passages]
     with pytest.raises(IndexError):
         view[3]
 
