@@ -99,27 +99,27 @@ def _idf(index: FieldIndex, token: str) -> float:
 
 def speaker_tokens(transcripts: Iterable[Transcript], tokenizer: ChineseTokenizer) -> set[str]:
     """Tokens that only name a speaker ("Karpathy", "卡帕西")."""
-    names: set[str] = set()
-    for transcript in transcripts:
-        names.update([transcript.guest, transcript.host])
-    return name_tokens(names, tokenizer)
-
-
-def guest_names(transcripts: Iterable[Transcript]) -> set[str]:
-    """The words of each guest's name ("andrej", "karpathy", "卡帕西"): the person whose
-    paragraphs the answers are."""
-    return {w for t in transcripts for w in re.findall(r"\w+", normalize(t.guest))}
-
-
-def name_tokens(names: Iterable[str], tokenizer: ChineseTokenizer) -> set[str]:
-    labels = {normalize(n) for n in names}
-    for name in names:
-        labels.update(re.findall(r"[\w]+", normalize(name)))
+    labels = name_labels(name for t in transcripts for name in (t.guest, t.host))
     tokens: set[str] = set()
     for label in labels:
         tokens.update(tokenizer.tokens(label))
         tokens.update(tokenize_english(label))
     return tokens
+
+
+def guest_names(transcripts: Iterable[Transcript]) -> set[str]:
+    """How each guest is named ("andrej", "karpathy", "卡帕西"): the person whose paragraphs
+    the answers are."""
+    return name_labels(t.guest for t in transcripts)
+
+
+def name_labels(names: Iterable[str]) -> set[str]:
+    """Each name as written (normalised) and each of its words."""
+    labels: set[str] = set()
+    for name in map(normalize, names):
+        labels.add(name)
+        labels.update(re.findall(r"\w+", name))
+    return labels
 
 
 def _word_pattern(words: Iterable[str], latin: bool = False) -> re.Pattern[str] | None:
