@@ -19,10 +19,8 @@ A cache that fails a check or fails to load is rebuilt, with one warning line.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import dataclasses
-import gc
 import hashlib
 import json
 import logging
@@ -39,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
+from bot import cachefile
 from bot.forked import start_forked
 from bot.formats.datadir import APP_NAME
 from bot.formats.metadata import TranscriptMeta, meta_path_for
@@ -263,21 +262,11 @@ def cedict_entries(
     if found is None:
         return None
     path, cached = found
-    try:
-        with _no_gc_pauses():
-            entries = marshal.loads(cached.read_bytes())
-        if isinstance(entries, list):
-            return entries
-    except (OSError, EOFError, ValueError, TypeError):
-        pass
+    entries = cachefile.read(cached)
+    if isinstance(entries, list):
+        return entries
     entries = read_cedict(path, english_tokens)
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        staging = cached.with_name(f".{cached.name}.{os.getpid()}")
-        staging.write_bytes(marshal.dumps(entries))
-        os.replace(staging, cached)
-    except OSError as exc:
-        log.info("could not cache CC-CEDICT at %s: %s", cached, exc)
+    cachefile.write(cached, entries, "CC-CEDICT")
     return entries
 
 
@@ -303,7 +292,7 @@ def load(
 ) -> LibraryParts | None:
     """The parts cached at ``location`` under ``key``; None when absent, stale or damaged."""
     try:
-        with _no_gc_pauses():
+        with cachefile.no_gc_pauses():
             parts = _unpack(location, key, metas)
     except CacheMismatch as exc:
         log.warning("index cache at %s is damaged (%s); rebuilding it", location, exc)
@@ -414,23 +403,6 @@ def release_freed_memory() -> None:
         return
     trim.argtypes = [ctypes.c_size_t]
     trim(0)
-
-
-@contextlib.contextmanager
-def _no_gc_pauses():
-    """Suspend the cyclic garbage collector while the cache is unpacked.
-
-    Loading allocates hundreds of thousands of tuples and strings — none of them cyclic — and
-    each allocation burst triggers collections that rescan everything loaded so far: about
-    half of a 100,000-passage cold start. Reference counting still frees everything.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _unpack(
