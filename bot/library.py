@@ -61,6 +61,7 @@ from bot.text.chinese import ChineseTokenizer, dictionary_for_terms, prefetch_di
 from bot.text.crosslingual import Lexicon, build_lexicon, build_synonyms
 from bot.text.english import tokenize_english
 from bot.text.normalize import HAN_RE, matching_form_with_map, normalize, script_of
+from bot.text.thesaurus import build_cilin_synonyms, merge_synonyms
 from bot.topics import TopicSection, TopicTranscript, find_section, table_of_contents
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,10 @@ def build_parts(
             cedict_ready()
         cedict = index_cache.cedict_entries(tokenize_english)
         vocabulary = set(fields["zh"].text.vocabulary).union(fields["zh"].context.vocabulary)
-        synonyms = build_synonyms(vocabulary, english_tokens=tokenize_english, entries=cedict)
+        synonyms = merge_synonyms(
+            build_synonyms(vocabulary, english_tokens=tokenize_english, entries=cedict),
+            build_cilin_synonyms(vocabulary),
+        )
         lexicons["zh"] = build_lexicon(
             vocabulary,
             glossaries=[m.glossary for m in metas],
