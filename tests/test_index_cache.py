@@ -415,7 +415,30 @@ def test_cedict_is_read_once_then_loaded_from_the_user_cache(tmp_path, monkeypat
     assert (("scale",), True) in senses
 
 
-def test_a_first_build_reads_cedict_in_a_forked_process_into_the_same_cache(tmp_path):
+def test_cilin_groups_are_read_once_then_loaded_from_the_user_cache(tmp_path, monkeypatch):
+    real = index_cache.synonym_groups
+    reads = []
+
+    def reading():
+        reads.append(real())
+        return reads[-1]
+
+    monkeypatch.setattr(index_cache, "synonym_groups", reading)
+    first = index_cache.thesaurus_groups(tmp_path)
+    (cached,) = tmp_path.glob("cilin-*.marshal")
+    assert len(reads) == 1 and first == reads[0] and len(first) > 5000
+    assert index_cache.thesaurus_groups(tmp_path) == first
+    assert len(reads) == 1  # loaded from the cache
+    cached.write_bytes(b"\x00 not marshal")  # damaged: read again, never trusted
+    assert index_cache.thesaurus_groups(tmp_path) == first
+    assert len(reads) == 2
+    monkeypatch.setattr(index_cache, "synonym_groups", lambda: [])  # package missing
+    cached.unlink()
+    assert index_cache.thesaurus_groups(tmp_path) == []
+    assert not list(tmp_path.glob("cilin-*.marshal"))  # a failure is not cached
+
+
+def test_a_first_build_reads_cedict_and_cilin_in_a_forked_process_into_their_caches(tmp_path):
     # Forking needs a process without threads: a fresh interpreter.
     from bot.text.crosslingual import cedict_path
     from bot.text.english import tokenize_english
@@ -434,16 +457,19 @@ ok = wait() and wait()  # waiting twice is harmless
 files = sorted(p.name for p in folder.iterdir())
 again = index_cache.prefetch_cedict(tokenize_english, folder)  # cached now: nothing to start
 entries = index_cache.cedict_entries(tokenize_english, folder)
+groups = index_cache.thesaurus_groups(folder)
 print(json.dumps({{"started": started, "ok": ok, "files": files, "again": again is None,
-                  "scale": [[list(st), one] for st, one in dict(entries)["规模"]]}}))
+                  "scale": [[list(st), one] for st, one in dict(entries)["规模"]],
+                  "groups": len(groups)}}))
 """
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                           text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["started"] and found["ok"] and found["again"]
-    assert len(found["files"]) == 1 and found["files"][0].startswith("cedict-")
+    assert [name.split("-")[0] for name in found["files"]] == ["cedict", "cilin"]
     assert [["scale"], True] in found["scale"]
+    assert found["groups"] > 5000
     # What the child cached is what this process reads itself.
     written = index_cache.cedict_entries(tokenize_english, tmp_path)
     assert written == index_cache.cedict_entries(tokenize_english, tmp_path / "elsewhere")
