@@ -1,5 +1,5 @@
 """Derived data kept in the user's cache dir as one marshal file: jieba's dictionary, the
-slice of it for an interview's terms, CC-CEDICT read and stemmed.
+slice of it for an interview's terms, CC-CEDICT read and stemmed, Cilin's synonym groups.
 
 Each is cheap to recompute compared with nothing, dear compared with loading it, and never
 authoritative: an unreadable file is recomputed, and a file that cannot be written is only
