@@ -109,3 +109,19 @@ print(json.dumps({"ok": ok, "cached": cached, "again": again, "tokens": tokens})
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["ok"] and found["cached"] and found["again"]
     assert found["tokens"] == ChineseTokenizer(["卡帕西"]).tokens("卡帕西说大语言模型很重要")
+
+
+def test_a_restricted_dictionary_still_knows_every_stop_word():
+    """An interview that never writes 底 must still read 到底 ("after all") as one stop word
+    in a question, not leave 底 behind as a word it never mentions."""
+    from bot.text.chinese import CHINESE_STOP_WORDS
+
+    corpus = "卡帕西说模型到处都是"  # 到 but no 底, 究 or 竟
+    tokenizer, full = ChineseTokenizer(["卡帕西"]), ChineseTokenizer(["卡帕西"])
+    tokenizer.restrict_to(set(corpus))
+    assert "到底" in CHINESE_STOP_WORDS and "究竟" in CHINESE_STOP_WORDS
+    for question in ("卡帕西到底说模型吗", "模型究竟是什么"):
+        words = [w for w, _ in tokenizer.words(question)]
+        assert words == [w for w, _ in full.words(question)]
+        assert "底" not in words and "竟" not in words
+    assert tokenizer.tokens(corpus) == full.tokens(corpus)  # the corpus itself: unchanged
