@@ -108,6 +108,15 @@ CHINESE_STOP_WORDS = frozenset(
     """.split()
 )
 
+# A question word fused with what it asks about: jieba keeps 多少倍, 哪些方面, 几次 whole, and
+# as a word the interview never uses each would count against answering. The question word
+# is framing; what follows it is the ask (倍, 方面, 次). Only compounds that are questions:
+# not 多 (多模态), 几 (几乎) or 哪 (哪怕) alone.
+QUESTION_WORD_PREFIX_RE = re.compile(
+    "^(?:多少|哪些|哪个|哪里|哪儿|哪位|哪种|哪家|什么|怎么|怎样|多远|多久|多大|多长|多高"
+    "|几(?=[个次位年倍本天种家台张块条项名]))"
+)
+
 TOKEN_SPLIT_RE = re.compile(
     r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+(?:[.\-+][a-z0-9]+)*)"
 )
@@ -361,6 +370,8 @@ class ChineseTokenizer:
                     out.append((piece, [piece]))
                 continue
             for word in self._jieba.cut(piece, HMM=True):
+                if word not in CHINESE_STOP_WORDS:
+                    word = QUESTION_WORD_PREFIX_RE.sub("", word, count=1)
                 if word in CHINESE_STOP_WORDS or not word.strip():
                     continue
                 grams = [g for g in self._jieba.cut_for_search(word, HMM=True)
