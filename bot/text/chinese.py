@@ -117,6 +117,11 @@ QUESTION_WORD_PREFIX_RE = re.compile(
     "|几(?=[个次位年倍本天种家台张块条项名]))"
 )
 
+# The A-not-A question (难不难, 喜不喜欢): the question is about A once; left in, jieba cuts
+# 难不难 into 难 and 不难, a word the interview never uses. The common ones (是不是, 能不能,
+# 有没有) are stop words already and stay whole (see `_asked_once`).
+A_NOT_A_RE = re.compile("([\u4e00-\u9fff])[不没]((?:\\1)[\u4e00-\u9fff]?)")
+
 TOKEN_SPLIT_RE = re.compile(
     r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+(?:[.\-+][a-z0-9]+)*)"
 )
@@ -212,6 +217,12 @@ def _restricted(freq: dict[str, int], characters: set[str]) -> dict[str, int]:
         for word in re.findall(f"(?m)^[^\\n]*[{others}][^\\n]*$", words):
             del kept[word]
     return kept
+
+
+def _asked_once(match: re.Match[str]) -> str:
+    """难不难 → 难, 喜不喜欢 → 喜欢; a stop word such as 能不能 is left for the stop list."""
+    whole = match.group(0)
+    return whole if whole[:3] in CHINESE_STOP_WORDS else match.group(2)
 
 
 def _with_stop_words(kept: dict[str, int], freq: Mapping[str, int]) -> dict[str, int]:
@@ -359,7 +370,7 @@ class ChineseTokenizer:
         Search mode splits ``大规模`` into ``大规模, 规模, 大规``; counting those as three
         separate asks would let one long word dominate, so coverage is judged per word.
         """
-        text = _digits_for_numerals(normalize(text))
+        text = A_NOT_A_RE.sub(_asked_once, _digits_for_numerals(normalize(text)))
         out: list[tuple[str, list[str]]] = []
         for compound, token in self.compounds:
             if compound in text:

@@ -6,7 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.text.chinese import QUESTION_WORD_PREFIX_RE, ChineseTokenizer
+from bot.text.chinese import (
+    A_NOT_A_RE,
+    QUESTION_WORD_PREFIX_RE,
+    ChineseTokenizer,
+    _asked_once,
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +35,21 @@ def test_the_question_word_is_framing_and_what_it_asks_about_stays(
 ):
     words = [w for w, _ in tokenizer.words(question)]
     assert kept in words and gone not in words
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [("在他手下扩招难不难", "难"), ("他喜不喜欢开会", "喜欢"), ("这个方法好不好用", "好用")],
+)
+def test_an_a_not_a_question_asks_about_a_once(tokenizer, question, asked):
+    words = [w for w, _ in tokenizer.words(question)]
+    assert asked in words
+    assert not any(w.startswith(("不", "没")) for w in words)
+
+
+def test_the_common_a_not_a_forms_are_left_to_the_stop_list():
+    for common in ("能不能成", "是不是第一", "有没有提到", "会不会赢"):
+        assert A_NOT_A_RE.sub(_asked_once, common) == common
 
 
 @settings(max_examples=200, deadline=None)
