@@ -425,12 +425,13 @@ def tokenize(text: str) -> list[str]:
     return default_tokenizer().tokens(text)
 
 
-TERMS_DICTIONARY_FORMAT = 1  # part of `dictionary_for_terms`'s cache key: bump on any change
+TERMS_DICTIONARY_FORMAT = 2  # part of `dictionary_for_terms`'s cache key: bump on any change
 
 
 def dictionary_for_terms(terms: Iterable[str]) -> tuple[dict[str, int], int, frozenset[str]]:
     """What `ChineseTokenizer(terms)` would hold, minus every word with a Han character that
-    is not in one of ``terms``: its words, total, and the Han characters of ``terms``.
+    is not in one of ``terms`` (stop words apart): its words, total, and the Han characters
+    of ``terms``.
 
     `ChineseTokenizer.restrict_to` keeps nothing more for a corpus whose Han characters are
     all among those (an English interview: only the general vocabulary brings any), so such
@@ -451,6 +452,7 @@ def dictionary_for_terms(terms: Iterable[str]) -> tuple[dict[str, int], int, fro
         return (*found, han)
     whole, total = ChineseTokenizer(chinese_terms).dictionary
     freq = {w: f for w, f in whole.items() if all(c in han for c in HAN_RE.findall(w))}
+    freq = _with_stop_words(freq, whole)  # as `restrict_to` keeps them from the whole
     cachefile.write(cached, (freq, total), "jieba's words for the terms")
     return freq, total, han
 
