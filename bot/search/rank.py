@@ -52,13 +52,6 @@ CLOSEST_COSINE = 0.857  # a closest passage needs this similarity and some share
 CLOSEST_MIN_EVIDENCE = 0.15  # … (coverage) …
 CLOSEST_ALONE_COSINE = 0.875  # … or this similarity on its own …
 CLOSEST_MIN_COVERAGE = 0.32  # … or this coverage on its own
-# Across languages (an English question of a Chinese interview) the model's cosines run lower
-# for the same kind of match. Over the tune half and the project's own question sets, the
-# best passage's similarity has a median of 0.808 in English against 0.904 in Chinese for
-# questions the interview answers, and 0.757 against 0.850 for foreign ones: a shift of
-# 0.093-0.095 either way. The similarity that shows a closest passage on its own is lowered
-# by a little less than that; English foreign questions reach 0.778 at most.
-CROSS_LINGUAL_OFFSET = 0.09
 DECIDING_PASSAGES = 3  # the decision looks at the best few passages
 SEMANTIC_MARGIN = 0.02  # a passage sharing no word is shown only this close to the best
 SEMANTIC_TURN_SHARE = 0.25  # ranking similarity = own · (1 − share) + its turn's mean · share
@@ -236,19 +229,17 @@ def covered(coverage: float) -> bool:
     return coverage >= MIN_COVERAGE
 
 
-def decide(coverage: float, similarity: float | None, cross_lingual: bool = False) -> str:
+def decide(coverage: float, similarity: float | None) -> str:
     """Answer, closest passage, or not covered, from the best passages' lexical coverage and
-    semantic similarity (None without the semantic tier: coverage alone, as before);
-    ``cross_lingual`` when the question is not in the passages' language."""
+    semantic similarity (None without the semantic tier: coverage alone, as before)."""
     if covered(coverage):
         return ANSWER
     if similarity is None:
         return NOT_COVERED
     if similarity >= ANSWER_COSINE and coverage >= ANSWER_MIN_COVERAGE:
         return ANSWER
-    alone = CLOSEST_ALONE_COSINE - (CROSS_LINGUAL_OFFSET if cross_lingual else 0.0)
     if (
-        similarity >= alone
+        similarity >= CLOSEST_ALONE_COSINE
         or (similarity >= CLOSEST_COSINE and coverage >= CLOSEST_MIN_EVIDENCE)
         or coverage >= CLOSEST_MIN_COVERAGE
     ):
