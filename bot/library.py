@@ -405,7 +405,8 @@ class Library:
             vectors = semantic.embed_queries([question])
             evidence = self.vectors.similarity(vectors[0])[1] if vectors is not None else None
         closeness = float(evidence[best].max()) if evidence is not None else None
-        verdict = decide(coverage, closeness)
+        cross_lingual = script_of(query) != self.passages[int(best[0])].language
+        verdict = decide(coverage, closeness, cross_lingual)
         log.debug("verdict %s: coverage %.2f, similarity %s", verdict, coverage, closeness)
         if verdict == NOT_COVERED:
             return verdict, []

