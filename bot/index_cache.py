@@ -53,14 +53,15 @@ from bot.text.thesaurus import synonym_groups
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "21"  # 17: semantic vectors; 18: arrays as memory-mapped .npy files;
+PIPELINE_VERSION = "22"  # 17: semantic vectors; 18: arrays as memory-mapped .npy files;
 # 19: passages, turns, jieba's dictionary and the lexicons as memory-mapped tables (bot.packed);
 # 20: synonyms also from the Cilin thesaurus (bot.text.thesaurus); 21: jieba's restricted
-# dictionary keeps every stop word
+# dictionary keeps every stop word; 22: the semantic index's background questions
 FIELDS = ("text", "context", "turn")
 ROW_ARRAYS = ("passage_rows", "turn_of_row", "position")
 # semantic.<name>.npy beside the index (see save_vectors)
-VECTORS = ("passages", "sentences", "owner", "questions", "opening")
+VECTORS = ("passages", "sentences", "owner", "questions", "opening", "background",
+           "background_latin")
 VECTORS_MANIFEST = "semantic.json"
 PASSAGES = "passages"  # file stems of the passage and turn tables (`RecordTable.save`)
 TURNS = "turns"

@@ -375,7 +375,7 @@ class Library:
             return NOT_COVERED, []
         question = self.query.rewrite(query)
         lexical = self._lexical(question, script_of(query), allowed)
-        similarity = evidence = None
+        similarity = evidence = asked = None
         if self.vectors is not None:
             # Normalised: the same in either script. Ranking reads the question in the
             # answer's persons (`semantic_text`: 马斯克 → 他, the guest → 我: which paragraph
@@ -391,8 +391,10 @@ class Library:
             vectors = semantic.embed_queries(texts)
             if vectors is not None:
                 similarity, evidence = self.vectors.similarity(vectors[0])
+                asked = vectors[0]
                 if about != question:
-                    evidence = self.vectors.similarity(vectors[1])[1] if len(vectors) > 1 else None
+                    asked = vectors[1] if len(vectors) > 1 else None
+                    evidence = self.vectors.similarity(asked)[1] if asked is not None else None
                 similarity = with_turn_context(similarity, self._turn_group)
         fused = fuse(lexical.scores, similarity, allowed)
         order = best_first(fused, max(limit, DECIDING_PASSAGES))
@@ -403,10 +405,16 @@ class Library:
         coverage = float(lexical.coverage[best].max())
         if similarity is not None and evidence is None and not covered(coverage):
             vectors = semantic.embed_queries([question])
-            evidence = self.vectors.similarity(vectors[0])[1] if vectors is not None else None
+            asked = vectors[0] if vectors is not None else None
+            evidence = self.vectors.similarity(asked)[1] if asked is not None else None
         closeness = float(evidence[best].max()) if evidence is not None else None
         cross_lingual = script_of(query) != self.passages[int(best[0])].language
-        verdict = decide(coverage, closeness, cross_lingual)
+        above_background = None
+        if closeness is not None and asked is not None and not cross_lingual \
+                and not self.query.names_someone(question):
+            background = self.vectors.background_similarity(asked, script_of(query) == "en")
+            above_background = None if background is None else closeness - background
+        verdict = decide(coverage, closeness, cross_lingual, above_background)
         log.debug("verdict %s: coverage %.2f, similarity %s", verdict, coverage, closeness)
         if verdict == NOT_COVERED:
             return verdict, []

@@ -164,6 +164,14 @@ class QueryAnalyzer:
         self._subjects = _word_pattern(subjects)
         self._called = _word_pattern(called, latin=True)
         self._guest = _word_pattern({g for g in guests if len(g) > 1 and not g.isascii()})
+        self._guest_latin = _word_pattern(
+            {g for g in guests if len(g) > 1 and g.isascii()}, latin=True)
+
+    def names_someone(self, question: str) -> bool:
+        """Whether the (rewritten) question names a person of the interview — the guest, or
+        someone the interview talks about, by name or by what people call them."""
+        patterns = (self._subjects, self._called, self._guest, self._guest_latin)
+        return any(p is not None and p.search(question) for p in patterns)
 
     def semantic_text(self, question: str) -> str:
         """The rewritten question as the semantic tier reads it, in the answer's own

