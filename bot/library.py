@@ -410,10 +410,8 @@ class Library:
         closeness = float(evidence[best].max()) if evidence is not None else None
         cross_lingual = script_of(query) != self.passages[int(best[0])].language
         above_background = None
-        if closeness is not None and asked is not None and not cross_lingual \
-                and not self.query.names_someone(question):
-            background = self.vectors.background_similarity(asked, script_of(query) == "en")
-            above_background = None if background is None else closeness - background
+        if closeness is not None and asked is not None and not cross_lingual:
+            above_background = self._above_background(query, question, closeness, asked)
         verdict = decide(coverage, closeness, cross_lingual, above_background)
         log.debug("verdict %s: coverage %.2f, similarity %s", verdict, coverage, closeness)
         if verdict == NOT_COVERED:
@@ -422,6 +420,17 @@ class Library:
             self._hit(int(p), float(fused[p]), lexical.matched.get(int(p), ()), lexical.idf)
             for p in order[:limit]
         ]
+
+    def _above_background(
+        self, query: str, question: str, closeness: float, asked: np.ndarray
+    ) -> float | None:
+        """How much closer the question (as asked) is to its best passages than to the
+        everyday background of its script; None for a question naming the interview's
+        people (it is about the interview, whatever else it asks) or without a background."""
+        if self.vectors is None or self.query.names_someone(question):
+            return None
+        background = self.vectors.background_similarity(asked, script_of(query) == "en")
+        return None if background is None else closeness - background
 
     def _hit(
         self, index: int, score: float, matched: tuple[str, ...], idf: dict[str, float]
