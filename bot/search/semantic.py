@@ -305,8 +305,13 @@ def build(texts: Sequence[str], questions: Sequence[str | None]) -> SemanticInde
 
 
 def background_questions() -> list[str]:
-    """The everyday questions of ``background_questions.txt``, one per line."""
-    text = resources.files("bot.search").joinpath(BACKGROUND_FILE).read_text("utf-8")
+    """The everyday questions of ``background_questions.txt``, one per line; none (and one
+    log line: the decision then does without the margin) when the file cannot be read."""
+    try:
+        text = resources.files("bot.search").joinpath(BACKGROUND_FILE).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        log.warning("background questions unreadable (%s): no background margin", exc)
+        return []
     lines = (line.strip() for line in text.splitlines())
     return [line for line in lines if line and not line.startswith("#")]
 

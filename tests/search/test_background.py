@@ -100,3 +100,18 @@ def test_the_background_is_embedded_as_questions_and_kept_with_the_index(library
     first = background_questions()[0]
     (as_question,) = semantic.embed_queries([first])
     assert np.allclose(vectors.background[0], as_question, atol=1e-5)  # not as a passage
+
+
+def test_an_unreadable_background_file_means_no_margin_and_one_log_line(monkeypatch, caplog):
+    class Missing:
+        def joinpath(self, name):
+            return self
+
+        def read_text(self, encoding):
+            raise FileNotFoundError("background_questions.txt")
+
+    monkeypatch.setattr(semantic.resources, "files", lambda package: Missing())
+    with caplog.at_level("WARNING", logger="bot.search.semantic"):
+        assert background_questions() == []
+    assert "no background margin" in caplog.text
+    assert len(caplog.records) == 1
