@@ -424,13 +424,19 @@ class Library:
     def _above_background(
         self, query: str, question: str, closeness: float, asked: np.ndarray
     ) -> float | None:
-        """How much closer the question (as asked) is to its best passages than to the
-        everyday background of its script; None for a question naming the interview's
-        people (it is about the interview, whatever else it asks) or without a background."""
+        """How much closer the question (as asked) is to its best passages, or to a question
+        the host asked, than to the everyday background of its script; None for a question
+        naming the interview's people (it is about the interview, whatever else it asks) or
+        without a background."""
         if self.vectors is None or self.query.names_someone(question):
             return None
         background = self.vectors.background_similarity(asked, script_of(query) == "en")
-        return None if background is None else closeness - background
+        if background is None:
+            return None
+        # As close to a question the host asked is as much about the interview's topics
+        # ("未来十年会咋样" and "你对未来 10 年有什么看法?"), though not evidence of an answer.
+        host = self.vectors.host_question_similarity(asked)
+        return max(closeness, host if host is not None else closeness) - background
 
     def _hit(
         self, index: int, score: float, matched: tuple[str, ...], idf: dict[str, float]

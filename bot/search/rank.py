@@ -66,11 +66,13 @@ CROSS_LINGUAL_COSINE = ANSWER_COSINE - CROSS_LINGUAL_OFFSET
 MOST_COVERED = 0.6
 # In the passages' own language, a foreign question's best cosine runs as high as an answered
 # one's (0.87: "怎么缓解工作压力", which also shares 工作 and 压力). What tells them apart is
-# how much closer the question is to the interview than to everyday questions no interview
-# answers (`SemanticIndex.background_similarity`): on the tune half and the project's sets, at
-# least 0.023 for every Chinese question the interview answers, at most 0.009 for a foreign
-# one; the margin sits between. (English questions of a Chinese interview sit as close to the
-# English background as to the Chinese passages: for them the cross-lingual rule above.)
+# how much closer the question is to the interview (its best passages, or a question the host
+# asked) than to everyday questions no interview answers (`SemanticIndex.background_similarity`):
+# on the tune half and the project's sets, at least 0.023 for every Chinese question the
+# interview answers, at most 0.009 for a foreign one; the margin sits between. A question
+# already as similar as an answer (`ANSWER_COSINE`) needs no margin: no foreign one came
+# near. (English questions of a Chinese interview sit as close to the English background as
+# to the Chinese passages: for them the cross-lingual rule above.)
 BACKGROUND_MARGIN = 0.016
 DECIDING_PASSAGES = 3  # the decision looks at the best few passages
 SEMANTIC_MARGIN = 0.02  # a passage sharing no word is shown only this close to the best
@@ -264,7 +266,8 @@ def decide(
     if (cross_lingual and similarity is not None and similarity < CROSS_LINGUAL_COSINE
             and coverage < MOST_COVERED):
         return NOT_COVERED
-    if above_background is not None and above_background < BACKGROUND_MARGIN:
+    if (above_background is not None and above_background < BACKGROUND_MARGIN
+            and (similarity is None or similarity < ANSWER_COSINE)):
         return NOT_COVERED
     if covered(coverage):
         return ANSWER

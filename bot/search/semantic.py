@@ -86,6 +86,10 @@ class SemanticIndex:
             np.maximum.at(ranking, self.opening, self.questions @ query)
         return ranking, evidence
 
+    def host_question_similarity(self, query: np.ndarray) -> float | None:
+        """The cosine of ``query`` to the nearest host question; None without any."""
+        return float((self.questions @ query).max()) if len(self.questions) else None
+
     def background_similarity(self, query: np.ndarray, latin: bool) -> float | None:
         """The mean cosine of ``query`` to its nearest background questions written in the
         same script (an English question to the English ones); None without any."""

@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 
 from bot.library import Library
 from bot.search import semantic
-from bot.search.rank import ANSWER, BACKGROUND_MARGIN, CLOSEST, NOT_COVERED, decide
+from bot.search.rank import (
+    ANSWER,
+    ANSWER_COSINE,
+    BACKGROUND_MARGIN,
+    CLOSEST,
+    NOT_COVERED,
+    decide,
+)
 from bot.search.semantic import BACKGROUND_NEIGHBOURS, SemanticIndex, background_questions
 from tests.paths import TEST_DATA, shared_dir
 
@@ -59,10 +66,10 @@ def test_background_similarity_is_the_mean_of_the_nearest_same_script_questions(
 @given(st.floats(0, 1), st.floats(0, 1), st.floats(-0.2, 0.2))
 def test_too_little_above_the_background_shows_nothing(coverage, similarity, above):
     verdict = decide(coverage, similarity, above_background=above)
-    if above < BACKGROUND_MARGIN:
+    if above < BACKGROUND_MARGIN and similarity < ANSWER_COSINE:
         assert verdict == NOT_COVERED
-    else:
-        assert verdict == decide(coverage, similarity)  # otherwise the margin changes nothing
+    else:  # otherwise the margin changes nothing: as similar as an answer needs no margin
+        assert verdict == decide(coverage, similarity)
 
 
 def test_the_margin_is_not_measured_for_a_question_naming_the_interviews_people(
@@ -81,6 +88,15 @@ def test_a_foreign_question_sharing_everyday_words_gets_nothing(library: Library
     assert not library.ask("怎么缓解工作压力").answered
     food = library.ask("马斯克喜欢吃什么?")
     assert not food.answered and len(food.closest) == 1
+
+
+@needs_model
+def test_a_short_question_the_host_asked_too_is_about_the_interview(library: Library):
+    """No closer to the guest's words than to the background, but as close as the host's own
+    question (你对未来 10 年有什么看法?): the margin counts that."""
+    decade = library.ask("未来十年会咋样", top=3)
+    assert decade.answered
+    assert decade.hits[0].passage.question.startswith("你对未来 10 年")
 
 
 def test_at_the_margin_the_usual_rules_decide():
