@@ -69,9 +69,10 @@ def test_questions_in_the_users_style_meet_the_floors(library) -> None:
     check that the cross-lingual rule (15 English) and the background margin (42 Chinese) of
     `bot.search.rank.decide` do not refuse questions the interview answers; one did (未来十年会
     咋样), which the host's question now rescues. The floors are a little below where they
-    stand (0.79 / 0.93 / 0.94)."""
+    stand (0.79 / 0.93 / 0.94). The last 10 were a final check, written after every change
+    (0.80 / 1.00 / 1.00)."""
     result = evaluate(library, read_questions(USER_STYLE))
-    assert result["all_in_scope"]["questions"] == 68
+    assert result["all_in_scope"]["questions"] == 78
     assert result["all_in_scope"]["hit@3"] >= 0.9, result
     assert result["all_in_scope"]["hit@1"] >= 0.75, result
     assert result["all_in_scope"]["answered_rate"] >= 0.9, result
@@ -90,9 +91,9 @@ def test_foreign_questions_mostly_get_no_passage(library) -> None:
     (Chinese) were written to check the first 66 and drew a passage 16 times (0.67), through
     everyday words the interview also uses (工作, 压力, 提高); the background margin of
     `bot.search.rank.decide`, set on the tune half and the first 66, turned away all of
-    them."""
+    them. The last 15 were a final check, written after every change: none drew a passage."""
     result = evaluate(library, read_questions(FOREIGN))
-    assert result["oos"]["questions"] == 114
+    assert result["oos"]["questions"] == 129
     assert result["oos"]["not_answered_rate"] >= 0.97, result["oos"]
     assert result["oos"]["no_passage_rate"] >= 0.95, result["oos"]
 
