@@ -396,7 +396,8 @@ def load_vectors(location: Path, key: str, passages: int) -> SemanticIndex | Non
             return None
         arrays = {name: load_array(location / f"semantic.{name}.npy") for name in VECTORS}
         vectors = SemanticIndex(**arrays)
-        if len(vectors.passages) != passages or len(vectors.owner) != len(vectors.sentences):
+        if (len(vectors.passages) != passages or len(vectors.owner) != len(vectors.sentences)
+                or len(vectors.background) != len(vectors.background_latin)):
             raise ValueError("vector counts do not match the index")
         return vectors
     except FileNotFoundError:

@@ -301,10 +301,11 @@ def build(texts: Sequence[str], questions: Sequence[str | None]) -> SemanticInde
     if whole is None or parts is None:
         return None
     empty = np.zeros((0, whole.shape[1]), dtype=np.float32)
+    if background is None:
+        background, everyday = empty, []
     return SemanticIndex(
         whole, parts, owner, empty if asked is None else asked, opening,
-        empty if background is None else background,
-        np.array([q.isascii() for q in everyday], dtype=bool),
+        background, np.array([q.isascii() for q in everyday], dtype=bool),
     )
 
 
