@@ -131,3 +131,17 @@ def test_an_unreadable_background_file_means_no_margin_and_one_log_line(monkeypa
         assert background_questions() == []
     assert "no background margin" in caplog.text
     assert len(caplog.records) == 1
+
+
+def test_cached_vectors_whose_background_counts_disagree_are_rebuilt(tmp_path):
+    from bot import index_cache
+
+    vectors = np.eye(4, dtype=np.float32)
+    index = SemanticIndex(vectors[:2], vectors[:2], np.array([0, 1], np.int32),
+                          vectors[:0], np.zeros(0, np.int32), vectors[2:],
+                          np.array([True, False]))
+    index_cache.save_vectors(index, tmp_path, "key")
+    loaded = index_cache.load_vectors(tmp_path, "key", passages=2)
+    assert loaded is not None and loaded.background_latin.tolist() == [True, False]
+    np.save(tmp_path / "semantic.background_latin.npy", np.array([True]))
+    assert index_cache.load_vectors(tmp_path, "key", passages=2) is None
