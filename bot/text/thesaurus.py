@@ -18,14 +18,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from bot.text.crosslingual import MAX_TRANSLATIONS, Lexicon
+from bot.text.crosslingual import MAX_SYNONYMS, MAX_TRANSLATIONS, Lexicon
 
 log = logging.getLogger(__name__)
 
 SYNONYM_LEVEL = 5  # Cilin's finest level: codes like "Aa01A01=", one group of words each
 SAME_MEANING = "="  # the code's last character for a group of synonyms
 MIN_WORD_CHARS = 2
-MAX_SYNONYMS = 3  # per question word, as for CC-CEDICT's synonyms
 
 
 def synonym_groups() -> list[list[str]]:
