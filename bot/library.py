@@ -374,7 +374,8 @@ class Library:
         if not allowed.any():
             return NOT_COVERED, []
         question = self.query.rewrite(query)
-        lexical = self._lexical(question, script_of(query), allowed)
+        asked_in = script_of(query)
+        lexical = self._lexical(question, asked_in, allowed)
         similarity = evidence = asked = None
         if self.vectors is not None:
             # Normalised: the same in either script. Ranking reads the question in the
@@ -408,10 +409,10 @@ class Library:
             asked = vectors[0] if vectors is not None else None
             evidence = self.vectors.similarity(asked)[1] if asked is not None else None
         closeness = float(evidence[best].max()) if evidence is not None else None
-        cross_lingual = script_of(query) != self.passages[int(best[0])].language
+        cross_lingual = asked_in != self.passages[int(best[0])].language
         above_background = None
         if closeness is not None and asked is not None and not cross_lingual:
-            above_background = self._above_background(query, question, closeness, asked)
+            above_background = self._above_background(asked_in, question, closeness, asked)
         verdict = decide(coverage, closeness, cross_lingual, above_background)
         log.debug("verdict %s: coverage %.2f, similarity %s", verdict, coverage, closeness)
         if verdict == NOT_COVERED:
@@ -422,7 +423,7 @@ class Library:
         ]
 
     def _above_background(
-        self, query: str, question: str, closeness: float, asked: np.ndarray
+        self, asked_in: str, question: str, closeness: float, asked: np.ndarray
     ) -> float | None:
         """How much closer the question (as asked) is to its best passages, or to a question
         the host asked, than to the everyday background of its script; None for a question
@@ -430,7 +431,7 @@ class Library:
         without a background."""
         if self.vectors is None or self.query.names_someone(question):
             return None
-        background = self.vectors.background_similarity(asked, script_of(query) == "en")
+        background = self.vectors.background_similarity(asked, asked_in == "en")
         if background is None:
             return None
         # As close to a question the host asked is as much about the interview's topics
