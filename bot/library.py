@@ -409,11 +409,11 @@ class Library:
             asked = vectors[0] if vectors is not None else None
             evidence = self.vectors.similarity(asked)[1] if asked is not None else None
         closeness = float(evidence[best].max()) if evidence is not None else None
-        cross_lingual = asked_in != self.passages[int(best[0])].language
+        answered_in = self.passages[int(best[0])].language
         above_background = None
-        if closeness is not None and asked is not None and not cross_lingual:
-            above_background = self._above_background(asked_in, question, closeness, asked)
-        verdict = decide(coverage, closeness, cross_lingual, above_background)
+        if closeness is not None and asked is not None:
+            above_background = self._above_background(answered_in, question, closeness, asked)
+        verdict = decide(coverage, closeness, asked_in != answered_in, above_background)
         log.debug("verdict %s: coverage %.2f, similarity %s", verdict, coverage, closeness)
         if verdict == NOT_COVERED:
             return verdict, []
@@ -423,15 +423,16 @@ class Library:
         ]
 
     def _above_background(
-        self, asked_in: str, question: str, closeness: float, asked: np.ndarray
+        self, answered_in: str, question: str, closeness: float, asked: np.ndarray
     ) -> float | None:
         """How much closer the question (as asked) is to its best passages, or to a question
-        the host asked, than to the everyday background of its script; None for a question
-        naming the interview's people (it is about the interview, whatever else it asks) or
-        without a background."""
+        the host asked, than to the everyday background in the passages' language (asked in
+        another language, both cosines are lowered alike); None for a question naming the
+        interview's people (it is about the interview, whatever else it asks) or without a
+        background."""
         if self.vectors is None or self.query.names_someone(question):
             return None
-        background = self.vectors.background_similarity(asked, asked_in == "en")
+        background = self.vectors.background_similarity(asked, answered_in == "en")
         if background is None:
             return None
         # As close to a question the host asked is as much about the interview's topics

@@ -91,8 +91,8 @@ class SemanticIndex:
         return float((self.questions @ query).max()) if len(self.questions) else None
 
     def background_similarity(self, query: np.ndarray, latin: bool) -> float | None:
-        """The mean cosine of ``query`` to its nearest background questions written in the
-        same script (an English question to the English ones); None without any."""
+        """The mean cosine of ``query`` to its nearest background questions written in
+        Latin letters (``latin``) or not: those in the passages' language; None without any."""
         same = self.background[self.background_latin == latin]
         if not len(same):
             return None

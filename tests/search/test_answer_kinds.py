@@ -43,23 +43,22 @@ def dev_report_half() -> list[dict]:
 def test_report_half_of_the_dev_set_meets_the_floors(library) -> None:
     result = evaluate(library, dev_report_half())
     # Regression floors at today's level (a little below). The issue's own floors for
-    # zh (hit@3 0.90, hit@1 0.75) and en (0.85) are not reached yet: see the xfail below.
+    # zh (hit@3 0.90, hit@1 0.75) are not reached yet: see the xfail below.
     assert result["zh"]["hit@3"] >= 0.85 and result["zh"]["hit@1"] >= 0.7, result["zh"]
     assert result["zh"]["answered_rate"] >= 0.85, result["zh"]
     assert result["zht"]["hit@3"] >= 0.9, result["zht"]
     assert result["colloquial"]["hit@3"] >= 0.8, result["colloquial"]
-    assert result["en"]["hit@3"] >= 0.75, result["en"]
+    assert result["en"]["hit@3"] >= 0.85, result["en"]
     assert result["vocab"]["hit@3"] >= 0.85, result["vocab"]
     assert result["oos"]["no_passage_rate"] >= 0.95, result["oos"]
     assert result["adjacent_oos"]["not_answered_rate"] >= 0.7, result["adjacent_oos"]
 
 
 @needs_model
-@pytest.mark.xfail(reason="issue 7 floors for zh and en not reached yet", strict=False)
-def test_report_half_meets_the_issue_floors_for_chinese_and_english(library) -> None:
+@pytest.mark.xfail(reason="issue 7 floors for zh not reached yet", strict=False)
+def test_report_half_meets_the_issue_floors_for_chinese(library) -> None:
     result = evaluate(library, dev_report_half())
     assert result["zh"]["hit@3"] >= 0.9 and result["zh"]["hit@1"] >= 0.75, result["zh"]
-    assert result["en"]["hit@3"] >= 0.85, result["en"]
 
 
 @needs_model
@@ -70,9 +69,11 @@ def test_questions_in_the_users_style_meet_the_floors(library) -> None:
     `bot.search.rank.decide` do not refuse questions the interview answers; one did (未来十年会
     咋样), which the host's question now rescues. The floors are a little below where they
     stand (0.79 / 0.93 / 0.94). The last 10 were a final check, written after every change
-    (0.80 / 1.00 / 1.00)."""
+    (0.80 / 1.00 / 1.00). The last 22 (English) were written to check the English side of
+    the margin, before it was measured across languages (0.73 / 0.86 / 0.77 without it, 0.82 /
+    0.95 / 0.95 with it); all 100 stand at 0.80 / 0.94 / 0.96."""
     result = evaluate(library, read_questions(USER_STYLE))
-    assert result["all_in_scope"]["questions"] == 78
+    assert result["all_in_scope"]["questions"] == 100
     assert result["all_in_scope"]["hit@3"] >= 0.9, result
     assert result["all_in_scope"]["hit@1"] >= 0.75, result
     assert result["all_in_scope"]["answered_rate"] >= 0.9, result
@@ -91,9 +92,12 @@ def test_foreign_questions_mostly_get_no_passage(library) -> None:
     (Chinese) were written to check the first 66 and drew a passage 16 times (0.67), through
     everyday words the interview also uses (工作, 压力, 提高); the background margin of
     `bot.search.rank.decide`, set on the tune half and the first 66, turned away all of
-    them. The last 15 were a final check, written after every change: none drew a passage."""
+    them. The last 15 were a final check, written after every change: none drew a passage.
+    The last 19 (English) were written with the 22 English ones of the user-style set, to
+    check the margin across languages: none drew a passage (one did before). ("Why is the
+    sky blue?" was written too, but is a background question.)"""
     result = evaluate(library, read_questions(FOREIGN))
-    assert result["oos"]["questions"] == 129
+    assert result["oos"]["questions"] == 148
     assert result["oos"]["not_answered_rate"] >= 0.97, result["oos"]
     assert result["oos"]["no_passage_rate"] >= 0.95, result["oos"]
 

