@@ -412,7 +412,8 @@ class Library:
         answered_in = self.passages[int(best[0])].language
         above_background = None
         if closeness is not None and asked is not None:
-            above_background = self._above_background(answered_in, question, closeness, asked)
+            above_background = self._above_background(
+                answered_in, question, closeness, asked, allowed)
         verdict = decide(coverage, closeness, asked_in != answered_in, above_background)
         log.debug("verdict %s: coverage %.2f, similarity %s", verdict, coverage, closeness)
         if verdict == NOT_COVERED:
@@ -423,7 +424,12 @@ class Library:
         ]
 
     def _above_background(
-        self, answered_in: str, question: str, closeness: float, asked: np.ndarray
+        self,
+        answered_in: str,
+        question: str,
+        closeness: float,
+        asked: np.ndarray,
+        allowed: np.ndarray,
     ) -> float | None:
         """How much closer the question (as asked) is to its best passages, or to a question
         the host asked, than to the everyday background in the passages' language (asked in
@@ -437,7 +443,7 @@ class Library:
             return None
         # As close to a question the host asked is as much about the interview's topics
         # ("未来十年会咋样" and "你对未来 10 年有什么看法?"), though not evidence of an answer.
-        host = self.vectors.host_question_similarity(asked)
+        host = self.vectors.host_question_similarity(asked, allowed)
         return max(closeness, host if host is not None else closeness) - background
 
     def _hit(

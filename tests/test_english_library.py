@@ -104,6 +104,20 @@ def test_interview_option_restricts_the_search(
     assert "no interview called “nope”" in capsys.readouterr().err
 
 
+def test_a_chinese_question_of_the_english_interview_finds_its_english_words(
+    capsys: pytest.CaptureFixture[str], data_dir: Path
+) -> None:
+    """Across languages the question is weighed against the background in the passages'
+    language (English here), and a foreign one still gets nothing."""
+    en = ("--interview", "karpathy-sequoia-2024-en", "--top", "3")
+    result = _ask(capsys, data_dir, "马斯克对开会是什么态度?", *en)
+    shown = result["hits"] or result["closest"]
+    assert any("meeting" in h["text"].lower() for h in shown), shown
+    assert all(h["interview"].startswith("Andrej Karpathy at Sequoia") for h in shown)
+    weather = _ask(capsys, data_dir, "今天北京天气怎么样?", *en)
+    assert not weather["answered"] and weather["closest"] == []
+
+
 def test_topics_lists_both_interviews(capsys: pytest.CaptureFixture[str], data_dir: Path) -> None:
     capsys.readouterr()
     assert main(["topics", "--json", "--data-dir", str(data_dir)]) == 0

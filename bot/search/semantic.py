@@ -86,9 +86,12 @@ class SemanticIndex:
             np.maximum.at(ranking, self.opening, self.questions @ query)
         return ranking, evidence
 
-    def host_question_similarity(self, query: np.ndarray) -> float | None:
-        """The cosine of ``query`` to the nearest host question; None without any."""
-        return float((self.questions @ query).max()) if len(self.questions) else None
+    def host_question_similarity(self, query: np.ndarray, allowed: np.ndarray) -> float | None:
+        """The cosine of ``query`` to the nearest host question answered by an ``allowed``
+        passage (another interview's questions say nothing of the one searched); None
+        without any."""
+        asked = self.questions[allowed[self.opening]] if len(self.questions) else self.questions
+        return float((asked @ query).max()) if len(asked) else None
 
     def background_similarity(self, query: np.ndarray, latin: bool) -> float | None:
         """The mean cosine of ``query`` to its nearest background questions written in

@@ -63,6 +63,19 @@ def test_background_similarity_is_the_mean_of_the_nearest_same_script_questions(
     assert _index(vectors[:0], []).background_similarity(query, latin=False) is None
 
 
+def test_only_host_questions_of_the_passages_searched_count():
+    """In a library of several interviews, `--interview` searches one: another interview's
+    host questions (perhaps in the question's own language) say nothing about it."""
+    vectors = np.eye(3, dtype=np.float32)
+    index = SemanticIndex(vectors[:2], vectors[:2], np.array([0, 1], np.int32),
+                          vectors[:2], np.array([0, 1], np.int32), vectors[2:],
+                          np.array([False]))
+    query = np.array([0.6, 0.8, 0.0], dtype=np.float32)
+    assert index.host_question_similarity(query, np.array([True, True])) == pytest.approx(0.8)
+    assert index.host_question_similarity(query, np.array([True, False])) == pytest.approx(0.6)
+    assert index.host_question_similarity(query, np.array([False, False])) is None
+
+
 @given(st.floats(0, 1), st.floats(0, 1), st.floats(-0.2, 0.2))
 def test_too_little_above_the_background_shows_nothing(coverage, similarity, above):
     verdict = decide(coverage, similarity, above_background=above)
