@@ -90,7 +90,7 @@ class SemanticIndex:
         """The cosine of ``query`` to the nearest host question answered by an ``allowed``
         passage (another interview's questions say nothing of the one searched); None
         without any."""
-        asked = self.questions[allowed[self.opening]] if len(self.questions) else self.questions
+        asked = self.questions[allowed[self.opening]]
         return float((asked @ query).max()) if len(asked) else None
 
     def background_similarity(self, query: np.ndarray, latin: bool) -> float | None:
