@@ -76,11 +76,14 @@ def test_questions_in_the_users_style_meet_the_floors(library) -> None:
     * 45 in scope (25 Chinese, 10 slang, 10 Traditional) and 14 adjacent, written after that
       and changing nothing: 0.88 / 0.96 / 0.96, 0.70 / 1.00 / 1.00 and 0.90 / 1.00 / 1.00;
       adjacent not answered 0.79 (they name the interview's people and places and ask what
-      it never says: Greg 的公寓在哪个区).
+      it never says: Greg 的公寓在哪个区);
+    * 15 long Chinese ones with their context first (我们老板特别爱开长会，…, 想知道马斯克…),
+      the style in which the issue found 0.40: 0.73 / 0.93 / 1.00. Their misses are
+      preamble words that match another passage (集群, 阶段).
 
-    All 145 in scope stand at 0.81 / 0.95 / 0.97; the floors are a little below."""
+    All 160 in scope stand at 0.81 / 0.95 / 0.97; the floors are a little below."""
     result = evaluate(library, read_questions(USER_STYLE))
-    assert result["all_in_scope"]["questions"] == 145
+    assert result["all_in_scope"]["questions"] == 160
     assert result["all_in_scope"]["hit@3"] >= 0.9, result
     assert result["all_in_scope"]["hit@1"] >= 0.75, result
     assert result["all_in_scope"]["answered_rate"] >= 0.9, result
