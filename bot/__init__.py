@@ -1,6 +1,6 @@
 """Interview Quote Bot: answers questions about recorded interviews in the speaker's own words.
 
-The core (everything but ``bot.discord_*`` and ``bot.console``) knows nothing of Discord:
+The core (everything but ``bot.frontends``) knows nothing of Discord or any front end:
 transcript parsing -> normalised tokens -> BM25 index -> answers, topics and quotes as plain data.
 """
 

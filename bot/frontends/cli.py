@@ -7,6 +7,25 @@ terminal's ``LANGUAGE`` / ``LC_ALL`` / ``LC_MESSAGES`` / ``LANG`` (`bot.frontend
 
 from __future__ import annotations
 
+import _thread
+import sys
+
+
+def _redeliver_interrupts(unraisable: sys.UnraisableHookArgs) -> None:
+    """A Ctrl-C that lands in a callback Python cannot raise from (importlib's module-lock
+    weakref callback, while start-up imports) would be printed as "Exception ignored …
+    Traceback … KeyboardInterrupt" and then lost. It is delivered again instead, to land in
+    ordinary code and end like any other Ctrl-C; everything else goes to the default hook.
+    (From another thread, not waited for: raised in this one, it would be lost with this
+    callback's.)"""
+    if issubclass(unraisable.exc_type, KeyboardInterrupt):
+        _thread.start_new_thread(_thread.interrupt_main, ())
+    else:
+        sys.__unraisablehook__(unraisable)
+
+
+sys.unraisablehook = _redeliver_interrupts
+
 
 def _interrupted(exc: BaseException) -> bool:
     """Whether ``exc`` was raised while a Ctrl-C was being handled: OpenCC's import tries
@@ -28,7 +47,6 @@ try:
     import argparse
     import json
     import logging
-    import sys
     import textwrap
     from collections.abc import Callable, Sequence
     from pathlib import Path

@@ -283,6 +283,35 @@ def test_ctrl_c_while_quotebot_starts_is_no_traceback(data_copy, tmp_path, inter
     assert 130 in codes  # at least one interrupt landed during start-up
 
 
+def test_an_interrupt_python_cannot_raise_is_delivered_again_not_printed():
+    """A Ctrl-C landing in a weakref callback (importlib's module locks, during start-up
+    imports) is "Exception ignored … Traceback … KeyboardInterrupt" and then lost; the CLI
+    delivers it again, to end as any Ctrl-C does."""
+    import subprocess
+    import sys
+
+    from tests.paths import REPO
+
+    code = "\n".join([
+        "import sys, time, weakref",
+        "import bot.frontends.cli",
+        "class Module: pass",
+        "module = Module()",
+        "def callback(ref): raise KeyboardInterrupt",
+        "lock = weakref.ref(module, callback)",
+        "try:",
+        "    del module",
+        "    time.sleep(5)",
+        "except KeyboardInterrupt:",
+        "    sys.exit(130)",
+    ])
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    child = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, timeout=60)
+    assert child.returncode == 130, child
+    assert child.stderr == ""
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
