@@ -53,15 +53,16 @@ from bot.text.thesaurus import synonym_groups
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "22"  # 17: semantic vectors; 18: arrays as memory-mapped .npy files;
+PIPELINE_VERSION = "23"  # 17: semantic vectors; 18: arrays as memory-mapped .npy files;
 # 19: passages, turns, jieba's dictionary and the lexicons as memory-mapped tables (bot.packed);
 # 20: synonyms also from the Cilin thesaurus (bot.text.thesaurus); 21: jieba's restricted
-# dictionary keeps every stop word; 22: the semantic index's background questions
+# dictionary keeps every stop word; 22: the semantic index's background questions; 23: and
+# each later paragraph of a turn read after the one before it
 FIELDS = ("text", "context", "turn")
 ROW_ARRAYS = ("passage_rows", "turn_of_row", "position")
 # semantic.<name>.npy beside the index (see save_vectors)
 VECTORS = ("passages", "sentences", "owner", "questions", "opening", "background",
-           "background_latin")
+           "background_latin", "windows", "read_on")
 VECTORS_MANIFEST = "semantic.json"
 PASSAGES = "passages"  # file stems of the passage and turn tables (`RecordTable.save`)
 TURNS = "turns"
@@ -400,7 +401,8 @@ def load_vectors(location: Path, key: str, passages: int) -> SemanticIndex | Non
         arrays = {name: load_array(location / f"semantic.{name}.npy") for name in VECTORS}
         vectors = SemanticIndex(**arrays)
         if (len(vectors.passages) != passages or len(vectors.owner) != len(vectors.sentences)
-                or len(vectors.background) != len(vectors.background_latin)):
+                or len(vectors.background) != len(vectors.background_latin)
+                or len(vectors.windows) != len(vectors.read_on)):
             raise ValueError("vector counts do not match the index")
         return vectors
     except FileNotFoundError:

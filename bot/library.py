@@ -173,17 +173,22 @@ def build_parts(
 
 
 def _embed(transcripts: Sequence[Transcript]) -> SemanticIndex | None:
-    """Passage vectors for the semantic tier, with the host question each answer opens on."""
+    """Passage vectors for the semantic tier, with the host question each answer opens on
+    and the paragraph before each later one of a turn."""
     if semantic.too_many(sum(len(t.passages) for t in transcripts)):
         return None  # before reading 100,000 passages out of their table for nothing
     passages = [p for t in transcripts for p in t.passages]
-    questions = [
-        p.question if p.role != HOST and p.question and (i == 0 or passages[i - 1].turn != p.turn
-                                                         or passages[i - 1].transcript_id
-                                                         != p.transcript_id) else None
+    follows = [
+        i > 0 and passages[i - 1].turn == p.turn
+        and passages[i - 1].transcript_id == p.transcript_id
         for i, p in enumerate(passages)
     ]
-    return semantic.build([p.text for p in passages], questions)
+    questions = [
+        p.question if p.role != HOST and p.question and not follows[i] else None
+        for i, p in enumerate(passages)
+    ]
+    before = [passages[i - 1].text if follows[i] else None for i in range(len(passages))]
+    return semantic.build([p.text for p in passages], questions, before)
 
 
 class Library:

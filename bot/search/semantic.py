@@ -5,8 +5,9 @@ downloaded at run time). Each passage is embedded as a whole and sentence by sen
 passage's similarity to a question is the mean of its whole-passage cosine and its best
 sentence's cosine (one sentence of a long answer paragraph is often the whole answer). The
 opening paragraph of an answer replies to the host's question directly, so it is at least as
-similar as that question (the semantic side of the lexical ``context`` field).
-Vectors are float32 and L2-normalised; `bot.index_cache` keeps them beside the index.
+similar as that question (the semantic side of the lexical ``context`` field); a later
+paragraph is also read after the one before it, which may be the lead-in that names what it
+is about. Vectors are float32 and L2-normalised; `bot.index_cache` keeps them beside the index.
 
 Beside the passages, the index holds a *background*: everyday questions no interview answers
 (``background_questions.txt``). How much closer a question is to the interview's best
@@ -71,12 +72,19 @@ class SemanticIndex:
     opening: np.ndarray  # (k,) int32: the opening passage answering each question
     background: np.ndarray  # (b, dim) float32: everyday questions, embedded as questions
     background_latin: np.ndarray  # (b,) bool: which of them are written in Latin letters
+    windows: np.ndarray  # (w, dim) float32: a paragraph read after the one before it …
+    read_on: np.ndarray  # (w,) int32: … the paragraph (the one before is in its turn)
 
     def similarity(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per passage, (for ranking, as evidence): the mean of the whole-passage cosine and
         the best sentence's cosine — for ranking, an opening paragraph is at least as similar
-        as its host question; as evidence that the interview answers, only its own words
-        count."""
+        as its host question, and a paragraph that is closer read after the one before it
+        in its turn gains half the difference; as evidence that the interview answers, only
+        its own words count.
+
+        The second is for lead-ins. "第二点则是他如何营造工作氛围…" announces what the next
+        paragraph says, and alone it is closer to a question about that than the paragraph
+        that answers it; read with its lead-in, the answer is as close as the lead-in."""
         whole = self.passages @ query
         best = np.full(len(whole), -1.0, dtype=np.float32)
         np.maximum.at(best, self.owner, self.sentences @ query)
@@ -84,6 +92,9 @@ class SemanticIndex:
         ranking = evidence.copy()
         if len(self.opening):
             np.maximum.at(ranking, self.opening, self.questions @ query)
+        if len(self.read_on):
+            own = ranking[self.read_on]
+            ranking[self.read_on] = np.maximum(own, (own + self.windows @ query) / 2)
         return ranking, evidence
 
     def host_question_similarity(self, query: np.ndarray, allowed: np.ndarray) -> float | None:
@@ -283,10 +294,15 @@ def sentences(text: str) -> list[str]:
     return [s for s in parts if len(s) >= MIN_SENTENCE_CHARS] or [text]
 
 
-def build(texts: Sequence[str], questions: Sequence[str | None]) -> SemanticIndex | None:
-    """Embed passage ``texts`` (in library order) and, for each opening paragraph of an
-    answer, the host question it answers (``questions[i]``, else None); None when the tier
-    is off or unavailable."""
+def build(
+    texts: Sequence[str],
+    questions: Sequence[str | None],
+    before: Sequence[str | None] | None = None,
+) -> SemanticIndex | None:
+    """Embed passage ``texts`` (in library order); for each opening paragraph of an answer,
+    the host question it answers (``questions[i]``, else None); and each paragraph read
+    after the one before it in its turn (``before[i]``, else None); None when the tier is off
+    or unavailable."""
     if too_many(len(texts)):
         return None
     if not texts or MODEL.encoder() is None:
@@ -296,9 +312,13 @@ def build(texts: Sequence[str], questions: Sequence[str | None]) -> SemanticInde
     log.info("embedding %d passages (%d sentences); cached with the index",
              len(texts), len(owner))
     opening = np.array([i for i, q in enumerate(questions) if q], dtype=np.int32)
+    before = before if before is not None else [None] * len(texts)
+    read_on = np.array([i for i, b in enumerate(before) if b], dtype=np.int32)
     whole = MODEL.passages(list(texts))
     parts = MODEL.passages([s for parts in split for s in parts])
     asked = MODEL.passages([q for q in questions if q]) if len(opening) else None
+    windows = (MODEL.passages([f"{before[i]}\n{texts[i]}" for i in read_on])
+               if len(read_on) else None)
     everyday = background_questions()
     background = MODEL.passages(everyday, as_questions=True) if everyday else None
     if whole is None or parts is None:
@@ -309,6 +329,7 @@ def build(texts: Sequence[str], questions: Sequence[str | None]) -> SemanticInde
     return SemanticIndex(
         whole, parts, owner, empty if asked is None else asked, opening,
         background, np.array([q.isascii() for q in everyday], dtype=bool),
+        empty if windows is None else windows, read_on,
     )
 
 
