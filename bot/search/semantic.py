@@ -185,23 +185,46 @@ class _Model:
         self._queries.clear()
 
     def queries(self, texts: Sequence[str]) -> list[np.ndarray] | None:
-        """Question vectors; those not cached are embedded together, in one forward pass
-        (the engine packs the texts without padding: each vector is exactly what the text
-        alone would give, and the batch saves the per-call overhead)."""
+        """Question vectors; those not cached are embedded at once: two (a question as
+        asked and as the answer reads it) side by side, one in a helper thread — the engine
+        is reentrant and releases the GIL, so on two cores a long question's pair takes ~75
+        ms instead of ~115 — more in one forward pass (the engine packs the texts without
+        padding: each vector is exactly what the text alone would give)."""
         found = {t: self._queries.get(t) for t in texts}
         missing = [t for t, vector in found.items() if vector is None]
         if missing:
             encoder = self.encoder()
             if encoder is None:
                 return None
-            vectors = np.asarray(encoder.query(missing), dtype=np.float32).reshape(
-                len(missing), -1)
+            vectors = _side_by_side(encoder, missing) if len(missing) == 2 else np.asarray(
+                encoder.query(missing), dtype=np.float32).reshape(len(missing), -1)
             for text, vector in zip(missing, vectors, strict=True):
                 found[text] = vector
                 if len(self._queries) >= QUERY_CACHE_SIZE:
                     self._queries.pop(next(iter(self._queries)), None)
                 self._queries[text] = vector
         return [found[t] for t in texts]
+
+
+def _side_by_side(encoder: Encoder, texts: list[str]) -> np.ndarray:
+    """Two question vectors, the second embedded meanwhile in a thread of its own (should
+    that fail, one log line, and the second is embedded here after the first)."""
+    second: list[np.ndarray] = []
+
+    def embed_second() -> None:
+        try:
+            second.append(encoder.query([texts[1]]))
+        except (RuntimeError, OSError, ValueError) as exc:
+            log.warning("embedding beside the question failed (%s): embedded after it", exc)
+
+    helper = threading.Thread(target=embed_second, name="quotebot-embed", daemon=True)
+    helper.start()
+    first = encoder.query([texts[0]])
+    helper.join()
+    if not second:
+        second.append(encoder.query([texts[1]]))
+    return np.vstack([np.reshape(first, (1, -1)), np.reshape(second[0], (1, -1))]).astype(
+        np.float32)
 
 
 class _DiskMemo:

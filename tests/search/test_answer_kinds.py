@@ -277,7 +277,8 @@ def test_the_question_as_asked_is_embedded_only_when_the_decision_needs_it(
 ) -> None:
     """A question about a person is read twice (as asked, and with 他 for ranking); the
     second embedding costs as much as the first, so it is made only when coverage leaves
-    the decision open — together with the first when no passage covers enough."""
+    the decision open — beside the first, in a thread of its own, when no passage covers
+    enough."""
     real = semantic.MODEL.encoder()
     calls: list[list[str]] = []
 
@@ -293,14 +294,14 @@ def test_the_question_as_asked_is_embedded_only_when_the_decision_needs_it(
     about = library.query.semantic_text(library.query.rewrite(question))
     assert covered.answered and about.startswith("他") and calls == [[about]]
     calls.clear()
-    adjacent = library.ask("马斯克喜欢吃什么?")  # nothing covers 吃: both, in one pass
+    adjacent = library.ask("马斯克喜欢吃什么?")  # nothing covers 吃: both, side by side
     assert not adjacent.answered and adjacent.closest
-    assert len(calls) == 1 and len(calls[0]) == 2 and calls[0][0].startswith("他")
+    assert sorted(calls) == [["他喜欢吃什么?"], ["马斯克喜欢吃什么?"]]
     calls.clear()
     assert library.ask("马斯克喜欢吃什么?") == adjacent and calls == []  # cached
 
 
-def test_question_vectors_are_embedded_together_and_cached(monkeypatch) -> None:
+def test_question_vectors_are_embedded_at_once_and_cached(monkeypatch) -> None:
     calls: list[list[str]] = []
 
     class Encoder:
@@ -311,11 +312,13 @@ def test_question_vectors_are_embedded_together_and_cached(monkeypatch) -> None:
     model = semantic._Model()
     monkeypatch.setattr(model, "encoder", Encoder)
     monkeypatch.setattr(semantic, "QUERY_CACHE_SIZE", 2)
-    first = model.queries(["甲", "乙乙"])
-    assert calls == [["甲", "乙乙"]] and [v.tolist() for v in first] == [[1, 1], [2, 1]]
+    first = model.queries(["甲", "乙乙"])  # two: side by side, one each
+    assert sorted(calls) == [["乙乙"], ["甲"]] and [v.tolist() for v in first] == [[1, 1], [2, 1]]
     again = model.queries(["乙乙", "丙丙丙"])  # 乙乙 cached; 丙丙丙 evicts the oldest
     assert calls[-1] == ["丙丙丙"] and [v.tolist() for v in again] == [[2, 1], [3, 1]]
     assert model.queries(["甲"])[0].tolist() == [1, 1] and calls[-1] == ["甲"]  # evicted
+    more = model.queries(["丁", "戊戊", "己己己"])  # more than two: one forward pass
+    assert calls[-1] == ["丁", "戊戊", "己己己"] and [v[0] for v in more] == [1, 2, 3]
 
 
 def test_without_the_model_search_is_lexical_with_one_log_line(

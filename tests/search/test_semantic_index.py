@@ -3,6 +3,9 @@ counts as evidence that the interview answers (its own words only)."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -74,3 +77,30 @@ def test_the_paragraph_after_a_lead_in_comes_before_it(library: Library):
     hits = library.ask("卡神在openai最早的时候团队多大", top=3).shown
     assert "那时团队大概有 10-20 多人" in hits[0].passage.text
 
+
+@needs_model
+def test_two_forms_of_a_question_embedded_side_by_side_are_as_one_at_a_time():
+    encoder = semantic.MODEL.encoder()
+    assert encoder is not None
+    texts = ["马斯克怎么看冗长的会议", "他怎么看冗长的会议"]
+    alone = np.stack([np.asarray(encoder.query([t]), dtype=np.float32).ravel() for t in texts])
+    assert np.allclose(semantic._side_by_side(encoder, texts), alone, atol=1e-6)
+
+
+class _MainThreadOnly:
+    """An encoder that fails off the main thread: each vector is its text's length."""
+
+    def query(self, texts: Sequence[str]) -> np.ndarray:
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("engine busy")
+        return np.full((len(texts), 2), float(len(texts[0])), dtype=np.float32)
+
+    def passage(self, texts: Sequence[str]) -> np.ndarray:
+        return self.query(texts)
+
+
+def test_when_the_helper_thread_fails_the_second_form_is_embedded_after_the_first(caplog):
+    with caplog.at_level("WARNING", logger="bot.search.semantic"):
+        vectors = semantic._side_by_side(_MainThreadOnly(), ["ab", "abc"])
+    assert vectors.tolist() == [[2.0, 2.0], [3.0, 3.0]]
+    assert len(caplog.records) == 1 and "engine busy" in caplog.text
