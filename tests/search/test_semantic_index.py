@@ -104,3 +104,16 @@ def test_when_the_helper_thread_fails_the_second_form_is_embedded_after_the_firs
         vectors = semantic._side_by_side(_MainThreadOnly(), ["ab", "abc"])
     assert vectors.tolist() == [[2.0, 2.0], [3.0, 3.0]]
     assert len(caplog.records) == 1 and "engine busy" in caplog.text
+
+
+def test_windows_are_kept_with_the_index_and_must_match_their_paragraphs(tmp_path):
+    from bot import index_cache
+
+    vectors = np.eye(4, dtype=np.float32)
+    index = _index(vectors[:3], vectors[3:], [2])
+    index_cache.save_vectors(index, tmp_path, "key")
+    loaded = index_cache.load_vectors(tmp_path, "key", passages=3)
+    assert loaded is not None
+    assert loaded.read_on.tolist() == [2] and np.array_equal(loaded.windows, vectors[3:])
+    np.save(tmp_path / "semantic.read_on.npy", np.array([1, 2], dtype=np.int32))
+    assert index_cache.load_vectors(tmp_path, "key", passages=3) is None  # rebuilt instead
