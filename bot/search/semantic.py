@@ -187,7 +187,7 @@ class _Model:
     def queries(self, texts: Sequence[str]) -> list[np.ndarray] | None:
         """Question vectors; those not cached are embedded at once: two (a question as
         asked and as the answer reads it) side by side, one in a helper thread — the engine
-        is reentrant and releases the GIL, so on two cores a long question's pair takes ~75
+        is reentrant and releases the GIL, so on two cores a long question's pair takes ~61
         ms instead of ~115 — more in one forward pass (the engine packs the texts without
         padding: each vector is exactly what the text alone would give)."""
         found = {t: self._queries.get(t) for t in texts}
@@ -320,7 +320,7 @@ def sentences(text: str) -> list[str]:
 def build(
     texts: Sequence[str],
     questions: Sequence[str | None],
-    before: Sequence[str | None] | None = None,
+    before: Sequence[str | None],
 ) -> SemanticIndex | None:
     """Embed passage ``texts`` (in library order); for each opening paragraph of an answer,
     the host question it answers (``questions[i]``, else None); and each paragraph read
@@ -335,7 +335,6 @@ def build(
     log.info("embedding %d passages (%d sentences); cached with the index",
              len(texts), len(owner))
     opening = np.array([i for i, q in enumerate(questions) if q], dtype=np.int32)
-    before = before if before is not None else [None] * len(texts)
     read_on = np.array([i for i, b in enumerate(before) if b], dtype=np.int32)
     whole = MODEL.passages(list(texts))
     parts = MODEL.passages([s for parts in split for s in parts])
