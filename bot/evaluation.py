@@ -1,9 +1,10 @@
 """Measure answer quality on a JSONL question set (the format of ``dev_questions_v2.jsonl``).
 
 Each line: ``{"id", "kind", "q", "gold": [substrings]}``. Scoring is what the user sees:
-the answer's passages when answered, else the closest passages. An in-scope question is a
-hit at k when one of its first k shown passages contains any gold substring (compared
-after the same normalisation as search, so script differences do not count as misses).
+the answer's quotes when answered, else the closest ones. An in-scope question is a hit at
+k when one of its first k shown quotes (a passage, with the paragraph a short one is shown
+with: `bot.search.leadins`) contains any gold substring (compared after the same
+normalisation as search, so script differences do not count as misses).
 
 Out-of-scope kinds: ``oos`` (clearly foreign: the right reply is no answer *and* no
 passage) and ``adjacent_oos`` (the interview's people or topics, but an attribute it never
@@ -120,7 +121,7 @@ def evaluate(library: Library, questions: list[dict]) -> dict:
                 score.misses.append(label)
             continue
         gold = [normalize(g) for g in item.get("gold", [])]
-        found = [any(g in normalize(h.passage.text) for g in gold) for h in shown]
+        found = [any(g in normalize(h.text) for g in gold) for h in shown]
         score.hit1 += bool(found[:1] and found[0])
         score.hit3 += any(found[:3])
         if not any(found[:1]):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,7 @@ from bot.model import (
 from bot.packed import RecordTable
 from bot.search import semantic
 from bot.search.fields import FieldIndex, build_fields
+from bot.search.leadins import is_lead_in, quote_units
 from bot.search.query import (
     MAX_QUERY_CHARS,
     QueryAnalyzer,
@@ -217,6 +218,9 @@ class Library:
         self._guest = ~self.passages.field_is("role", HOST)  # the same for every question
         self._topics: list[TopicTranscript] | None = None
         self._quote_haystacks: list[tuple[str, list[int]]] | None = None
+        # Per turn of several paragraphs: its first passage, the paragraphs' texts, their
+        # join, and the join's matching form with its map (`_find_across_paragraphs`).
+        self._turn_haystacks: list[tuple[int, list[str], str, str, list[int]]] | None = None
         self.speaker_tokens = speaker_tokens(self.transcripts, self.tokenizer)
         self.query = QueryAnalyzer(
             self.tokenizer, self.fields, self.lexicons, self.synonyms, self.speaker_tokens,
@@ -403,7 +407,8 @@ class Library:
                     evidence = self.vectors.similarity(asked)[1] if asked is not None else None
                 similarity = with_turn_context(similarity, self._turn_group)
         fused = fuse(lexical.scores, similarity, allowed)
-        order = best_first(fused, max(limit, DECIDING_PASSAGES))
+        # Twice the quotes asked for: a short paragraph takes the one after it along.
+        order = best_first(fused, max(2 * limit, DECIDING_PASSAGES))
         order = shown(order[np.isfinite(fused[order])], lexical.scores, similarity)
         if order.size == 0:
             return NOT_COVERED, []
@@ -423,10 +428,25 @@ class Library:
         log.debug("verdict %s: coverage %.2f, similarity %s", verdict, coverage, closeness)
         if verdict == NOT_COVERED:
             return verdict, []
+        units = quote_units(
+            (int(p) for p in order), limit, lambda p: self._continuation(p, allowed))
         return verdict, [
-            self._hit(int(p), float(fused[p]), lexical.matched.get(int(p), ()), lexical.idf)
-            for p in order[:limit]
+            self._hit(p, float(fused[p]), following, lexical.matched, lexical.idf)
+            for p, following in units
         ]
+
+    def _continuation(self, index: int, allowed: np.ndarray) -> int | None:
+        """The paragraph shown after passage ``index`` (`bot.search.leadins`): the next one
+        of the same turn, when ``index`` is short and the next may be shown."""
+        following = index + 1
+        if following >= len(self.passages) or not allowed[following]:
+            return None
+        if self._owner[following] != self._owner[index]:
+            return None
+        passage = self.passages[index]
+        if not is_lead_in(passage.text, passage.language):
+            return None
+        return following if self.passages[following].turn == passage.turn else None
 
     def _above_background(
         self,
@@ -452,18 +472,23 @@ class Library:
         return max(closeness, host if host is not None else closeness) - background
 
     def _hit(
-        self, index: int, score: float, matched: tuple[str, ...], idf: dict[str, float]
+        self,
+        index: int,
+        score: float,
+        following: int | None,
+        matched_by_passage: dict[int, tuple[str, ...]],
+        idf: dict[str, float],
     ) -> Hit:
         passage = self.passages[index]
-        snippet, spans = best_window(passage.text, {t: idf.get(t, 1.0) for t in matched})
-        return Hit(
-            passage=passage,
-            score=score,
-            snippet=snippet,
-            highlights=tuple(spans),
-            matched_terms=matched,
-            interview=self._transcripts_by_id[passage.transcript_id].title,
-        )
+        continuation = (self.passages[following],) if following is not None else ()
+        matched = matched_by_passage.get(index, ())
+        if following is not None:
+            matched += tuple(t for t in matched_by_passage.get(following, ()) if t not in matched)
+        hit = Hit(passage=passage, score=score, snippet="", matched_terms=matched,
+                  interview=self._transcripts_by_id[passage.transcript_id].title,
+                  continuation=continuation)
+        snippet, spans = best_window(hit.text, {t: idf.get(t, 1.0) for t in matched})
+        return replace(hit, snippet=snippet, highlights=tuple(spans))
 
     # ------------------------------------------------------------------ browsing
     def topics(self) -> list[TopicTranscript]:
@@ -520,6 +545,38 @@ class Library:
         return find_section(self.topics(), wanted)
 
     # ------------------------------------------------------------------ quotes
+    def _find_across_paragraphs(self, key: str) -> QuoteMatch | None:
+        """``key`` spanning paragraphs of one turn, as a hit shows a short paragraph with the
+        one after it (`bot.search.leadins`); the match names the paragraph it starts in."""
+        if self._turn_haystacks is None:
+            self._turn_haystacks = []
+            first = 0
+            while first < len(self.passages):
+                last = first
+                while (last + 1 < len(self.passages)
+                       and self._owner[last + 1] == self._owner[first]
+                       and self.passages[last + 1].turn == self.passages[first].turn):
+                    last += 1
+                if last > first:
+                    texts = [self.passages[i].text for i in range(first, last + 1)]
+                    joined = "\n".join(texts)
+                    self._turn_haystacks.append((first, texts, joined,
+                                                 *matching_form_with_map(joined)))
+                first = last + 1
+        for first, texts, joined, haystack, mapping in self._turn_haystacks:
+            at = haystack.find(key)
+            if at < 0:
+                continue
+            start, end = mapping[at], mapping[at + len(key) - 1] + 1
+            offset, index = 0, first
+            for text in texts:
+                if start < offset + len(text) + 1:
+                    break
+                offset += len(text) + 1
+                index += 1
+            return QuoteMatch(True, self.passages[index], key, joined[start:end].strip(), None)
+        return None
+
     def find_quote(self, text: str) -> QuoteMatch:
         """Find ``text`` in the interview, ignoring punctuation, spacing and script."""
         key, _ = matching_form_with_map(text)
@@ -533,6 +590,9 @@ class Library:
                 if at >= 0:
                     start, end = mapping[at], mapping[at + len(key) - 1] + 1
                     return QuoteMatch(True, passage, key, passage.text[start:end].strip(), None)
+            found = self._find_across_paragraphs(key)
+            if found is not None:
+                return found
         suggestion = None
         try:
             answer = self.ask(text[:MAX_QUERY_CHARS], top=1, speaker="any")

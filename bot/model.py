@@ -193,12 +193,21 @@ class Hit:
     highlights: tuple[tuple[int, int], ...] = ()
     matched_terms: tuple[str, ...] = ()
     interview: str = ""
+    # The paragraphs after ``passage`` in the same turn that are shown with it: a short
+    # paragraph only opens onto what the speaker says next ("第二点则是他如何营造工作氛围…").
+    continuation: tuple[Passage, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The speaker's words shown: the passage, then its continuation, a paragraph a line."""
+        return "\n".join(p.text for p in (self.passage, *self.continuation))
 
     def to_json(self) -> dict:
         p = self.passage
         return {
             "id": p.id,
-            "text": p.text,
+            "text": self.text,
+            "continued_by": [c.id for c in self.continuation],
             "snippet": self.snippet,
             "speaker": p.speaker,
             "role": p.role,

@@ -87,7 +87,8 @@ def test_hits_carry_everything_an_adapter_shows(library):
     for item in answer.to_json()["hits"]:
         assert set(item) >= {"id", "text", "speaker", "section", "question", "video_url",
                               "score"}
-        assert library.passage(item["id"]).text == item["text"]
+        shown = [item["id"], *item["continued_by"]]
+        assert item["text"] == "\n".join(library.passage(i).text for i in shown)
         assert item["speaker"] == GUEST_NAME
         assert item["section"] == "规模是最主要决定因素"
         assert item["question"]

@@ -18,7 +18,8 @@ CLOSEST = N_("The interview doesn't answer this directly; the closest passage:")
 
 def render_hit(t: Translations, hit: Hit, number: int | None = None) -> str:
     p = hit.passage
-    quote = mark(hit.snippet, hit.highlights, before="【", after="】")
+    # A paragraph shown after a short one (`Hit.continuation`) starts a line of its own.
+    quote = mark(hit.snippet, hit.highlights, before="【", after="】").replace("\n", "\n   ")
     where = " · ".join(x for x in (p.speaker, p.section, format_time(p.start)) if x)
     lines = [f"{number}. " if number else ""]
     lines[0] += f"「{quote}」"

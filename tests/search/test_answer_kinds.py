@@ -42,9 +42,9 @@ def dev_report_half() -> list[dict]:
 @needs_model
 def test_report_half_of_the_dev_set_meets_the_floors(library) -> None:
     result = evaluate(library, dev_report_half())
-    # Regression floors at today's level (a little below). The issue's own floors for
-    # zh (hit@3 0.90, hit@1 0.75) are not reached yet: see the xfail below.
-    assert result["zh"]["hit@3"] >= 0.85 and result["zh"]["hit@1"] >= 0.7, result["zh"]
+    # The issue's floors, except zh hit@1 (0.75), not reached yet: see the xfail below.
+    # Its hit@3 floor (0.90) is met since a short paragraph is shown with the one after it.
+    assert result["zh"]["hit@3"] >= 0.9 and result["zh"]["hit@1"] >= 0.7, result["zh"]
     assert result["zh"]["answered_rate"] >= 0.85, result["zh"]
     assert result["zht"]["hit@3"] >= 0.9, result["zht"]
     assert result["colloquial"]["hit@3"] >= 0.8, result["colloquial"]
@@ -55,10 +55,10 @@ def test_report_half_of_the_dev_set_meets_the_floors(library) -> None:
 
 
 @needs_model
-@pytest.mark.xfail(reason="issue 7 floors for zh not reached yet", strict=False)
-def test_report_half_meets_the_issue_floors_for_chinese(library) -> None:
+@pytest.mark.xfail(reason="issue 7 floor for zh hit@1 not reached yet", strict=False)
+def test_report_half_meets_the_issue_floor_for_chinese_hit_at_1(library) -> None:
     result = evaluate(library, dev_report_half())
-    assert result["zh"]["hit@3"] >= 0.9 and result["zh"]["hit@1"] >= 0.75, result["zh"]
+    assert result["zh"]["hit@1"] >= 0.75, result["zh"]
 
 
 @needs_model
@@ -81,8 +81,9 @@ def test_questions_in_the_users_style_meet_the_floors(library) -> None:
       the style in which the issue found 0.40: 0.73 / 0.93 / 1.00. Their misses are
       preamble words that match another passage (集群, 阶段).
 
-    All 160 in scope stand at 0.82 / 0.94 / 0.97 (with lead-ins read, `SemanticIndex`); the
-    floors are a little below."""
+    All 160 in scope stand at 0.82 / 0.94 / 0.97 (with lead-ins read, `SemanticIndex`), and
+    0.85 / 0.96 / 0.97 since a short paragraph is shown with the one after it
+    (`bot.search.leadins`); the floors are a little below."""
     result = evaluate(library, read_questions(USER_STYLE))
     assert result["all_in_scope"]["questions"] == 160
     assert result["all_in_scope"]["hit@3"] >= 0.9, result

@@ -218,7 +218,7 @@ class AskView(discord.ui.View):
         if index >= len(self.hits):
             await reply(interaction, t.gettext("That answer is no longer shown."), ephemeral=True)
             return
-        await self.save_text(interaction, quotable(self.hits[index].passage.text))
+        await self.save_text(interaction, quotable(self.hits[index].text))
 
     async def on_timeout(self) -> None:
         for item in self.children:

@@ -174,6 +174,22 @@ async def test_save_quote_button_saves_the_passage_for_whoever_clicks(make_bot, 
     assert quote.speaker.startswith("Andrej Karpathy")
 
 
+async def test_a_short_paragraph_is_shown_and_saved_with_the_next(make_bot, fake_discord):
+    # "我认为规模绝对是第一位的。" is one line: the paragraph after it in the turn comes along,
+    # as a line of the same blockquote, and Save keeps both, verified across the break.
+    bot = await make_bot()
+    body = await ask(fake_discord, bot, "规模重要吗?")
+    [embed] = body["data"]["embeds"]
+    lines = embed["description"].split("\n")
+    assert lines[0].startswith("> 我认为") and lines[0].endswith("第一位的。")
+    assert len(lines) == 2 and lines[1].startswith("> 其中有一些细节")
+    message = fake_discord.message_of(_last_id(fake_discord))
+    saved = await fake_discord.interact(bot, fd.button(message, buttons_of(message)["Save quote"]))
+    assert "Saved as quote **#1**" in saved["data"]["content"]
+    [quote] = (await bot.quotes.list_page(fd.GUILD_ID)).quotes
+    assert quote.text.startswith("我认为规模绝对是第一位的。\n其中有一些细节")
+
+
 async def test_buttons_are_disabled_when_they_expire(make_bot, fake_discord):
     bot = await make_bot(button_timeout=0.2)
     await ask(fake_discord, bot)
