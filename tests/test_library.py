@@ -264,3 +264,12 @@ def test_find_quote_does_not_find_the_editors_words(library, intro_only):
 def test_find_quote_of_nothing_is_not_found(library):
     match = library.find_quote("?!。 ")
     assert not match.found and match.suggestion is None
+
+
+def test_find_quote_finds_words_copied_from_a_passage_with_taiwan_vocabulary(library):
+    # The passage also holds 领網域 (a conversion artefact that shortens it when normalised);
+    # its 作業系統 must still compare as 操作系统, as the copied words do.
+    passage = next(p for p in library.passages if "领網域" in p.text and "作業系統" in p.text)
+    copied = passage.text[passage.text.index("作業系統") - 10 : passage.text.index("作業系統") + 4]
+    match = library.find_quote(copied)
+    assert match.found and match.passage == passage and match.quote_text == copied.strip()

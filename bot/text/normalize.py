@@ -98,12 +98,31 @@ def normalize_with_map(text: str) -> tuple[str, list[int]]:
     whole = normalize(text)
     if len(whole) == len(text):
         return whole, list(range(len(text)))
+    # Somewhere the length changes (领網域 → 领域, ﬁ → fi). Each run of Han characters is
+    # still converted whole where its own length stays, so its phrases read as `normalize`
+    # reads them (作業系統 → 操作系统, not 作业系统 character by character) whatever the rest
+    # of the text holds: a quote copied from the passage must match the passage.
     chars: list[str] = []
     mapping: list[int] = []
-    for index, char in enumerate(text):
-        converted = normalize(char)
-        chars.append(converted)
-        mapping.extend([index] * len(converted))
+    cursor = 0
+    for run in (*CJK_RE.finditer(text), None):
+        stop = run.start() if run else len(text)
+        for index in range(cursor, stop):
+            converted = normalize(text[index])
+            chars.append(converted)
+            mapping.extend([index] * len(converted))
+        if run is None:
+            break
+        converted = normalize(run.group(0))
+        if len(converted) == len(run.group(0)):
+            chars.append(converted)
+            mapping.extend(range(run.start(), run.end()))
+        else:
+            for index in range(run.start(), run.end()):
+                piece = normalize(text[index])
+                chars.append(piece)
+                mapping.extend([index] * len(piece))
+        cursor = run.end()
     return "".join(chars), mapping
 
 

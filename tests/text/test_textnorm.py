@@ -8,7 +8,13 @@ from hypothesis import strategies as st
 
 from bot.formats.metadata import load_meta
 from bot.text.chinese import CHINESE_STOP_WORDS, ChineseTokenizer, tokenize
-from bot.text.normalize import normalize, script_of
+from bot.text.normalize import (
+    matching_form,
+    matching_form_with_map,
+    normalize,
+    normalize_with_map,
+    script_of,
+)
 from tests.paths import SEED
 
 # Traditional script (or Taiwan vocabulary) → what the mainland says for the same thing.
@@ -151,3 +157,25 @@ def test_fast_nfkc_on_the_bundled_interview():
 
     for line in SEED.read_text(encoding="utf-8").splitlines():
         assert _nfkc(line) == unicodedata.normalize("NFKC", line)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("作業系統硬體大腦领網域的ﬁAb①,。 \n")), max_size=40))
+def test_normalize_with_map_points_every_character_back_in_order(text):
+    normalized, mapping = normalize_with_map(text)
+    assert len(mapping) == len(normalized)
+    assert mapping == sorted(mapping) and all(0 <= i < len(text) for i in mapping)
+    if len(normalize(text)) == len(text):
+        assert normalized == normalize(text)
+
+
+def test_a_phrase_converts_whole_even_where_another_run_changes_length():
+    # 领網域 → 领域 shortens the text (that run is then mapped character by character);
+    # 作業系統 must still read 操作系统, as `normalize` reads it alone, or a quote copied
+    # from such a passage would not be found in it.
+    normalized, mapping = normalize_with_map("经济领網域。LLM 作業系統")
+    assert normalized == "经济领网域。llm 操作系统"
+    start = normalized.index("操作系统")
+    assert [mapping[start], mapping[start + 3]] == [10, 13]
+    assert matching_form_with_map("经济领網域。LLM 作業系統")[0].endswith(
+        matching_form("LLM 作業系統"))
