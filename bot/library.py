@@ -61,7 +61,12 @@ from bot.text.aliases import merged_aliases
 from bot.text.chinese import ChineseTokenizer, dictionary_for_terms, prefetch_dictionary
 from bot.text.crosslingual import Lexicon, build_lexicon, build_synonyms
 from bot.text.english import tokenize_english
-from bot.text.normalize import HAN_RE, matching_form_with_map, normalize, script_of
+from bot.text.normalize import (
+    HAN_RE,
+    matching_form_with_map,
+    normalize,
+    script_of,
+)
 from bot.text.thesaurus import build_cilin_synonyms, merge_synonyms
 from bot.topics import TopicSection, TopicTranscript, find_section, table_of_contents
 
@@ -218,9 +223,9 @@ class Library:
         self._guest = ~self.passages.field_is("role", HOST)  # the same for every question
         self._topics: list[TopicTranscript] | None = None
         self._quote_haystacks: list[tuple[str, list[int]]] | None = None
-        # Per turn of several paragraphs: its first passage, the paragraphs' texts, their
-        # join, and the join's matching form with its map (`_find_across_paragraphs`).
-        self._turn_haystacks: list[tuple[int, list[str], str, str, list[int]]] | None = None
+        # Per turn of several paragraphs: its first passage, the one after its last, and
+        # the matching form of its paragraphs joined (`_find_across_paragraphs`).
+        self._turn_haystacks: list[tuple[int, int, str]] | None = None
         self.speaker_tokens = speaker_tokens(self.transcripts, self.tokenizer)
         self.query = QueryAnalyzer(
             self.tokenizer, self.fields, self.lexicons, self.synonyms, self.speaker_tokens,
@@ -547,33 +552,32 @@ class Library:
     # ------------------------------------------------------------------ quotes
     def _find_across_paragraphs(self, key: str) -> QuoteMatch | None:
         """``key`` spanning paragraphs of one turn, as a hit shows a short paragraph with the
-        one after it (`bot.search.leadins`); the match names the paragraph it starts in."""
+        one after it (`bot.search.leadins`); the match names the paragraph it starts in.
+
+        Only each turn's matching form is kept; the map back to the speaker's characters is
+        made for the one turn that matches."""
         if self._turn_haystacks is None:
-            self._turn_haystacks = []
-            first = 0
-            while first < len(self.passages):
-                last = first
-                while (last + 1 < len(self.passages)
-                       and self._owner[last + 1] == self._owner[first]
-                       and self.passages[last + 1].turn == self.passages[first].turn):
-                    last += 1
-                if last > first:
-                    texts = [self.passages[i].text for i in range(first, last + 1)]
-                    joined = "\n".join(texts)
-                    self._turn_haystacks.append((first, texts, joined,
-                                                 *matching_form_with_map(joined)))
-                first = last + 1
-        for first, texts, joined, haystack, mapping in self._turn_haystacks:
-            at = haystack.find(key)
-            if at < 0:
+            turn = self.passages.numbers_of("turn")
+            starts = np.flatnonzero(np.diff(turn, prepend=-1) | np.diff(self._owner, prepend=-1))
+            stops = np.append(starts[1:], len(turn))
+            self._turn_haystacks = [
+                # The same form as the key's (`matching_form_with_map`, not `matching_form`,
+                # which differs where a conversion artefact spans characters: 领網域).
+                (int(first), int(stop), matching_form_with_map("\n".join(
+                    self.passages[i].text for i in range(first, stop)))[0])
+                for first, stop in zip(starts.tolist(), stops.tolist(), strict=True)
+                if stop - first > 1
+            ]
+        for first, stop, haystack in self._turn_haystacks:
+            if key not in haystack:
                 continue
+            texts = [self.passages[i].text for i in range(first, stop)]
+            joined = "\n".join(texts)
+            folded, mapping = matching_form_with_map(joined)
+            at = folded.find(key)
             start, end = mapping[at], mapping[at + len(key) - 1] + 1
-            offset, index = 0, first
-            for text in texts:
-                if start < offset + len(text) + 1:
-                    break
-                offset += len(text) + 1
-                index += 1
+            ends = np.cumsum([len(text) + 1 for text in texts])  # each paragraph's end + "\n"
+            index = first + int(np.searchsorted(ends, start, side="right"))
             return QuoteMatch(True, self.passages[index], key, joined[start:end].strip(), None)
         return None
 

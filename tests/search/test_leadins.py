@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from bot.evaluation import evaluate
 from bot.model import GUEST
 from bot.search.leadins import LATIN_LEAD_IN_CHARS, LEAD_IN_CHARS, is_lead_in, quote_units
+from bot.text.normalize import matching_form
 
 
 @st.composite
@@ -99,3 +100,15 @@ def test_eval_scores_the_whole_quote_shown(library) -> None:
     scored = evaluate(library, [{"id": "x", "kind": "zh", "q": "规模重要吗?",
                                  "gold": [only_after]}])
     assert scored["zh"]["hit@1"] == 1.0
+
+
+def test_a_quote_across_any_break_of_a_turn_names_the_paragraph_it_starts_in(library) -> None:
+    passages = list(library.passages)
+    pairs = [(a, b) for a, b in zip(passages, passages[1:], strict=False)
+             if a.turn == b.turn and a.transcript_id == b.transcript_id]
+    assert len(pairs) > 20
+    for first, second in pairs:
+        match = library.find_quote(first.text[-7:] + second.text[:7])
+        assert match.found and match.passage == first, (first.id, second.id)
+        assert "\n" in match.quote_text  # the speaker's own characters, break included
+        assert matching_form(match.quote_text) == matching_form(first.text[-7:] + second.text[:7])
