@@ -86,7 +86,8 @@ def help_text(t: Translations) -> str:
 
 def render_quote(t: Translations, quote: StoredQuote) -> str:
     saved = quote.saved_at.strftime("%Y-%m-%d %H:%M UTC")
-    lines = [f"#{quote.number} 「{quote.text}」", f"   — {quote.speaker} · {quote.section}"]
+    text = quote.text.replace("\n", "\n   ")  # a quote across paragraphs: a line each
+    lines = [f"#{quote.number} 「{text}」", f"   — {quote.speaker} · {quote.section}"]
     if quote.link:
         when = format_time(start_of_link(quote.link))
         lines.append(f"   ▶ {when + ' ' if when else ''}{quote.link}")

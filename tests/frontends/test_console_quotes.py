@@ -40,3 +40,12 @@ def test_console_without_a_usable_store_still_answers(library, tmp_path):
     assert "quote collection unavailable: QUOTEBOT_DB: unsupported database mysql://" in out
     assert "The quote collection is unavailable" in out
     assert "规模" in out
+
+
+def test_a_quote_across_a_paragraph_break_is_saved_and_shown_a_paragraph_a_line(
+    library, tmp_path
+):
+    # The end of one paragraph and the start of the next in the same turn, typed as one line.
+    out = console(library, str(tmp_path / "q.sqlite3"),
+                  "/quote add 如果不算 Greg 的公寓的话。我们在那里待了大概两年", "/quote list")
+    assert "Saved.\n#1 「如果不算 Greg 的公寓的话。\n   我们在那里待了大概两年」" in out

@@ -400,7 +400,9 @@ def timestamp(quote: StoredQuote) -> str:
 
 
 def quote_line(t: Translations, quote: StoredQuote, width: int = 250) -> str:
-    text = limits.truncate(escape(quote.text), width)
+    # One line per quote in a list: a quote running across paragraphs keeps its break only
+    # where it is shown alone.
+    text = limits.truncate(escape(" ".join(quote.text.split("\n"))), width)
     video = video_line(t, quote.link, start_of_link(quote.link))
     saved = t.gettext("saved by {name} {when}").format(
         name=escape(quote.saved_by_name), when=timestamp(quote)

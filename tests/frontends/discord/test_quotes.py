@@ -93,6 +93,18 @@ async def test_quote_lifecycle(make_bot, fake_discord, backend):
     assert await bot.quotes.count(fd.GUILD_ID) == 0
 
 
+async def test_a_quote_across_a_paragraph_break_lists_on_one_line(make_bot, fake_discord):
+    bot = await make_bot()
+    across = "如果不算 Greg 的公寓的话。我们在那里待了大概两年"  # two paragraphs of one turn
+    added = await quote(fake_discord, bot, "add", {"text": across}, user_id=OWNER)
+    assert "Saved as quote **#1**" in added["data"]["content"]
+    lines = added["data"]["embeds"][0]["description"].split("\n")
+    assert lines[:2] == ["> 如果不算 Greg 的公寓的话。", "> 我们在那里待了大概两年"]
+    listing = await quote(fake_discord, bot, "list")
+    [embed] = listing["data"]["embeds"]
+    assert "“如果不算 Greg 的公寓的话。 我们在那里待了大概两年”" in embed["description"]
+
+
 async def test_quotes_are_per_server_and_dms_share_collection_zero(make_bot, fake_discord):
     bot = await make_bot()
     await quote(fake_discord, bot, "add", {"text": SMALL_TEAM}, guild=False, user_id=OWNER)
