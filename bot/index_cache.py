@@ -53,11 +53,12 @@ from bot.text.thesaurus import synonym_groups
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "23"  # 17: semantic vectors; 18: arrays as memory-mapped .npy files;
+PIPELINE_VERSION = "24"  # 17: semantic vectors; 18: arrays as memory-mapped .npy files;
 # 19: passages, turns, jieba's dictionary and the lexicons as memory-mapped tables (bot.packed);
 # 20: synonyms also from the Cilin thesaurus (bot.text.thesaurus); 21: jieba's restricted
 # dictionary keeps every stop word; 22: the semantic index's background questions; 23: and
-# each later paragraph of a turn read after the one before it
+# each later paragraph of a turn read after the one before it; 24: a host's question cut from
+# its text with the spacing it has ("Nick? I'm", not "Nick?I'm")
 FIELDS = ("text", "context", "turn")
 ROW_ARRAYS = ("passage_rows", "turn_of_row", "position")
 # semantic.<name>.npy beside the index (see save_vectors)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.model import ELLIPSIS, GUEST, HOST, Passage, Section, Transcript, Turn
-from bot.text.sentences import full_width_sentences
+from bot.text.sentences import full_width_sentence_spans, full_width_sentences
 
 MAX_HEADING_CHARS = 40
 # Written as escapes so an editor or formatter that applies NFKC cannot fold the full-width
@@ -168,16 +168,17 @@ def short_question(text: str, limit: int = 200) -> str:
     Host turns often open with a long preamble (a joke, a bio); showing that as "the question"
     would bury what the guest was answering.
     """
-    sentences = [s.strip() for s in full_width_sentences(text.replace("\n", "")) if s.strip()]
-    questions = [i for i, s in enumerate(sentences) if s[-1] in QUESTION_END]
+    flat = text.replace("\n", "")
+    spans = [(a, b) for a, b in full_width_sentence_spans(flat) if flat[a:b].strip()]
+    questions = [i for i, (_, end) in enumerate(spans) if flat[:end].rstrip()[-1] in QUESTION_END]
     if not questions:
-        chosen = sentences[-1:] if sentences else [text]
+        result = flat[spans[-1][0] : spans[-1][1]] if spans else text
     else:
         last = questions[-1]
-        chosen = [sentences[last]]
-        if last - 1 in questions:
-            chosen.insert(0, sentences[last - 1])
-    result = "".join(chosen).strip()
+        first = last - 1 if last - 1 in questions else last
+        # Cut from the text, not joined: English keeps its space after "Nick?".
+        result = flat[spans[first][0] : spans[last][1]]
+    result = result.strip()
     return result if len(result) <= limit else result[: limit - 1] + ELLIPSIS
 
 

@@ -34,6 +34,12 @@ def full_width_sentences(text: str) -> list[str]:
     return _FULL_WIDTH_SENTENCE.findall(text)
 
 
+def full_width_sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each of `full_width_sentences`, so a run of them can be cut from
+    ``text`` with the spacing it has between them ("Nick? I'm going to…")."""
+    return [match.span() for match in _FULL_WIDTH_SENTENCE.finditer(text)]
+
+
 # English ends a sentence with . ? ! (possibly several, possibly a closing quote) before
 # whitespace or the end; Chinese full-width 。？！ end one wherever they stand.
 _SENTENCE_END = re.compile(

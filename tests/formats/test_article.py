@@ -194,6 +194,14 @@ def test_bad_passage_starts_are_refused_with_the_paragraph_line(change, problem,
     assert "passage_starts" in str(caught.value)
 
 
+def test_short_question_keeps_the_spacing_between_its_sentences():
+    # English captions: two question sentences, cut from the text, not glued together.
+    assert short_question("It's amazing. Nick? I'm going to guess right here?") == (
+        "It's amazing. Nick? I'm going to guess right here?")
+    assert short_question("你认为还有机会吗?OpenAI 会在哪些领域占据主导地位?") == (
+        "你认为还有机会吗?OpenAI 会在哪些领域占据主导地位?")
+
+
 def test_short_question_keeps_the_last_questions_not_the_preamble():
     text = "我想先介绍一下背景。他做过很多事。你怎么看?为什么?"
     assert short_question(text) == "你怎么看?为什么?"
