@@ -58,12 +58,13 @@ PIPELINE_VERSION = "24"  # 17: semantic vectors; 18: arrays as memory-mapped .np
 # 20: synonyms also from the Cilin thesaurus (bot.text.thesaurus); 21: jieba's restricted
 # dictionary keeps every stop word; 22: the semantic index's background questions; 23: and
 # each later paragraph of a turn read after the one before it; 24: a host's question cut from
-# its text with the spacing it has ("Nick? I'm", not "Nick?I'm")
+# its text with the spacing it has ("Nick? I'm", not "Nick?I'm"), and which windows open on a
+# lead-in (`SemanticIndex.opens`)
 FIELDS = ("text", "context", "turn")
 ROW_ARRAYS = ("passage_rows", "turn_of_row", "position")
 # semantic.<name>.npy beside the index (see save_vectors)
 VECTORS = ("passages", "sentences", "owner", "questions", "opening", "background",
-           "background_latin", "windows", "read_on")
+           "background_latin", "windows", "read_on", "opens")
 VECTORS_MANIFEST = "semantic.json"
 PASSAGES = "passages"  # file stems of the passage and turn tables (`RecordTable.save`)
 TURNS = "turns"
@@ -403,7 +404,7 @@ def load_vectors(location: Path, key: str, passages: int) -> SemanticIndex | Non
         vectors = SemanticIndex(**arrays)
         if (len(vectors.passages) != passages or len(vectors.owner) != len(vectors.sentences)
                 or len(vectors.background) != len(vectors.background_latin)
-                or len(vectors.windows) != len(vectors.read_on)):
+                or not len(vectors.windows) == len(vectors.read_on) == len(vectors.opens)):
             raise ValueError("vector counts do not match the index")
         return vectors
     except FileNotFoundError:

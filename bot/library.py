@@ -194,7 +194,9 @@ def _embed(transcripts: Sequence[Transcript]) -> SemanticIndex | None:
         for i, p in enumerate(passages)
     ]
     before = [passages[i - 1].text if follows[i] else None for i in range(len(passages))]
-    return semantic.build([p.text for p in passages], questions, before)
+    opens = [follows[i] and is_lead_in(passages[i - 1].text, passages[i - 1].language)
+             for i in range(len(passages))]
+    return semantic.build([p.text for p in passages], questions, before, opens)
 
 
 class Library:

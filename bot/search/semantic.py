@@ -74,6 +74,8 @@ class SemanticIndex:
     background_latin: np.ndarray  # (b,) bool: which of them are written in Latin letters
     windows: np.ndarray  # (w, dim) float32: a paragraph read after the one before it …
     read_on: np.ndarray  # (w,) int32: … the paragraph (the one before is in its turn)
+    # (w,) bool: the paragraph before is a lead-in, shown with this one (`bot.search.leadins`)
+    opens: np.ndarray
 
     def similarity(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per passage, (for ranking, as evidence): the mean of the whole-passage cosine and
@@ -93,8 +95,14 @@ class SemanticIndex:
         if len(self.opening):
             np.maximum.at(ranking, self.opening, self.questions @ query)
         if len(self.read_on):
+            window = self.windows @ query
             own = ranking[self.read_on]
-            ranking[self.read_on] = np.maximum(own, (own + self.windows @ query) / 2)
+            ranking[self.read_on] = np.maximum(own, (own + window) / 2)
+            # A lead-in is shown with the paragraph it opens onto: it ranks as that quote
+            # reads, by the same rule.
+            leads = self.read_on[self.opens] - 1
+            own = ranking[leads]
+            ranking[leads] = np.maximum(own, (own + window[self.opens]) / 2)
         return ranking, evidence
 
     def host_question_similarity(self, query: np.ndarray, allowed: np.ndarray) -> float | None:
@@ -321,11 +329,12 @@ def build(
     texts: Sequence[str],
     questions: Sequence[str | None],
     before: Sequence[str | None],
+    opens: Sequence[bool],
 ) -> SemanticIndex | None:
     """Embed passage ``texts`` (in library order); for each opening paragraph of an answer,
     the host question it answers (``questions[i]``, else None); and each paragraph read
-    after the one before it in its turn (``before[i]``, else None); None when the tier is off
-    or unavailable."""
+    after the one before it in its turn (``before[i]``, else None; ``opens[i]`` when that one
+    is a lead-in shown with it); None when the tier is off or unavailable."""
     if too_many(len(texts)):
         return None
     if not texts or MODEL.encoder() is None:
@@ -352,6 +361,7 @@ def build(
         whole, parts, owner, empty if asked is None else asked, opening,
         background, np.array([q.isascii() for q in everyday], dtype=bool),
         empty if windows is None else windows, read_on,
+        np.array([bool(opens[i]) for i in read_on], dtype=bool),
     )
 
 

