@@ -51,6 +51,7 @@ from bot.search.rank import (
     covered,
     decide,
     fuse,
+    named_across_languages,
     rank,
     shown,
     with_turn_context,
@@ -432,6 +433,10 @@ class Library:
             above_background = self._above_background(
                 answered_in, question, closeness, asked, allowed)
         verdict = decide(coverage, closeness, asked_in != answered_in, above_background)
+        if (verdict == NOT_COVERED and closeness is not None and asked_in != answered_in
+                and self.query.names_someone(question)):
+            verdict = named_across_languages(
+                self._unnamed_above_background(question, answered_in, best, allowed))
         log.debug("verdict %s: coverage %.2f, similarity %s", verdict, coverage, closeness)
         if verdict == NOT_COVERED:
             return verdict, []
@@ -454,6 +459,19 @@ class Library:
         if not is_lead_in(passage.text, passage.language):
             return None
         return following if self.passages[following].turn == passage.turn else None
+
+    def _unnamed_above_background(
+        self, question: str, answered_in: str, best: np.ndarray, allowed: np.ndarray
+    ) -> float | None:
+        """`_above_background` of the question with the people it names read as pronouns
+        (`QueryAnalyzer.unnamed_text`), to its best passages; None when that reads the same
+        or cannot be embedded. One more embedding, only for a question `decide` refused."""
+        unnamed = self.query.unnamed_text(question)
+        vectors = semantic.embed_queries([unnamed]) if unnamed != question else None
+        if vectors is None or self.vectors is None:
+            return None
+        closeness = float(self.vectors.similarity(vectors[0])[1][best].max())
+        return self._above_background(answered_in, unnamed, closeness, vectors[0], allowed)
 
     def _above_background(
         self,

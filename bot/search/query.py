@@ -195,6 +195,14 @@ class QueryAnalyzer:
             question = _THIRD_PERSON.sub("我", question)
         return question
 
+    def unnamed_text(self, question: str) -> str:
+        """`semantic_text` with the guest's Latin names read as "he" too: the question with
+        every person it names read as a pronoun (`bot.search.rank.named_across_languages`)."""
+        unnamed = self.semantic_text(question)
+        if self._guest_latin is not None:
+            unnamed = self._guest_latin.sub("he", unnamed)
+        return unnamed
+
     def rewrite(self, query: str) -> str:
         """The question normalised and in the interview's words (aliases, Latin typos)."""
         return self.rewriter.rewrite(normalize(query))

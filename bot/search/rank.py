@@ -293,3 +293,19 @@ def decide(
     ):
         return CLOSEST
     return NOT_COVERED
+
+
+def named_across_languages(unnamed_above_background: float | None) -> str:
+    """The reply to a question in another language that names the interview's people, once
+    `decide` found it not covered: the closest passages (never an answer) when, with those
+    names read as pronouns, it is clearly closer to the interview than to the everyday
+    background, by the margin any question must clear.
+
+    "does karpathy think scale is all you need" is about the interview, but its English
+    name pulls its cosine to the Chinese passages below the absolute rule; "does he think
+    scale is all you need" is as far above the background as the unnamed questions that
+    are answered. What the name asks about him personally ("how much does karpathy earn")
+    is still judged by the question as asked: at most it is shown the closest passages."""
+    if unnamed_above_background is not None and unnamed_above_background >= BACKGROUND_MARGIN:
+        return CLOSEST
+    return NOT_COVERED

@@ -160,6 +160,26 @@ def test_the_guest_is_read_in_the_first_person(library) -> None:
     assert semantic_text("what does karpathy think") == "what does karpathy think"
 
 
+def test_unnamed_text_reads_every_person_named_as_a_pronoun(library) -> None:
+    unnamed = library.query.unnamed_text
+    assert unnamed("does karpathy think scale is all you need") == (
+        "does he think scale is all you need")
+    assert unnamed("what does elon think of andrej") == "what does he think of he"
+    assert unnamed("卡帕西怎么看马斯克") == "我怎么看他"
+
+
+@needs_model
+def test_an_english_question_naming_the_guest_is_shown_the_closest_passages(library) -> None:
+    """The English name pulls the cosine to the Chinese passages under the absolute rule;
+    read as "he", the question is clearly about the interview: the closest passages, with
+    scale comes first at the top. What it asks of him personally still gets nothing."""
+    answer = library.ask("does karpathy think scale is all you need", top=3)
+    assert not answer.answered and answer.closest
+    assert answer.closest[0].passage.text == "我认为规模绝对是第一位的。"
+    assert not library.ask("What does Karpathy eat for breakfast?").shown
+    assert not library.ask("How tall is Andrej Karpathy?").shown
+
+
 def test_a_name_says_who_not_what(library) -> None:
     """Lexically a name counts half and a paragraph of his turn counts as saying it; the
     semantic tier reads the question with 他 for him; a word and the alias kept beside it

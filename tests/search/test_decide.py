@@ -25,6 +25,7 @@ from bot.search.rank import (
     MOST_COVERED,
     NOT_COVERED,
     decide,
+    named_across_languages,
 )
 
 STRENGTH = {NOT_COVERED: 0, CLOSEST: 1, ANSWER: 2}
@@ -101,3 +102,12 @@ def test_an_english_question_sharing_stray_words_is_not_answered(library: Librar
     assert not reef.answered and reef.closest == ()
     scale = library.ask("Does Karpathy think scale matters most?", top=3)
     assert scale.answered and "规模" in scale.hits[0].passage.text
+
+
+@given(st.one_of(st.none(), st.floats(-1, 1)))
+def test_a_named_question_refused_across_languages_is_at_most_shown_the_closest(margin):
+    # Read with its names as pronouns, on topic by the margin any question must clear: the
+    # closest passages; otherwise (or unmeasured) still not covered; never an answer.
+    reply = named_across_languages(margin)
+    on_topic = margin is not None and margin >= BACKGROUND_MARGIN
+    assert reply == (CLOSEST if on_topic else NOT_COVERED)
