@@ -40,19 +40,25 @@ def dev_report_half() -> list[dict]:
 # ------------------------------------------------------------------------ quality floors
 
 
+def assert_issue_floors(result: dict, zh_hit_at_1: float = 0.75) -> None:
+    """The floors issue 7 sets for held-out questions, per kind."""
+    assert result["zh"]["hit@3"] >= 0.9 and result["zh"]["hit@1"] >= zh_hit_at_1, result["zh"]
+    assert result["zh"]["answered_rate"] >= 0.85, result["zh"]
+    assert result["zht"]["hit@3"] >= 0.85, result["zht"]
+    assert result["colloquial"]["hit@3"] >= 0.8, result["colloquial"]
+    assert result["en"]["hit@3"] >= 0.85, result["en"]
+    assert result["oos"]["no_passage_rate"] >= 0.95, result["oos"]
+    assert result["adjacent_oos"]["not_answered_rate"] >= 0.7, result["adjacent_oos"]
+
+
 @needs_model
 def test_report_half_of_the_dev_set_meets_the_floors(library) -> None:
     result = evaluate(library, dev_report_half())
     # The issue's floors, except zh hit@1 (0.75), not reached yet: see the xfail below.
     # Its hit@3 floor (0.90) is met since a short paragraph is shown with the one after it.
-    assert result["zh"]["hit@3"] >= 0.9 and result["zh"]["hit@1"] >= 0.7, result["zh"]
-    assert result["zh"]["answered_rate"] >= 0.85, result["zh"]
+    assert_issue_floors(result, zh_hit_at_1=0.7)
     assert result["zht"]["hit@3"] >= 0.9, result["zht"]
-    assert result["colloquial"]["hit@3"] >= 0.8, result["colloquial"]
-    assert result["en"]["hit@3"] >= 0.85, result["en"]
     assert result["vocab"]["hit@3"] >= 0.85, result["vocab"]
-    assert result["oos"]["no_passage_rate"] >= 0.95, result["oos"]
-    assert result["adjacent_oos"]["not_answered_rate"] >= 0.7, result["adjacent_oos"]
 
 
 @needs_model
@@ -127,13 +133,7 @@ def test_questions_written_without_the_code_meet_the_issue_floors(library) -> No
     an unbiased one. The floors are the issue's."""
     result = evaluate(library, read_questions(INDEPENDENT))
     assert result["all_in_scope"]["questions"] == 51
-    assert result["zh"]["hit@3"] >= 0.9 and result["zh"]["hit@1"] >= 0.75, result["zh"]
-    assert result["zh"]["answered_rate"] >= 0.85, result["zh"]
-    assert result["zht"]["hit@3"] >= 0.85, result["zht"]
-    assert result["colloquial"]["hit@3"] >= 0.8, result["colloquial"]
-    assert result["en"]["hit@3"] >= 0.85, result["en"]
-    assert result["oos"]["no_passage_rate"] >= 0.95, result["oos"]
-    assert result["adjacent_oos"]["not_answered_rate"] >= 0.7, result["adjacent_oos"]
+    assert_issue_floors(result)
 
 
 # ------------------------------------------------------------------------ three replies
