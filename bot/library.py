@@ -441,11 +441,20 @@ class Library:
         if verdict == NOT_COVERED:
             return verdict, []
         units = quote_units(
-            (int(p) for p in order), limit, lambda p: self._continuation(p, allowed))
-        return verdict, [
-            self._hit(p, float(fused[p]), following, lexical.matched, lexical.idf)
+            (int(p) for p in order), limit,
+            lambda p: self._continuation(p, allowed), lambda p: self._lead_in(p, allowed))
+        return verdict, [  # a quote of two paragraphs scores as the better of them
+            self._hit(p, float(fused[[p] if following is None else [p, following]].max()),
+                      following, lexical.matched, lexical.idf)
             for p, following in units
         ]
+
+    def _lead_in(self, index: int, allowed: np.ndarray) -> int | None:
+        """The short paragraph shown before passage ``index``: the one it continues."""
+        before = index - 1
+        if before < 0 or not allowed[before]:
+            return None
+        return before if self._continuation(before, allowed) == index else None
 
     def _continuation(self, index: int, allowed: np.ndarray) -> int | None:
         """The paragraph shown after passage ``index`` (`bot.search.leadins`): the next one

@@ -3,6 +3,7 @@ units themselves, the library's hits, quotes saved across the two, and what eval
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,32 +15,33 @@ from bot.text.normalize import matching_form
 
 @st.composite
 def rankings(draw: st.DrawFn) -> tuple[list[int], dict[int, int], int]:
+    """A ranking of paragraphs 0..n-1 and which short ones open onto the next (i → i + 1,
+    as in a transcript), and how many quotes are asked for."""
     size = draw(st.integers(0, 12))
     order = draw(st.permutations(range(size)))
-    following = draw(st.dictionaries(st.integers(0, max(size - 1, 0)),
-                                     st.integers(0, max(size - 1, 0)), max_size=size))
-    following = {p: q for p, q in following.items() if p != q and p < size and q < size}
+    short = draw(st.lists(st.booleans(), min_size=size, max_size=size))
+    following = {i: i + 1 for i in range(size - 1) if short[i]}
     return list(order), following, draw(st.integers(0, 8))
 
 
 @given(rankings())
 def test_units_keep_the_ranking_and_show_no_paragraph_twice(ranked) -> None:
     order, following, count = ranked
-    units = quote_units(order, count, following.get)
-    assert len(units) == min(count, len(units)) <= count
+    leading = {after: before for before, after in following.items()}
+    units = quote_units(order, count, following.get, leading.get)
+    assert len(units) <= count
     shown = [p for unit in units for p in unit if p is not None]
     assert len(shown) == len(set(shown))  # never one paragraph twice
-    firsts = [first for first, _ in units]
-    assert firsts == sorted(firsts, key=order.index)  # the ranking's order
-    for first, after in units:
-        # Attached exactly when it opens onto one not already shown above it.
-        earlier = {p for unit in units[: units.index((first, after))] for p in unit}
-        wanted = following.get(first)
-        assert after == (wanted if wanted is not None and wanted not in earlier else None)
+    # Each quote is one paragraph, or a short one with the one it opens onto.
+    assert all(after is None or following.get(first) == after for first, after in units)
+    # Quotes come in the order of their best-ranked paragraph, the best one first.
+    rank = [min(order.index(p) for p in unit if p is not None) for unit in units]
+    assert rank == sorted(rank)
     if count and order:
-        assert units[0][0] == order[0]
-
-
+        assert order[0] in units[0]
+    # Nothing ranked above the last quote is left out.
+    if units:
+        assert set(order[: rank[-1] + 1]) <= set(shown)
 def test_short_is_measured_per_script() -> None:
     assert is_lead_in("我认为规模绝对是第一位的。", "zh")
     assert not is_lead_in("字" * LEAD_IN_CHARS["zh"], "zh")
@@ -57,6 +59,25 @@ def test_a_short_answer_is_shown_with_what_the_speaker_says_next(library) -> Non
     assert hit.text == f"{hit.passage.text}\n{after.text}"
     assert after.text in hit.snippet.replace("…", "") or len(hit.text) > 300
     assert hit.to_json()["continued_by"] == [after.id]
+
+
+def test_the_paragraph_that_answers_is_shown_after_its_lead_in(library) -> None:
+    # "如果没有规模,那你从根本上就无法训练这些大模型…" ranks first; the short paragraph
+    # before it ("但我认为规模将是主要的决定因素,是第一主成分…") leads in to it: the quote
+    # starts there, and the link goes to that moment.
+    hit = library.ask("没有规模能训练大模型吗").shown[0]
+    assert hit.passage.text.startswith("但我认为规模将是主要的决定因素")
+    assert hit.continuation[0].text.startswith("如果没有规模")
+    assert hit.to_json()["video_url"] == hit.passage.link
+
+
+def test_a_lead_in_and_its_continuation_name_each_other(library) -> None:
+    allowed = np.ones(len(library.passages), dtype=bool)
+    pairs = [(p, library._continuation(p, allowed)) for p in range(len(library.passages))]
+    pairs = [(p, q) for p, q in pairs if q is not None]
+    assert pairs
+    assert all(library._lead_in(q, allowed) == p for p, q in pairs)
+    assert all(library._lead_in(p, allowed) in (None, p - 1) for p in range(len(allowed)))
 
 
 QUESTIONS = ["规模重要吗?", "马斯克对开会是什么态度?", "OpenAI 早期团队有多少人?",

@@ -93,11 +93,12 @@ def test_each_later_paragraph_of_a_turn_is_read_after_the_one_before(library: Li
 
 
 @needs_model
-def test_the_paragraph_after_a_lead_in_comes_before_it(library: Library):
+def test_the_first_quote_holds_what_a_lead_in_announces(library: Library):
     """"是的,OpenAI 最初的办公室就在那里…" leads in to the paragraph that says how big the
-    team was; alone it was the closer of the two (a user-style question, tests/data)."""
+    team was; alone it was the closer of the two (a user-style question, tests/data). Read
+    after it, that paragraph ranks with it, and the two are shown as one quote."""
     hits = library.ask("卡神在openai最早的时候团队多大", top=3).shown
-    assert "那时团队大概有 10-20 多人" in hits[0].passage.text
+    assert "那时团队大概有 10-20 多人" in hits[0].text
 
 
 @needs_model
