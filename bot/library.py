@@ -406,12 +406,19 @@ class Library:
             texts = [about]
             if about != question and not covered(float(lexical.coverage.max())):
                 texts.append(question)
+            if asked_in not in self.fields and self.query.names_someone(question):
+                # Surely across languages: should `decide` refuse it, it is read again with
+                # its names as pronouns (`_unnamed_above_background`): embedded beside the
+                # others now (cached), not after them.
+                unnamed = self.query.unnamed_text(question)
+                if unnamed not in texts and unnamed != question:
+                    texts.append(unnamed)
             vectors = semantic.embed_queries(texts)
             if vectors is not None:
                 similarity, evidence = self.vectors.similarity(vectors[0])
                 asked = vectors[0]
                 if about != question:
-                    asked = vectors[1] if len(vectors) > 1 else None
+                    asked = vectors[1] if len(texts) > 1 and texts[1] == question else None
                     evidence = self.vectors.similarity(asked)[1] if asked is not None else None
                 similarity = with_turn_context(similarity, self._turn_group)
         fused = fuse(lexical.scores, similarity, allowed)

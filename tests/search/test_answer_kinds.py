@@ -337,6 +337,13 @@ def test_the_question_as_asked_is_embedded_only_when_the_decision_needs_it(
     assert sorted(calls) == [["他喜欢吃什么?"], ["马斯克喜欢吃什么?"]]
     calls.clear()
     assert library.ask("马斯克喜欢吃什么?") == adjacent and calls == []  # cached
+    # English of a Chinese library, naming the guest: read with the name as "he" too, should
+    # the decision refuse it (`named_across_languages`), side by side with the first.
+    calls.clear()
+    named = library.ask("does karpathy think scale is all you need")
+    assert named.closest
+    assert sorted(calls) == [["does he think scale is all you need"],
+                             ["does karpathy think scale is all you need"]]
 
 
 def test_question_vectors_are_embedded_at_once_and_cached(monkeypatch) -> None:
