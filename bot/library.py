@@ -225,7 +225,7 @@ class Library:
                                 [len(t.passages) for t in self.transcripts])
         self._guest = ~self.passages.field_is("role", HOST)  # the same for every question
         self._topics: list[TopicTranscript] | None = None
-        self._quote_haystacks: list[tuple[str, list[int]]] | None = None
+        self._quote_haystacks: list[str] | None = None  # each passage's matching form
         # Per turn of several paragraphs: its first passage, the one after its last, and
         # the matching form of its paragraphs joined (`_find_across_paragraphs`).
         self._turn_haystacks: list[tuple[int, int, str]] | None = None
@@ -621,15 +621,19 @@ class Library:
         """Find ``text`` in the interview, ignoring punctuation, spacing and script."""
         key, _ = matching_form_with_map(text)
         if self._quote_haystacks is None:
-            self._quote_haystacks = [matching_form_with_map(p.text) for p in self.passages]
+            # Only the matching forms are kept: the map back to the speaker's characters is
+            # made for the one passage that matches (at 100,000 passages the maps of all of
+            # them took tens of MB per process).
+            self._quote_haystacks = [matching_form_with_map(p.text)[0] for p in self.passages]
         if key:
-            for passage, (haystack, mapping) in zip(
-                self.passages, self._quote_haystacks, strict=True
-            ):
-                at = haystack.find(key)
-                if at >= 0:
-                    start, end = mapping[at], mapping[at + len(key) - 1] + 1
-                    return QuoteMatch(True, passage, key, passage.text[start:end].strip(), None)
+            for index, haystack in enumerate(self._quote_haystacks):
+                if key not in haystack:
+                    continue
+                passage = self.passages[index]
+                folded, mapping = matching_form_with_map(passage.text)
+                at = folded.find(key)
+                start, end = mapping[at], mapping[at + len(key) - 1] + 1
+                return QuoteMatch(True, passage, key, passage.text[start:end].strip(), None)
             found = self._find_across_paragraphs(key)
             if found is not None:
                 return found
