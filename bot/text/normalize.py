@@ -20,6 +20,7 @@ import opencc
 CONVERSION_ARTEFACTS = {"领网域": "领域"}
 
 CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_SEGMENT_RE = re.compile(f"{CJK_RE.pattern}|.", re.DOTALL)  # `normalize_with_map`'s pieces
 HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 LATIN_RE = re.compile(r"[A-Za-z]")
 
@@ -104,25 +105,17 @@ def normalize_with_map(text: str) -> tuple[str, list[int]]:
     # of the text holds: a quote copied from the passage must match the passage.
     chars: list[str] = []
     mapping: list[int] = []
-    cursor = 0
-    for run in (*CJK_RE.finditer(text), None):
-        stop = run.start() if run else len(text)
-        for index in range(cursor, stop):
-            converted = normalize(text[index])
+    for segment in _SEGMENT_RE.finditer(text):  # a run of Han characters, or one other
+        start, end = segment.span()
+        converted = normalize(segment.group(0))
+        if len(converted) == end - start:
             chars.append(converted)
-            mapping.extend([index] * len(converted))
-        if run is None:
-            break
-        converted = normalize(run.group(0))
-        if len(converted) == len(run.group(0)):
-            chars.append(converted)
-            mapping.extend(range(run.start(), run.end()))
-        else:
-            for index in range(run.start(), run.end()):
-                piece = normalize(text[index])
-                chars.append(piece)
-                mapping.extend([index] * len(piece))
-        cursor = run.end()
+            mapping.extend(range(start, end))
+            continue
+        for index in range(start, end):  # character by character: each maps to itself
+            piece = normalize(text[index])
+            chars.append(piece)
+            mapping.extend([index] * len(piece))
     return "".join(chars), mapping
 
 
