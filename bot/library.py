@@ -469,12 +469,11 @@ class Library:
         following = index + 1
         if following >= len(self.passages) or not allowed[following]:
             return None
-        if self._owner[following] != self._owner[index]:
+        turn = self.passages.numbers_of("turn")  # a column: no passage is built to compare
+        if (self._owner[following], turn[following]) != (self._owner[index], turn[index]):
             return None
         passage = self.passages[index]
-        if not is_lead_in(passage.text, passage.language):
-            return None
-        return following if self.passages[following].turn == passage.turn else None
+        return following if is_lead_in(passage.text, passage.language) else None
 
     def _unnamed_above_background(
         self, question: str, answered_in: str, best: np.ndarray, allowed: np.ndarray
